@@ -1,0 +1,452 @@
+/* config.c - see config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+enum kind { K_UINT, K_HOST, K_COMMAND, K_RESTART };
+
+struct key {
+	const char *section, *name;
+	enum kind kind;
+	size_t off;
+	unsigned min, max;
+};
+
+#define U(sec, name, field, lo, hi) \
+	{sec, name, K_UINT, offsetof(struct config, field), lo, hi}
+
+static const struct key keys[] = {
+	U("cluster", "num_clients", num_clients, 1, CONFIG_MAX_NODES),
+	U("cluster", "base_port", base_port, 1, 65535),
+	{"cluster", "host", K_HOST, offsetof(struct config, host), 0, 0},
+	{"node", "command", K_COMMAND, offsetof(struct config, command), 0, 0},
+	U("node", "stop_timeout_ms", stop_timeout_ms, 0, 3600000),
+	{"node", "restart", K_RESTART, offsetof(struct config, restart), 0, 0},
+	U("connect", "timeout_ms", connect_timeout_ms, 1, 3600000),
+	U("connect", "retry_initial_ms", retry_initial_ms, 1, 60000),
+	U("connect", "retry_max_ms", retry_max_ms, 1, 600000),
+	U("broadcast", "ack_timeout_ms", ack_timeout_ms, 1, 3600000),
+	U("broadcast", "max_message_bytes", max_message_bytes, 1,
+	  PROTO_MAX_PAYLOAD),
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+static const char *const sections[] = {"cluster", "node", "connect",
+                                       "broadcast"};
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+/* State of one parse, shared by the line reader and the key handler. */
+struct parse {
+	struct config *c;
+	const char *file;
+	const char *text; /* the rest of the file */
+	int line;         /* number of the line inih is on */
+	int err_line;     /* line of the first error we found, 0 if none */
+	int line_of[NKEYS];
+	char *err;
+	size_t errlen;
+};
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->num_clients = 3;
+	c->base_port = 8888;
+	strcpy(c->host, "127.0.0.1");
+	c->stop_timeout_ms = 2000;
+	c->restart = RESTART_NEVER;
+	c->connect_timeout_ms = 5000;
+	c->retry_initial_ms = 10;
+	c->retry_max_ms = 500;
+	c->ack_timeout_ms = 2000;
+	c->max_message_bytes = 65536;
+}
+
+/* Record the first error of a parse, at the current line. */
+__attribute__((format(printf, 2, 3))) static void fail(struct parse *p,
+                                                       const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (p->err_line)
+		return;
+	p->err_line = p->line;
+	n = snprintf(p->err, p->errlen, "%s:%d: ", p->file, p->line);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+}
+
+/* Return the edit distance between a and b (both short). */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64], i, j;
+
+	if (lb >= 64)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* Return the key nearest to name, preferring keys of section. */
+static const struct key *nearest_key(const char *section, const char *name)
+{
+	const struct key *best = &keys[0];
+	size_t bestd = SIZE_MAX;
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		size_t d = distance(name, keys[i].name) * 2 +
+		           (strcmp(section, keys[i].section) != 0);
+		if (d < bestd) {
+			bestd = d;
+			best = &keys[i];
+		}
+	}
+	return best;
+}
+
+/* Return the section nearest to name. */
+static const char *nearest_section(const char *name)
+{
+	const char *best = sections[0];
+	size_t bestd = SIZE_MAX;
+
+	for (size_t i = 0; i < NSECTIONS; i++) {
+		size_t d = distance(name, sections[i]);
+		if (d < bestd) {
+			bestd = d;
+			best = sections[i];
+		}
+	}
+	return best;
+}
+
+/* Parse a whole decimal number in [lo, hi]; return 0 or -1. */
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Return whether s is a plausible host name or numeric address. */
+static bool valid_host(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONFIG_HOST_MAX)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                 "0123456789.-:_%") == n;
+}
+
+/* Return NULL if every {placeholder} in s is known, else the bad one. */
+static const char *bad_placeholder(const char *s)
+{
+	static const char *const known[] = {"{host}", "{port}", "{index}"};
+
+	for (s = strchr(s, '{'); s; s = strchr(s + 1, '{')) {
+		bool ok = false;
+		for (size_t i = 0; i < 3; i++)
+			ok |= strncmp(s, known[i], strlen(known[i])) == 0;
+		if (!ok)
+			return s;
+	}
+	return NULL;
+}
+
+/* Store value into the field of k; on error write what is wrong (without
+   a location) into msg and return -1. */
+static int set_value(struct config *c, const struct key *k, const char *v,
+                     char *msg, size_t msglen)
+{
+	char *field = (char *)c + k->off;
+	const char *bad;
+
+	if (*v == '\0') {
+		snprintf(msg, msglen, "%s: missing value", k->name);
+		return -1;
+	}
+	switch (k->kind) {
+	case K_UINT:
+		if (parse_uint(v, k->min, k->max, (unsigned *)(void *)field) == 0)
+			return 0;
+		snprintf(msg, msglen, "%s: '%s' is not a whole number in %u..%u",
+		         k->name, v, k->min, k->max);
+		return -1;
+	case K_HOST:
+		if (valid_host(v)) {
+			strcpy(field, v);
+			return 0;
+		}
+		snprintf(msg, msglen, "%s: '%s' is not a host name or address",
+		         k->name, v);
+		return -1;
+	case K_COMMAND:
+		bad = bad_placeholder(v);
+		if (strlen(v) > CONFIG_COMMAND_MAX) {
+			snprintf(msg, msglen, "%s: longer than %d characters",
+			         k->name, CONFIG_COMMAND_MAX);
+			return -1;
+		}
+		if (bad) {
+			snprintf(msg, msglen, "%s: unknown placeholder '%.20s'; "
+			         "use {host}, {port} or {index}", k->name, bad);
+			return -1;
+		}
+		strcpy(field, v);
+		return 0;
+	case K_RESTART:
+		if (strcmp(v, "never") == 0 || strcmp(v, "on-failure") == 0) {
+			*(enum restart_policy *)(void *)field =
+			    v[0] == 'n' ? RESTART_NEVER : RESTART_ON_FAILURE;
+			return 0;
+		}
+		snprintf(msg, msglen, "%s: '%s' is not 'never' or 'on-failure'",
+		         k->name, v);
+		return -1;
+	}
+	return -1;
+}
+
+/* Return the key named name in section, or NULL. */
+static const struct key *find_key(const char *section, const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+/* Return whether section is one we know. */
+static bool known_section(const char *section)
+{
+	for (size_t i = 0; i < NSECTIONS; i++)
+		if (!strcmp(sections[i], section))
+			return true;
+	return false;
+}
+
+/* inih's handler: one key = value; return 1 to go on, 0 on error. */
+static int on_key(void *user, const char *section, const char *name,
+                  const char *value)
+{
+	struct parse *p = user;
+	const struct key *k;
+	char msg[512];
+
+	/* The seed file had its keys before any section. */
+	if (*section == '\0' && (!strcmp(name, "num_clients") ||
+	                         !strcmp(name, "base_port")))
+		section = "cluster";
+	if (*section && !known_section(section)) {
+		fail(p, "unknown section [%s]; did you mean [%s]?", section,
+		     nearest_section(section));
+		return 0;
+	}
+	k = find_key(section, name);
+	if (!k) {
+		const struct key *near = nearest_key(section, name);
+		fail(p, "unknown key '%s'%s%s%s; did you mean '%s' in [%s]?", name,
+		     *section ? " in [" : "", section, *section ? "]" : "",
+		     near->name, near->section);
+		return 0;
+	}
+	if (p->line_of[k - keys]) {
+		fail(p, "duplicate key '%s' (first set on line %d)", name,
+		     p->line_of[k - keys]);
+		return 0;
+	}
+	p->line_of[k - keys] = p->line;
+	if (set_value(p->c, k, value, msg, sizeof(msg)) < 0) {
+		fail(p, "%s", msg);
+		return 0;
+	}
+	return 1;
+}
+
+/* inih's line reader (fgets-like) over the text. It counts lines, so the
+   handler knows where it is; strips leading blanks, so an indented key is
+   never taken as the continuation of the previous value; and turns a line
+   too long for inih's buffer into an error instead of letting inih read
+   its tail as a line of its own. */
+static char *read_line(char *str, int num, void *user)
+{
+	struct parse *p = user;
+	size_t len, room = num > 2 ? (size_t)num - 2 : 0;
+	const char *nl;
+
+	if (*p->text == '\0')
+		return NULL;
+	p->line++;
+	nl = strchr(p->text, '\n');
+	len = nl ? (size_t)(nl - p->text) : strlen(p->text);
+	const char *start = p->text + strspn(p->text, " \t");
+	size_t skip = (size_t)(start - p->text);
+	p->text += nl ? len + 1 : len;
+	if (skip > len)
+		skip = len;
+	len -= skip;
+	if (len > room) {
+		fail(p, "line longer than %zu characters", room);
+		len = 0;
+	}
+	memcpy(str, start, len);
+	str[len] = '\n';
+	str[len + 1] = '\0';
+	return str;
+}
+
+int config_check(const struct config *c, const char *where, char *err,
+                 size_t errlen)
+{
+	if ((unsigned long)c->base_port + c->num_clients - 1 > 65535) {
+		snprintf(err, errlen, "%s: ports %u..%lu do not fit below 65536 "
+		         "(base_port %u, num_clients %u)", where, c->base_port,
+		         (unsigned long)c->base_port + c->num_clients - 1,
+		         c->base_port, c->num_clients);
+		return -1;
+	}
+	if (c->retry_initial_ms > c->retry_max_ms) {
+		snprintf(err, errlen, "%s: retry_initial_ms %u is above "
+		         "retry_max_ms %u", where, c->retry_initial_ms,
+		         c->retry_max_ms);
+		return -1;
+	}
+	return 0;
+}
+
+/* Return the line of the last-set key that config_check() reads, so its
+   message points where the clash became visible. */
+static int check_line(const struct parse *p)
+{
+	static const char *const spans[][2] = {
+	    {"cluster", "num_clients"}, {"cluster", "base_port"},
+	    {"connect", "retry_initial_ms"}, {"connect", "retry_max_ms"}};
+	int line = 0;
+
+	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+		int l = p->line_of[find_key(spans[i][0], spans[i][1]) - keys];
+		if (l > line)
+			line = l;
+	}
+	return line;
+}
+
+int config_parse_string(struct config *c, const char *text,
+                        const char *filename, char *err, size_t errlen)
+{
+	struct parse p = {.c = c, .file = filename, .text = text, .err = err,
+	                  .errlen = errlen};
+	char where[512];
+	int rc = ini_parse_stream(read_line, &p, on_key, &p);
+
+	if (rc == -2) {
+		snprintf(err, errlen, "%s: out of memory", filename);
+		return -1;
+	}
+	if (rc > 0 && (p.err_line == 0 || rc < p.err_line)) {
+		snprintf(err, errlen, "%s:%d: expected '[section]' or 'key = "
+		         "value'", filename, rc);
+		return -1;
+	}
+	if (p.err_line)
+		return -1;
+	snprintf(where, sizeof(where), "%s:%d", filename, check_line(&p));
+	return config_check(c, where, err, errlen);
+}
+
+int config_load(struct config *c, const char *path, bool *missing, char *err,
+                size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	char *text;
+	size_t n;
+	int rc;
+
+	if (missing)
+		*missing = false;
+	if (!f) {
+		if (errno == ENOENT && missing) {
+			*missing = true;
+			return 0;
+		}
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	text = malloc(CONFIG_MAX_FILE_BYTES + 1);
+	if (!text) {
+		fclose(f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -1;
+	}
+	n = fread(text, 1, CONFIG_MAX_FILE_BYTES + 1, f);
+	rc = ferror(f) ? -1 : 0;
+	fclose(f);
+	if (rc < 0)
+		snprintf(err, errlen, "%s: read error", path);
+	else if (n > CONFIG_MAX_FILE_BYTES)
+		snprintf(err, errlen, "%s: larger than %u bytes", path,
+		         CONFIG_MAX_FILE_BYTES), rc = -1;
+	else if (memchr(text, '\0', n))
+		snprintf(err, errlen, "%s: contains a NUL byte; not a text "
+		         "file", path), rc = -1;
+	if (rc == 0) {
+		text[n] = '\0';
+		rc = config_parse_string(c, text, path, err, errlen);
+	}
+	free(text);
+	return rc;
+}
+
+int config_override(struct config *c, const char *section, const char *key,
+                    const char *value, const char *option, char *err,
+                    size_t errlen)
+{
+	const struct key *k = find_key(section, key);
+	char msg[512];
+
+	if (!k) {
+		snprintf(err, errlen, "%s: no such setting [%s] %s", option,
+		         section, key);
+		return -1;
+	}
+	if (set_value(c, k, value, msg, sizeof(msg)) < 0) {
+		snprintf(err, errlen, "%s: %s", option, msg);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,63 @@
+/*
+ * config.h - server_config.ini: defaults, strict parsing, overrides.
+ *
+ * The file is INI (parsed by inih). Keys live in sections [cluster],
+ * [node], [connect] and [broadcast]; the seed's flat num_clients and
+ * base_port before any section are accepted as [cluster] keys. Every value
+ * is parsed whole and range checked. Functions return 0 on success or -1
+ * with one line in err: "FILE:LINE: what is wrong" for a file, "OPTION:
+ * what is wrong" for an override. An unknown key's message suggests the
+ * nearest valid key.
+ */
+#ifndef FANOUT_CONFIG_H
+#define FANOUT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_NODES 4096
+#define CONFIG_HOST_MAX 255
+#define CONFIG_COMMAND_MAX 4095
+#define CONFIG_MAX_FILE_BYTES (1u << 20)
+
+enum restart_policy { RESTART_NEVER, RESTART_ON_FAILURE };
+
+struct config {
+	unsigned num_clients;       /* [cluster] */
+	unsigned base_port;
+	char host[CONFIG_HOST_MAX + 1];
+	char command[CONFIG_COMMAND_MAX + 1]; /* [node]; "" = built-in */
+	unsigned stop_timeout_ms;
+	enum restart_policy restart;
+	unsigned connect_timeout_ms; /* [connect] timeout_ms */
+	unsigned retry_initial_ms;
+	unsigned retry_max_ms;
+	unsigned ack_timeout_ms;    /* [broadcast] */
+	unsigned max_message_bytes;
+};
+
+/* Fill c with the documented defaults. */
+void config_defaults(struct config *c);
+
+/* Parse INI text on top of what c holds; filename is used in messages
+   only. On error c may be partly updated: parse into a scratch copy. */
+int config_parse_string(struct config *c, const char *text,
+                        const char *filename, char *err, size_t errlen);
+
+/* Load path on top of what c holds. A file that does not exist leaves c
+   as it is and sets *missing (which may be NULL to make it an error). */
+int config_load(struct config *c, const char *path, bool *missing, char *err,
+                size_t errlen);
+
+/* Set one key from the command line, as strictly as the file would;
+   option names the flag in messages ("-n"). Run config_check() after. */
+int config_override(struct config *c, const char *section, const char *key,
+                    const char *value, const char *option, char *err,
+                    size_t errlen);
+
+/* Check rules that span keys (the port range fits, retry_initial_ms <=
+   retry_max_ms); where names the source in messages. */
+int config_check(const struct config *c, const char *where, char *err,
+                 size_t errlen);
+
+#endif

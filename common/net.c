@@ -1,0 +1,185 @@
+/* net.c - see net.h. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int fd_set_nonblock(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, fl) < 0 ? -1 : 0;
+}
+
+int net_set_nodelay(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+ssize_t io_read(int fd, void *p, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, p, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+ssize_t io_write(int fd, const void *p, size_t n)
+{
+	ssize_t r;
+
+	do {
+		r = send(fd, p, n, MSG_NOSIGNAL);
+		if (r < 0 && errno == ENOTSOCK)
+			r = write(fd, p, n);
+	} while (r < 0 && errno == EINTR);
+	return r;
+}
+
+int io_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t r = io_write(fd, c, n);
+
+		if (r < 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+void net_addr_str(const struct net_addr *a, char *out, size_t outlen)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (a->ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)&a->ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		port = ntohs(s6->sin6_port);
+		snprintf(out, outlen, "[%s]:%d", host, port);
+		return;
+	}
+	const struct sockaddr_in *s4 = (const void *)&a->ss;
+	inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+	port = ntohs(s4->sin_port);
+	snprintf(out, outlen, "%s:%d", host, port);
+}
+
+int net_resolve(const char *host, int port, struct net_addr *a, char *err,
+                size_t errlen)
+{
+	struct addrinfo hints = {0}, *res;
+	char service[16];
+	int rc;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	snprintf(service, sizeof(service), "%d", port);
+	rc = getaddrinfo(host, service, &hints, &res);
+	if (rc != 0) {
+		snprintf(err, errlen, "resolve %s: %s", host, gai_strerror(rc));
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(&a->ss, res->ai_addr, res->ai_addrlen);
+	a->len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int net_listen(const char *host, int port, int backlog, char *err,
+               size_t errlen)
+{
+	struct net_addr a;
+	char where[64];
+	int fd, one = 1;
+
+	if (net_resolve(host, port, &a, err, errlen) < 0)
+		return -1;
+	net_addr_str(&a, where, sizeof(where));
+	fd = socket(a.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	/* Sockets of an earlier run may linger in TIME_WAIT on this port;
+	   without this an immediate restart could not bind it. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&a.ss, a.len) < 0 ||
+	    listen(fd, backlog) < 0) {
+		int e = errno;
+		snprintf(err, errlen, "bind %s: %s", where, strerror(e));
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Wait for a non-blocking connect on fd to finish; return 0 or -1. */
+static int finish_connect(int fd, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT};
+	socklen_t sl = sizeof(int);
+	int r, soerr = 0;
+
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		errno = ETIMEDOUT;
+	if (r <= 0)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
+		return -1;
+	errno = soerr;
+	return soerr ? -1 : 0;
+}
+
+int net_connect(const struct net_addr *a, int timeout_ms, char *err,
+                size_t errlen)
+{
+	char where[64];
+	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
+	                                     SOCK_NONBLOCK, 0);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 &&
+	    ((errno != EINPROGRESS && errno != EINTR) ||
+	     finish_connect(fd, timeout_ms) < 0))
+		goto fail;
+	if (fd_set_nonblock(fd, false) < 0 || net_set_nodelay(fd) < 0)
+		goto fail;
+	return fd;
+fail:;
+	int e = errno;
+	net_addr_str(a, where, sizeof(where));
+	snprintf(err, errlen, "connect %s: %s", where, strerror(e));
+	close(fd);
+	errno = e;
+	return -1;
+}

@@ -146,8 +146,7 @@ static const char *nearest_section(const char *name)
 	return best;
 }
 
-/* Parse a whole decimal number in [lo, hi]; return 0 or -1. */
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+int config_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
 {
 	unsigned long v;
 	char *end;
@@ -202,7 +201,7 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 	}
 	switch (k->kind) {
 	case K_UINT:
-		if (parse_uint(v, k->min, k->max, (unsigned *)(void *)field) == 0)
+		if (config_parse_uint(v, k->min, k->max, (unsigned *)(void *)field) == 0)
 			return 0;
 		snprintf(msg, msglen, "%s: '%s' is not a whole number in %u..%u",
 		         k->name, v, k->min, k->max);

@@ -1,7 +1,7 @@
 /*
  * token.h - the per-run secret that proves a connection comes from the
  * orchestrator that started a node. It travels as 64 hex digits in the
- * node's environment (TOKEN_ENV), never on a command line.
+ * node's environment (ENV_TOKEN), never on a command line.
  */
 #ifndef FANOUT_TOKEN_H
 #define FANOUT_TOKEN_H
@@ -11,7 +11,6 @@
 
 #include "proto.h"
 
-#define TOKEN_ENV "FANOUT_TOKEN"
 #define TOKEN_HEX_LEN (2 * PROTO_TOKEN_LEN)
 
 /* Fill t with random bytes from getrandom(2). Return 0 or -1 (errno). */

@@ -1,0 +1,194 @@
+/*
+ * node - one member of a fanout fleet.
+ *
+ * Listens on HOST:PORT, tells its orchestrator it is ready by writing a
+ * byte to the descriptor named in FANOUT_READY_FD, then acknowledges every
+ * message of the one connection that presents the run's token
+ * (FANOUT_TOKEN). It exits on BYE, SIGTERM or SIGINT, when that connection
+ * closes, and when its parent dies.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "net.h"
+#include "node_env.h"
+#include "session.h"
+#include "token.h"
+
+#define EXIT_USAGE 64
+
+struct args {
+	const char *host;
+	unsigned port, index;
+};
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+	        "usage: node --port PORT [--host HOST] [--index I]\n"
+	        "\n"
+	        "A fanout node: acknowledges the messages its orchestrator\n"
+	        "broadcasts. It is started by orchestrator, which passes the\n"
+	        "run's token in the environment (" ENV_TOKEN ").\n"
+	        "\n"
+	        "  -p, --port PORT   TCP port to listen on (1..65535)\n"
+	        "  -H, --host HOST   address to bind (default 127.0.0.1)\n"
+	        "  -i, --index I     this node's index in the fleet (default 0)\n"
+	        "  -h, --help        show this help\n"
+	        "  -V, --version     show the version\n");
+}
+
+/* Parse the command line; exits on --help, --version or an error. */
+static void parse_args(int argc, char **argv, struct args *a)
+{
+	static const struct option opts[] = {
+	    {"port", required_argument, NULL, 'p'},
+	    {"host", required_argument, NULL, 'H'},
+	    {"index", required_argument, NULL, 'i'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0}};
+	int c;
+
+	*a = (struct args){.host = "127.0.0.1"};
+	while ((c = getopt_long(argc, argv, "p:H:i:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (config_parse_uint(optarg, 1, 65535, &a->port) == 0)
+				break;
+			log_msg("--port: '%s' is not a port in 1..65535", optarg);
+			exit(EXIT_USAGE);
+		case 'H':
+			a->host = optarg;
+			break;
+		case 'i':
+			if (config_parse_uint(optarg, 0, CONFIG_MAX_NODES - 1,
+			                      &a->index) == 0)
+				break;
+			log_msg("--index: '%s' is not an index in 0..%d", optarg,
+			        CONFIG_MAX_NODES - 1);
+			exit(EXIT_USAGE);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("node (fanout) %s\n", FANOUT_VERSION);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind < argc || a->port == 0) {
+		log_msg(optind < argc ? "unexpected argument '%s'"
+		                      : "--port is required%s",
+		        optind < argc ? argv[optind] : "");
+		exit(EXIT_USAGE);
+	}
+}
+
+/* Read the token from the environment and wipe it there: /proc/PID/environ
+   shows the original strings, which unsetenv() alone would leave. */
+static int take_token(uint8_t token[PROTO_TOKEN_LEN])
+{
+	char *hex = getenv(ENV_TOKEN);
+	int rc = token_from_hex(hex, token);
+
+	if (hex)
+		memset(hex, 'x', strlen(hex));
+	unsetenv(ENV_TOKEN);
+	return rc;
+}
+
+/* Die with the parent: the kernel sends SIGTERM when it exits. If it
+   exited before we asked, the parent is already someone else. */
+static int follow_parent(void)
+{
+	const char *want = getenv(ENV_PARENT_PID);
+	unsigned ppid;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		return -1;
+	if (want && config_parse_uint(want, 1, 0x7fffffff, &ppid) == 0 &&
+	    (pid_t)ppid != getppid()) {
+		log_msg("orchestrator %u is gone; exiting", ppid);
+		return -1;
+	}
+	return 0;
+}
+
+/* Block the signals we handle and return a signalfd that reads them. */
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Tell the orchestrator we listen: one byte on the inherited descriptor. */
+static int notify_ready(void)
+{
+	const char *s = getenv(ENV_READY_FD);
+	unsigned fd;
+
+	if (!s)
+		return 0;
+	if (config_parse_uint(s, 3, 0x7fffffff, &fd) < 0) {
+		log_msg("%s: '%s' is not a descriptor", ENV_READY_FD, s);
+		return -1;
+	}
+	if (io_write_all((int)fd, "R", 1) < 0) {
+		log_errno("readiness descriptor %u", fd);
+		return -1;
+	}
+	close((int)fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct node_ctx ctx = {0};
+	struct args a;
+	char err[256];
+
+	/* Under an orchestrator our lines are prefixed with our index there. */
+	log_init(getenv(ENV_READY_FD) ? NULL : "node");
+	parse_args(argc, argv, &a);
+	ctx.index = a.index;
+	if (take_token(ctx.token) < 0) {
+		log_msg("%s is missing or malformed: node is started by "
+		        "orchestrator", ENV_TOKEN);
+		return EXIT_USAGE;
+	}
+	if (follow_parent() < 0)
+		return 1;
+	ctx.signal_fd = signal_fd();
+	if (ctx.signal_fd < 0) {
+		log_errno("signals");
+		return 1;
+	}
+	ctx.listen_fd = net_listen(a.host, (int)a.port, 128, err, sizeof(err));
+	if (ctx.listen_fd < 0 || fd_set_nonblock(ctx.listen_fd, true) < 0) {
+		log_msg("%s", err);
+		return 1;
+	}
+	if (notify_ready() < 0)
+		return 1;
+	return node_serve(&ctx);
+}

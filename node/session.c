@@ -1,0 +1,342 @@
+/*
+ * session.c - the node's single-threaded poll loop.
+ *
+ * Strangers may connect to a node's port before or while its orchestrator
+ * does. Each new connection is held as "pending" for at most
+ * HELLO_TIMEOUT_MS and must open with a HELLO carrying the run's token;
+ * anything else closes it at once. The first admitted connection becomes
+ * the session; the node keeps accepting (and rejecting) others meanwhile,
+ * so no stranger can hold the port. Acks for everything one read brings
+ * are written back together, so a pipelined stream costs one write.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "clock.h"
+#include "log.h"
+#include "net.h"
+#include "token.h"
+
+#define PENDING_MAX 8
+#define HELLO_TIMEOUT_MS 1000
+#define HELLO_LEN (PROTO_HEADER_LEN + PROTO_TOKEN_LEN)
+#define READ_CHUNK 65536
+#define OUT_HIGH_WATER (4u << 20) /* stop reading while acks back up */
+
+struct pending {
+	int fd;
+	uint64_t deadline_ns;
+	size_t got;
+	uint8_t hello[HELLO_LEN];
+};
+
+struct node_state {
+	const struct node_ctx *ctx;
+	struct pending pending[PENDING_MAX];
+	size_t npending;
+	int session; /* -1 until an orchestrator is admitted */
+	struct buf in, out;
+	bool done;
+	int status;
+};
+
+static void drop_pending(struct node_state *s, size_t i)
+{
+	close(s->pending[i].fd);
+	s->pending[i] = s->pending[--s->npending];
+}
+
+/* Accept every waiting connection; when the table is full the oldest
+   pending one makes room, so a flood of silent strangers cannot lock the
+   orchestrator out for longer than it takes to connect again. */
+static void accept_all(struct node_state *s)
+{
+	for (;;) {
+		int fd = accept4(s->ctx->listen_fd, NULL, NULL,
+		                 SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_errno("accept");
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		if (s->npending == PENDING_MAX) {
+			size_t oldest = 0;
+			for (size_t i = 1; i < s->npending; i++)
+				if (s->pending[i].deadline_ns <
+				    s->pending[oldest].deadline_ns)
+					oldest = i;
+			drop_pending(s, oldest);
+		}
+		s->pending[s->npending++] = (struct pending){
+		    .fd = fd,
+		    .deadline_ns = clock_ns() + MS_NS(HELLO_TIMEOUT_MS)};
+	}
+}
+
+/* Return whether the first n bytes of a hello so far can still be one. */
+static bool hello_plausible(const uint8_t *p, size_t n)
+{
+	uint8_t want[PROTO_HEADER_LEN];
+	struct frame f = {.type = FRAME_HELLO};
+	uint8_t full[HELLO_LEN];
+
+	proto_encode(full, sizeof(full), &f);
+	memcpy(want, full, sizeof(want));
+	return memcmp(p, want, n < sizeof(want) ? n : sizeof(want)) == 0;
+}
+
+/* Admit p as the session: answer WELCOME with our index and pid. */
+static int admit(struct node_state *s, int fd)
+{
+	struct frame w = {.type = FRAME_WELCOME,
+	                  .u.welcome = {s->ctx->index, (uint32_t)getpid()}};
+	uint8_t out[PROTO_HEADER_LEN + 8];
+	size_t n = proto_encode(out, sizeof(out), &w);
+
+	/* A fresh socket's send buffer always takes 16 bytes. */
+	if (io_write(fd, out, n) != (ssize_t)n)
+		return -1;
+	if (net_set_nodelay(fd) < 0)
+		return -1;
+	s->session = fd;
+	return 0;
+}
+
+/* Read from pending connection i; return whether it was dropped. */
+static bool read_pending(struct node_state *s, size_t i)
+{
+	struct pending *p = &s->pending[i];
+	struct frame f;
+	size_t used;
+	ssize_t r = io_read(p->fd, p->hello + p->got, HELLO_LEN - p->got);
+
+	if (r < 0 && errno == EAGAIN)
+		return false;
+	if (r <= 0 || !hello_plausible(p->hello, p->got + (size_t)r))
+		goto drop;
+	p->got += (size_t)r;
+	if (p->got < HELLO_LEN)
+		return false;
+	if (proto_decode(p->hello, p->got, &f, &used) != 1 ||
+	    !token_equal(f.u.hello.token, s->ctx->token))
+		goto drop;
+	if (s->session >= 0) {
+		log_msg("refusing a second orchestrator: already serving one");
+		goto drop;
+	}
+	int fd = p->fd;
+	s->pending[i] = s->pending[--s->npending];
+	if (admit(s, fd) < 0) {
+		log_errno("welcome");
+		close(fd);
+	}
+	return true;
+drop:
+	drop_pending(s, i);
+	return true;
+}
+
+/* Stop serving with status. */
+static void finish(struct node_state *s, int status)
+{
+	s->done = true;
+	s->status = status;
+}
+
+/* Queue the ack for one message. */
+static int queue_ack(struct node_state *s, const struct frame *m)
+{
+	struct frame a = {.type = FRAME_ACK,
+	                  .u.ack = {.seq = m->u.msg.seq,
+	                            .index = s->ctx->index,
+	                            .len = m->u.msg.len,
+	                            .crc = proto_checksum(m->u.msg.data,
+	                                                  m->u.msg.len)}};
+
+	if (buf_reserve(&s->out, PROTO_ACK_FRAME_LEN) < 0)
+		return -1;
+	buf_commit(&s->out, proto_encode(buf_tail(&s->out),
+	                                 PROTO_ACK_FRAME_LEN, &a));
+	return 0;
+}
+
+/* Handle every whole frame in the input buffer. */
+static void handle_frames(struct node_state *s)
+{
+	struct frame f;
+	size_t used;
+	int r;
+
+	while (!s->done &&
+	       (r = proto_decode(buf_head(&s->in), buf_used(&s->in), &f,
+	                         &used)) != 0) {
+		if (r < 0) {
+			log_msg("orchestrator sent a bad frame: %s",
+			        proto_strerror(r));
+			finish(s, 1);
+		} else if (f.type == FRAME_MSG) {
+			if (queue_ack(s, &f) < 0) {
+				log_errno("ack");
+				finish(s, 1);
+			}
+		} else if (f.type == FRAME_BYE) {
+			finish(s, 0);
+		} else {
+			log_msg("orchestrator sent an unexpected frame (type %d)",
+			        f.type);
+			finish(s, 1);
+		}
+		if (r > 0)
+			buf_consume(&s->in, used);
+	}
+}
+
+/* Write what acks are queued; return -1 if the connection failed. */
+static int flush_out(struct node_state *s)
+{
+	while (buf_used(&s->out) > 0) {
+		ssize_t w = io_write(s->session, buf_head(&s->out),
+		                     buf_used(&s->out));
+		if (w < 0)
+			return errno == EAGAIN ? 0 : -1;
+		buf_consume(&s->out, (size_t)w);
+	}
+	return 0;
+}
+
+static void read_session(struct node_state *s)
+{
+	ssize_t r;
+
+	if (buf_reserve(&s->in, READ_CHUNK) < 0) {
+		log_errno("read");
+		finish(s, 1);
+		return;
+	}
+	r = io_read(s->session, buf_tail(&s->in), READ_CHUNK);
+	if (r < 0 && errno == EAGAIN)
+		return;
+	if (r == 0) {
+		/* The orchestrator is gone: nobody is left to serve. */
+		finish(s, 0);
+		return;
+	}
+	if (r < 0) {
+		log_errno("read");
+		finish(s, 1);
+		return;
+	}
+	buf_commit(&s->in, (size_t)r);
+	handle_frames(s);
+}
+
+static void read_signal(struct node_state *s)
+{
+	struct signalfd_siginfo si;
+
+	if (io_read(s->ctx->signal_fd, &si, sizeof(si)) == sizeof(si) &&
+	    si.ssi_signo != SIGHUP)
+		finish(s, 0);
+}
+
+/* Close pending connections whose hello is overdue; return the poll
+   timeout until the next deadline (-1 for none). */
+static int expire_pending(struct node_state *s)
+{
+	uint64_t now = clock_ns(), next = UINT64_MAX;
+
+	for (size_t i = 0; i < s->npending;) {
+		if (s->pending[i].deadline_ns <= now) {
+			drop_pending(s, i);
+			continue;
+		}
+		if (s->pending[i].deadline_ns < next)
+			next = s->pending[i].deadline_ns;
+		i++;
+	}
+	return next == UINT64_MAX ? -1 : clock_ms_until(next);
+}
+
+/* Build the poll set: signals, listener, session, pending; return size. */
+static nfds_t poll_set(const struct node_state *s, struct pollfd *p)
+{
+	nfds_t n = 0;
+
+	p[n++] = (struct pollfd){.fd = s->ctx->signal_fd, .events = POLLIN};
+	p[n++] = (struct pollfd){.fd = s->ctx->listen_fd, .events = POLLIN};
+	if (s->session >= 0) {
+		short ev = buf_used(&s->out) > 0 ? POLLOUT : 0;
+		if (buf_used(&s->out) < OUT_HIGH_WATER)
+			ev |= POLLIN;
+		p[n++] = (struct pollfd){.fd = s->session, .events = ev};
+	}
+	for (size_t i = 0; i < s->npending; i++)
+		p[n++] = (struct pollfd){.fd = s->pending[i].fd, .events = POLLIN};
+	return n;
+}
+
+static void serve_once(struct node_state *s)
+{
+	struct pollfd p[3 + PENDING_MAX];
+	int timeout = expire_pending(s);
+	nfds_t n = poll_set(s, p), k = 2;
+	int r = poll(p, n, timeout);
+
+	if (r < 0) {
+		if (errno != EINTR) {
+			log_errno("poll");
+			finish(s, 1);
+		}
+		return;
+	}
+	if (p[0].revents)
+		read_signal(s);
+	if (p[1].revents)
+		accept_all(s);
+	if (s->session >= 0) {
+		if (p[k].revents & (POLLIN | POLLERR | POLLHUP))
+			read_session(s);
+		if (!s->done && flush_out(s) < 0) {
+			log_errno("write");
+			finish(s, 1);
+		}
+		k++;
+	}
+	/* Walk pending backwards so drops do not disturb unseen entries;
+	   entries accepted above were not polled and have no p[] slot. */
+	for (size_t i = n - k; i-- > 0;)
+		if (p[k + i].revents && i < s->npending &&
+		    s->pending[i].fd == p[k + i].fd)
+			read_pending(s, i);
+}
+
+int node_serve(const struct node_ctx *ctx)
+{
+	struct node_state s = {.ctx = ctx, .session = -1};
+
+	while (!s.done)
+		serve_once(&s);
+	if (s.session >= 0) {
+		/* Acks already queued are owed; try once, then go. */
+		if (s.status == 0)
+			(void)flush_out(&s);
+		close(s.session);
+	}
+	while (s.npending > 0)
+		drop_pending(&s, 0);
+	buf_free(&s.in);
+	buf_free(&s.out);
+	return s.status;
+}

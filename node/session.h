@@ -1,0 +1,23 @@
+/*
+ * session.h - the node's service loop: accept connections, admit only the
+ * one that presents the run's token, and acknowledge its messages.
+ */
+#ifndef FANOUT_NODE_SESSION_H
+#define FANOUT_NODE_SESSION_H
+
+#include <stdint.h>
+
+#include "proto.h"
+
+struct node_ctx {
+	int listen_fd;
+	int signal_fd; /* signalfd for SIGTERM, SIGINT, SIGHUP */
+	uint32_t index;
+	uint8_t token[PROTO_TOKEN_LEN];
+};
+
+/* Serve until BYE, a termination signal, or the orchestrator's connection
+   closing. Return the process exit status (0 clean, 1 on an error). */
+int node_serve(const struct node_ctx *ctx);
+
+#endif

@@ -1,0 +1,399 @@
+/* fleet.c - see fleet.h. */
+#include "fleet.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "node_env.h"
+#include "report.h"
+
+#define READY_FD 3       /* where a node finds its readiness pipe */
+#define MAX_ARGS 64      /* words in a [node] command */
+#define OUTPUT_LINE_MAX 4096
+
+extern char **environ;
+
+/* Find "node" in the directory of /proc/self/exe; never the cwd. */
+static int find_node(char *path, size_t len, char *err, size_t errlen)
+{
+	ssize_t n = readlink("/proc/self/exe", path, len - 1);
+	char *slash;
+
+	if (n < 0 || (size_t)n >= len - 6) {
+		snprintf(err, errlen, "/proc/self/exe: %s", strerror(errno));
+		return -1;
+	}
+	path[n] = '\0';
+	slash = strrchr(path, '/');
+	strcpy(slash ? slash + 1 : path, "node");
+	if (access(path, X_OK) < 0) {
+		snprintf(err, errlen, "%s: %s (node is installed beside "
+		         "orchestrator)", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Return a copy of environ with the node_env.h variables set. */
+static char **node_environment(const uint8_t token[PROTO_TOKEN_LEN])
+{
+	size_t n = 0, k = 0;
+	char hex[TOKEN_HEX_LEN + 1], **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 4, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "FANOUT_", 7) != 0)
+			env[k++] = environ[i];
+	token_to_hex(token, hex);
+	if (asprintf(&env[k++], ENV_TOKEN "=%s", hex) < 0 ||
+	    asprintf(&env[k++], ENV_READY_FD "=%d", READY_FD) < 0 ||
+	    asprintf(&env[k++], ENV_PARENT_PID "=%d", (int)getpid()) < 0) {
+		free(env);
+		return NULL;
+	}
+	env[k] = NULL;
+	return env;
+}
+
+int fleet_init(struct orch *o, char *err, size_t errlen)
+{
+	if (!o->cfg.command[0] &&
+	    find_node(o->node_path, sizeof(o->node_path), err, errlen) < 0)
+		return -1;
+	o->node_env = node_environment(o->token);
+	if (!o->node_env) {
+		snprintf(err, errlen, "environment: out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void fleet_free(struct orch *o)
+{
+	for (unsigned i = 0; i < o->n; i++) {
+		struct node *nd = o->nodes[i];
+		buf_free(&nd->in);
+		buf_free(&nd->out);
+		buf_free(&nd->text);
+		free(nd);
+	}
+	free(o->nodes);
+	o->nodes = NULL;
+	o->n = 0;
+	if (o->node_env) {
+		/* The last three entries are ours (see node_environment). */
+		size_t n = 0;
+		while (o->node_env[n])
+			n++;
+		for (size_t i = n - 3; i < n; i++)
+			free(o->node_env[i]);
+		free(o->node_env);
+		o->node_env = NULL;
+	}
+}
+
+int fleet_add(struct orch *o, unsigned n)
+{
+	struct node **nodes = realloc(o->nodes, n * sizeof(*nodes));
+
+	if (!nodes)
+		return -1;
+	o->nodes = nodes;
+	for (; o->n < n; o->n++) {
+		struct node *nd = calloc(1, sizeof(*nd));
+		if (!nd)
+			return -1;
+		nd->o = o;
+		nd->index = o->n;
+		nd->port = o->cfg.base_port + o->n;
+		nd->ready_fd = nd->out_fd = nd->sock = -1;
+		o->nodes[o->n] = nd;
+	}
+	return 0;
+}
+
+/* Append the template word w to out with placeholders replaced. */
+static void expand_word(const struct orch *o, const struct node *nd,
+                        const char *w, size_t wlen, char *out, size_t outlen)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < wlen && k + 1 < outlen;) {
+		int n = 0;
+		if (!strncmp(w + i, "{host}", 6))
+			n = snprintf(out + k, outlen - k, "%s", o->cfg.host), i += 6;
+		else if (!strncmp(w + i, "{port}", 6))
+			n = snprintf(out + k, outlen - k, "%u", nd->port), i += 6;
+		else if (!strncmp(w + i, "{index}", 7))
+			n = snprintf(out + k, outlen - k, "%u", nd->index), i += 7;
+		else
+			out[k] = w[i], n = 1, i++;
+		k = n > 0 && k + (size_t)n < outlen ? k + (size_t)n : outlen - 1;
+	}
+	out[k] = '\0';
+}
+
+/* Build argv for nd into words (storage) and argv; return argc or -1. */
+static int build_argv(const struct orch *o, const struct node *nd,
+                      char *words, size_t wordslen, char **argv)
+{
+	char deftpl[PATH_MAX + 64];
+	const char *tpl = o->cfg.command, *p;
+	int argc = 0;
+
+	if (!*tpl) {
+		snprintf(deftpl, sizeof(deftpl),
+		         "%s --host {host} --port {port} --index {index}",
+		         o->node_path);
+		tpl = deftpl;
+	}
+	for (p = tpl; *p;) {
+		size_t len;
+		p += strspn(p, " \t");
+		len = strcspn(p, " \t");
+		if (len == 0)
+			break;
+		if (argc == MAX_ARGS || wordslen < 2)
+			return -1;
+		expand_word(o, nd, p, len, words, wordslen);
+		argv[argc++] = words;
+		wordslen -= strlen(words) + 1;
+		words += strlen(words) + 1;
+		p += len;
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
+/* The node's output: print whole lines, remember the last one. */
+static void on_line(struct node *nd, const char *s, size_t len)
+{
+	size_t keep = len < NODE_LAST_LINE - 1 ? len : NODE_LAST_LINE - 1;
+
+	memcpy(nd->last_line, s, keep);
+	nd->last_line[keep] = '\0';
+	report_node_output(nd->o, nd, s, len);
+}
+
+/* Read what the node printed; return 1 after reading some, 0 when nothing
+   is there now, -1 at EOF or on an error. */
+static int read_output(struct node *nd)
+{
+	struct buf *t = &nd->text;
+	ssize_t r;
+	uint8_t *nl;
+
+	if (buf_reserve(t, OUTPUT_LINE_MAX) < 0)
+		return -1;
+	r = io_read(nd->out_fd, buf_tail(t), OUTPUT_LINE_MAX);
+	if (r < 0 && errno == EAGAIN)
+		return 0;
+	if (r > 0)
+		buf_commit(t, (size_t)r);
+	while ((nl = memchr(buf_head(t), '\n', buf_used(t)))) {
+		on_line(nd, (char *)buf_head(t), (size_t)(nl - buf_head(t)));
+		buf_consume(t, (size_t)(nl - buf_head(t)) + 1);
+	}
+	/* An endless line is shown in pieces rather than held forever. */
+	if (buf_used(t) >= OUTPUT_LINE_MAX || (r <= 0 && buf_used(t) > 0)) {
+		on_line(nd, (char *)buf_head(t), buf_used(t));
+		buf_consume(t, buf_used(t));
+	}
+	return r <= 0 ? -1 : 1;
+}
+
+static void close_watched(struct orch *o, struct watcher *w, int *fd)
+{
+	if (*fd < 0)
+		return;
+	loop_watch(&o->loop, w, 0);
+	close(*fd);
+	*fd = -1;
+}
+
+static void on_output(struct watcher *w, uint32_t events)
+{
+	struct node *nd = w->arg;
+
+	(void)events;
+	if (read_output(nd) < 0)
+		close_watched(nd->o, &nd->w_out, &nd->out_fd);
+}
+
+/* The readiness pipe: a byte means listening. EOF without one means the
+   node is dying (the reaper will tell) or does not notify (a custom
+   command): then the connect retry finds out. */
+static void on_ready(struct watcher *w, uint32_t events)
+{
+	struct node *nd = w->arg;
+	char c;
+
+	(void)events;
+	if (io_read(nd->ready_fd, &c, 1) < 0 && errno == EAGAIN)
+		return;
+	if (nd->state == NODE_STARTING)
+		nd->state = NODE_READY;
+	close_watched(nd->o, &nd->w_ready, &nd->ready_fd);
+}
+
+/* Set up attributes: own process group, default signals, empty mask. */
+static void spawn_attr(posix_spawnattr_t *a)
+{
+	sigset_t none, dfl;
+
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	for (int s = 1; s < NSIG; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sigaddset(&dfl, s);
+	posix_spawnattr_init(a);
+	posix_spawnattr_setflags(a, POSIX_SPAWN_SETPGROUP |
+	                                POSIX_SPAWN_SETSIGMASK |
+	                                POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(a, 0);
+	posix_spawnattr_setsigmask(a, &none);
+	posix_spawnattr_setsigdefault(a, &dfl);
+}
+
+/* Register nd's pipes with the loop; return 0 or -1. */
+static int watch_pipes(struct orch *o, struct node *nd)
+{
+	nd->w_ready = (struct watcher){.fd = nd->ready_fd, .fn = on_ready,
+	                               .arg = nd};
+	nd->w_out = (struct watcher){.fd = nd->out_fd, .fn = on_output,
+	                             .arg = nd};
+	if (fd_set_nonblock(nd->ready_fd, true) < 0 ||
+	    fd_set_nonblock(nd->out_fd, true) < 0 ||
+	    loop_watch(&o->loop, &nd->w_ready, EPOLLIN) < 0 ||
+	    loop_watch(&o->loop, &nd->w_out, EPOLLIN) < 0)
+		return -1;
+	return 0;
+}
+
+int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen)
+{
+	char words[8192], *argv[MAX_ARGS + 1];
+	int ready[2] = {-1, -1}, out[2] = {-1, -1}, rc;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	pid_t pid;
+
+	if (build_argv(o, nd, words, sizeof(words), argv) <= 0) {
+		snprintf(err, errlen, "[node] command: too many or too long "
+		         "words");
+		return -1;
+	}
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, ready[1], READY_FD);
+	spawn_attr(&attr);
+	rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, o->node_env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot run '%s': %s", argv[0],
+		         strerror(rc));
+		goto fail;
+	}
+	close(ready[1]);
+	close(out[1]);
+	nd->pid = pid;
+	nd->state = NODE_STARTING;
+	nd->ready_fd = ready[0];
+	nd->out_fd = out[0];
+	nd->last_line[0] = '\0';
+	if (watch_pipes(o, nd) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (ready[i] >= 0)
+			close(ready[i]);
+		if (out[i] >= 0)
+			close(out[i]);
+	}
+	return -1;
+}
+
+void fleet_disconnect(struct orch *o, struct node *nd)
+{
+	close_watched(o, &nd->w_sock, &nd->sock);
+	buf_consume(&nd->in, buf_used(&nd->in));
+	buf_consume(&nd->out, buf_used(&nd->out));
+	if (nd->state == NODE_CONNECTED)
+		nd->state = NODE_LOST;
+	inflight_node_lost(&o->inflight, nd->index);
+}
+
+/* Return the node whose process is pid, or NULL. */
+static struct node *by_pid(struct orch *o, pid_t pid)
+{
+	for (unsigned i = 0; i < o->n; i++)
+		if (o->nodes[i]->pid == pid && o->nodes[i]->state != NODE_EXITED)
+			return o->nodes[i];
+	return NULL;
+}
+
+void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *))
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct node *nd = by_pid(o, pid);
+		if (!nd)
+			continue;
+		/* The pipe holds the node's last words: read them all. */
+		while (nd->out_fd >= 0 && read_output(nd) > 0)
+			;
+		close_watched(o, &nd->w_out, &nd->out_fd);
+		close_watched(o, &nd->w_ready, &nd->ready_fd);
+		fleet_disconnect(o, nd);
+		nd->wait_status = st;
+		nd->state = NODE_EXITED;
+		on_exit(o, nd);
+	}
+}
+
+unsigned fleet_signal(struct orch *o, int sig)
+{
+	unsigned alive = 0;
+
+	for (unsigned i = 0; i < o->n; i++) {
+		struct node *nd = o->nodes[i];
+		if (nd->pid > 0 && nd->state != NODE_EXITED) {
+			kill(nd->pid, sig);
+			alive++;
+		}
+	}
+	return alive;
+}
+
+unsigned fleet_alive(const struct orch *o)
+{
+	unsigned alive = 0;
+
+	for (unsigned i = 0; i < o->n; i++)
+		alive += o->nodes[i]->pid > 0 && o->nodes[i]->state != NODE_EXITED;
+	return alive;
+}

@@ -1,0 +1,44 @@
+/*
+ * fleet.h - the node processes: spawn, watch their output, reap, stop.
+ *
+ * Each node runs in a process group of its own, so a Ctrl-C typed at the
+ * terminal reaches the orchestrator only and teardown stays orderly. Its
+ * stdout and stderr go to one pipe the orchestrator reads a line at a
+ * time; its readiness byte comes on a second pipe, seen by the node as
+ * descriptor 3.
+ */
+#ifndef FANOUT_FLEET_H
+#define FANOUT_FLEET_H
+
+#include <stddef.h>
+
+#include "orch.h"
+
+/* Locate node beside our own executable and build the environment nodes
+   get. Return 0 or -1 with a message in err. */
+int fleet_init(struct orch *o, char *err, size_t errlen);
+
+/* Release what fleet_init() and fleet_add() allocated. */
+void fleet_free(struct orch *o);
+
+/* Allocate node structs up to n (indexes o->n..n-1); return 0 or -1. */
+int fleet_add(struct orch *o, unsigned n);
+
+/* Start node nd and watch its pipes. Return 0, or -1 with a message in
+   err (the command could not be run). */
+int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen);
+
+/* Reap every child that has exited: drain its output, close its
+   descriptors, and call on_exit(o, nd) for each. */
+void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *));
+
+/* Close a node's connection and stop watching it (it stays reapable). */
+void fleet_disconnect(struct orch *o, struct node *nd);
+
+/* Send sig to every live node; return how many are alive. */
+unsigned fleet_signal(struct orch *o, int sig);
+
+/* Return how many nodes are not reaped yet. */
+unsigned fleet_alive(const struct orch *o);
+
+#endif

@@ -1,0 +1,130 @@
+/* inflight.c - see inflight.h. */
+#include "inflight.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int inflight_init(struct inflight *f, unsigned cap)
+{
+	unsigned c = 1;
+
+	while (c < cap)
+		c *= 2;
+	memset(f, 0, sizeof(*f));
+	f->ring = calloc(c, sizeof(*f->ring));
+	if (!f->ring)
+		return -1;
+	f->cap = c;
+	f->head_seq = f->next_seq = 1;
+	return 0;
+}
+
+void inflight_free(struct inflight *f)
+{
+	for (unsigned i = 0; f->ring && i < f->cap; i++)
+		free(f->ring[i].slot);
+	free(f->ring);
+	f->ring = NULL;
+}
+
+/* Return the in-flight broadcast numbered seq, or NULL. */
+static struct bcast *find(struct inflight *f, uint64_t seq)
+{
+	if (seq < f->head_seq || seq >= f->next_seq)
+		return NULL;
+	return &f->ring[seq & (f->cap - 1)];
+}
+
+struct bcast *inflight_begin(struct inflight *f, uint32_t bytes, uint32_t crc,
+                             uint64_t now_ns, uint64_t timeout_ns,
+                             unsigned nslots)
+{
+	struct bcast *b = &f->ring[f->next_seq & (f->cap - 1)];
+
+	if (nslots > b->slot_cap) {
+		uint8_t *s = realloc(b->slot, nslots);
+		if (!s)
+			return NULL;
+		b->slot = s;
+		b->slot_cap = nslots;
+	}
+	memset(b->slot, SLOT_NONE, nslots);
+	b->nslots = nslots;
+	b->seq = f->next_seq++;
+	b->bytes = bytes;
+	b->crc = crc;
+	b->sent_ns = b->last_ack_ns = now_ns;
+	b->deadline_ns = now_ns + timeout_ns;
+	b->expected = b->acked = b->pending = 0;
+	b->slowest = -1;
+	return b;
+}
+
+void inflight_expect(struct bcast *b, unsigned node)
+{
+	if (node >= b->nslots || b->slot[node] != SLOT_NONE)
+		return;
+	b->slot[node] = SLOT_PENDING;
+	b->expected++;
+	b->pending++;
+}
+
+enum ack_result inflight_ack(struct inflight *f, uint64_t seq, unsigned node,
+                             uint32_t len, uint32_t crc, uint64_t now_ns,
+                             uint64_t *rtt_ns)
+{
+	struct bcast *b = find(f, seq);
+
+	if (!b)
+		return seq < f->head_seq && seq > 0 ? ACK_LATE : ACK_UNKNOWN;
+	if (node >= b->nslots || b->slot[node] == SLOT_NONE)
+		return ACK_UNKNOWN;
+	if (b->slot[node] == SLOT_LOST)
+		return ACK_LATE;
+	if (b->slot[node] != SLOT_PENDING)
+		return ACK_DUPLICATE;
+	b->pending--;
+	if (len != b->bytes || crc != b->crc) {
+		b->slot[node] = SLOT_CORRUPT;
+		return ACK_CORRUPT;
+	}
+	b->slot[node] = SLOT_ACKED;
+	b->acked++;
+	b->last_ack_ns = now_ns;
+	b->slowest = (int)node;
+	*rtt_ns = now_ns - b->sent_ns;
+	return ACK_OK;
+}
+
+void inflight_node_lost(struct inflight *f, unsigned node)
+{
+	for (uint64_t seq = f->head_seq; seq < f->next_seq; seq++) {
+		struct bcast *b = find(f, seq);
+		if (node < b->nslots && b->slot[node] == SLOT_PENDING) {
+			b->slot[node] = SLOT_LOST;
+			b->pending--;
+		}
+	}
+}
+
+struct bcast *inflight_done(struct inflight *f, uint64_t now_ns)
+{
+	struct bcast *b = find(f, f->head_seq);
+
+	if (b && (b->pending == 0 || now_ns >= b->deadline_ns))
+		return b;
+	return NULL;
+}
+
+void inflight_pop(struct inflight *f)
+{
+	if (f->head_seq < f->next_seq)
+		f->head_seq++;
+}
+
+uint64_t inflight_next_deadline(const struct inflight *f)
+{
+	if (f->head_seq == f->next_seq)
+		return UINT64_MAX;
+	return f->ring[f->head_seq & (f->cap - 1)].deadline_ns;
+}

@@ -1,0 +1,440 @@
+/*
+ * orchestrator - start a fleet of nodes and broadcast to them.
+ *
+ * Theory of operation.
+ *
+ * Spawn: node i is started with posix_spawn in a process group of its
+ * own (a terminal's Ctrl-C reaches only us, so teardown stays orderly),
+ * its output on a pipe we read a line at a time, a readiness pipe as its
+ * descriptor 3 and the run's random token in its environment. Nodes also
+ * ask the kernel for SIGTERM when we die (PR_SET_PDEATHSIG).
+ *
+ * Readiness: a node writes one byte on descriptor 3 once it listens. One
+ * epoll loop (loop.c) waits for those bytes, the nodes' output, and
+ * signals, which are blocked and read from a signalfd: SIGCHLD reaps in
+ * the loop, SIGINT/SIGTERM stop, so no work happens in a signal handler.
+ *
+ * Connect: a pool of pthreads (connector.c) connects to every node with
+ * exponential backoff until [connect] timeout_ms, sends HELLO with the
+ * token and waits for WELCOME. The last connection to finish signals a
+ * condition variable; the main thread sleeps on it in short slices,
+ * turning the loop between them so a dying node or a Ctrl-C is seen.
+ *
+ * Broadcast: each stdin line is queued to every connected node's socket
+ * buffer and flushed without waiting on any one node (console.c). Acks
+ * are matched by sequence number (inflight.c), checked for length and
+ * checksum, and each broadcast is reported in order when every ack is in
+ * or its deadline passes.
+ *
+ * Teardown: stop reading input, wait for broadcasts in flight (not after
+ * a signal), send BYE, SIGTERM (and SIGCONT, for stopped nodes), wait
+ * [node] stop_timeout_ms while reaping, SIGKILL the rest, reap all. A
+ * second Ctrl-C cuts the wait short.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "connector.h"
+#include "console.h"
+#include "fleet.h"
+#include "log.h"
+#include "orch.h"
+#include "report.h"
+
+#define EXIT_USAGE 64
+#define CONNECT_THREADS 16
+#define CONNECT_SLICE_MS 10 /* how long the pool wait sleeps between turns */
+
+static double ms_since(uint64_t t0)
+{
+	return (double)(clock_ns() - t0) / 1e6;
+}
+
+/* Read the configuration: file, then command-line overrides. */
+static int load_config(struct orch *o)
+{
+	char err[1024];
+	bool missing = false;
+
+	config_defaults(&o->cfg);
+	if (config_load(&o->cfg, o->cli.config_path,
+	                o->cli.config_given ? NULL : &missing, err,
+	                sizeof(err)) < 0)
+		goto fail;
+	if (missing)
+		log_msg("%s not found; using built-in defaults",
+		        o->cli.config_path);
+	if ((o->cli.num_clients &&
+	     config_override(&o->cfg, "cluster", "num_clients",
+	                     o->cli.num_clients, "-n", err, sizeof(err)) < 0) ||
+	    (o->cli.base_port &&
+	     config_override(&o->cfg, "cluster", "base_port", o->cli.base_port,
+	                     "-p", err, sizeof(err)) < 0) ||
+	    config_check(&o->cfg, "command line", err, sizeof(err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	log_msg("%s", err);
+	return -1;
+}
+
+/* Each node costs up to three descriptors while starting. */
+static int raise_nofile(unsigned nodes)
+{
+	rlim_t need = (rlim_t)nodes * 3 + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max < need) {
+		struct rlimit want = {need, need};
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return 0;
+		log_msg("%u nodes need %lu open files but RLIMIT_NOFILE allows "
+		        "%lu (hard limit); raise it (ulimit -Hn) or run fewer "
+		        "nodes", nodes, (unsigned long)need,
+		        (unsigned long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	return setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+static void on_node_exit(struct orch *o, struct node *nd)
+{
+	if (o->phase == PHASE_STARTING) {
+		if (!o->failed)
+			o->failed = nd;
+	} else if (o->phase != PHASE_STOPPING) {
+		o->incomplete = true;
+		report_node_exit(o, nd);
+	}
+}
+
+static void on_signal(struct watcher *w, uint32_t events)
+{
+	struct orch *o = w->arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (io_read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			fleet_reap(o, on_node_exit);
+			break;
+		case SIGINT:
+		case SIGTERM:
+			o->interrupts++;
+			if (o->stop != STOP_SIGNAL) {
+				o->stop = STOP_SIGNAL;
+				o->stop_signal = (int)si.ssi_signo;
+			}
+			break;
+		case SIGHUP:
+			log_msg("SIGHUP: reloading is not supported yet; ignored");
+			break;
+		}
+	}
+}
+
+/* Block the signals we take through a signalfd; watch it. */
+static int setup_signals(struct orch *o)
+{
+	sigset_t set;
+	int fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	/* Before any thread exists, so every thread inherits the mask. */
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	o->w_signal = (struct watcher){.fd = fd, .fn = on_signal, .arg = o};
+	return loop_watch(&o->loop, &o->w_signal, EPOLLIN);
+}
+
+/* Report the node that broke start-up, with its last words. */
+static void report_start_failure(struct orch *o)
+{
+	char name[128], how[96];
+	struct node *nd = o->failed;
+
+	report_node_name(nd, name, sizeof(name));
+	report_wait_status(nd->wait_status, how, sizeof(how));
+	log_msg("%s %s%s%s", name, how, nd->last_line[0] ? ": " : "",
+	        nd->last_line);
+}
+
+/* Return how many nodes are at least ready. */
+static unsigned count_ready(const struct orch *o)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < o->n; i++)
+		k += o->nodes[i]->state == NODE_READY;
+	return k;
+}
+
+/* Whether start-up must stop waiting: a node died, or a signal. */
+static bool start_broken(const struct orch *o)
+{
+	return o->failed || o->stop == STOP_SIGNAL;
+}
+
+/* Spawn every node and wait until each listens. Return 0 or an exit
+   status. */
+static int spawn_all(struct orch *o, uint64_t deadline)
+{
+	char err[512];
+
+	for (unsigned i = 0; i < o->n; i++)
+		if (fleet_spawn(o, o->nodes[i], err, sizeof(err)) < 0) {
+			char name[128];
+			report_node_name(o->nodes[i], name, sizeof(name));
+			log_msg("%s could not start: %s", name, err);
+			return EXIT_UNAVAILABLE;
+		}
+	while (count_ready(o) < o->n && !start_broken(o) && clock_ns() < deadline)
+		loop_run_once(&o->loop, clock_ms_until(deadline));
+	if (start_broken(o))
+		return 0;
+	for (unsigned i = 0; i < o->n; i++)
+		if (o->nodes[i]->state != NODE_READY) {
+			char name[128];
+			report_node_name(o->nodes[i], name, sizeof(name));
+			log_msg("%s did not become ready within %u ms "
+			        "([connect] timeout_ms)", name,
+			        o->cfg.connect_timeout_ms);
+			return EXIT_UNAVAILABLE;
+		}
+	return 0;
+}
+
+/* Resolve each node's address into a connect job. */
+static int make_jobs(struct orch *o, struct connect_job *jobs)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < o->n; i++) {
+		jobs[i].index = i;
+		if (net_resolve(o->cfg.host, (int)o->nodes[i]->port, &jobs[i].addr,
+		                err, sizeof(err)) < 0) {
+			log_msg("%s", err);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Hand the pool's connections to the console; report those that failed. */
+static int adopt_connections(struct orch *o, struct connect_job *jobs)
+{
+	int status = 0;
+	char name[128];
+
+	for (unsigned i = 0; i < o->n; i++) {
+		struct node *nd = o->nodes[i];
+		if (jobs[i].fd >= 0 && console_attach(o, nd, jobs[i].fd) == 0)
+			continue;
+		if (jobs[i].fd < 0 && !start_broken(o)) {
+			report_node_name(nd, name, sizeof(name));
+			log_msg("could not connect to %s within %u ms: %s", name,
+			        o->cfg.connect_timeout_ms, jobs[i].err);
+		}
+		status = EXIT_UNAVAILABLE;
+	}
+	return status;
+}
+
+/* Connect to every node from the pool. Return 0 or an exit status. */
+static int connect_all(struct orch *o, uint64_t deadline)
+{
+	struct connect_job *jobs = calloc(o->n, sizeof(*jobs));
+	struct connector c;
+	unsigned up = 0;
+	int status = EXIT_UNAVAILABLE;
+
+	if (!jobs || make_jobs(o, jobs) < 0)
+		goto out;
+	if (connector_start(&c, jobs, o->n, o->token, deadline,
+	                    o->cfg.retry_initial_ms, o->cfg.retry_max_ms,
+	                    CONNECT_THREADS) < 0) {
+		log_errno("connect threads");
+		goto out;
+	}
+	while (!connector_wait(&c, clock_ns() + MS_NS(CONNECT_SLICE_MS), &up) &&
+	       !start_broken(o))
+		loop_run_once(&o->loop, 0);
+	connector_finish(&c);
+	status = adopt_connections(o, jobs);
+out:
+	free(jobs);
+	return status;
+}
+
+/* Start the fleet: spawn, readiness, connections. Return 0 when every
+   node is connected, else the exit status start-up ended with. */
+static int start_fleet(struct orch *o)
+{
+	uint64_t deadline = o->t0_ns + MS_NS(o->cfg.connect_timeout_ms);
+	int status;
+
+	if (fleet_add(o, o->cfg.num_clients) < 0) {
+		log_errno("nodes");
+		return EXIT_UNAVAILABLE;
+	}
+	status = spawn_all(o, deadline);
+	if (status == 0 && !start_broken(o))
+		status = connect_all(o, deadline);
+	if (o->failed) {
+		report_start_failure(o);
+		return EXIT_UNAVAILABLE;
+	}
+	if (o->stop == STOP_SIGNAL)
+		return o->stop_signal == SIGINT ? EXIT_SIGINT : EXIT_SIGTERM;
+	if (status == 0)
+		report_ready(o, o->n, ms_since(o->t0_ns));
+	return status;
+}
+
+/* Run the console until it is done. */
+static void run_console(struct orch *o)
+{
+	o->phase = PHASE_RUNNING;
+	if (console_start(o) < 0) {
+		log_errno("standard input");
+		o->stop = STOP_ERROR;
+	}
+	while (!console_done(o)) {
+		console_tick(o);
+		if (console_done(o))
+			break;
+		if (loop_run_once(&o->loop, console_timeout(o)) < 0) {
+			log_errno("epoll");
+			o->stop = STOP_ERROR;
+		}
+	}
+	console_flush_reports(o);
+}
+
+/* Stop every node: BYE, SIGTERM, grace, SIGKILL, reap. */
+static void teardown(struct orch *o)
+{
+	uint64_t deadline = clock_ns() + MS_NS(o->cfg.stop_timeout_ms);
+	int interrupts = o->interrupts;
+
+	o->phase = PHASE_STOPPING;
+	console_bye(o);
+	fleet_signal(o, SIGTERM);
+	fleet_signal(o, SIGCONT); /* a stopped node must run to handle it */
+	while (fleet_alive(o) > 0 && clock_ns() < deadline &&
+	       o->interrupts == interrupts)
+		loop_run_once(&o->loop, clock_ms_until(deadline));
+	if (fleet_signal(o, SIGKILL) > 0) {
+		/* SIGKILL cannot be refused: wait for every one of them. */
+		for (unsigned i = 0; i < o->n; i++) {
+			struct node *nd = o->nodes[i];
+			if (nd->state != NODE_EXITED && nd->pid > 0 &&
+			    waitpid(nd->pid, &nd->wait_status, 0) == nd->pid)
+				nd->state = NODE_EXITED;
+		}
+	}
+}
+
+/* The exit status and reason of a run that got past start-up. */
+static int final_status(const struct orch *o, const char **reason)
+{
+	static const char *const reasons[] = {"eof", "eof", "exit", "signal",
+	                                      "error"};
+
+	*reason = reasons[o->stop];
+	if (o->stop == STOP_SIGNAL)
+		return o->stop_signal == SIGINT ? EXIT_SIGINT : EXIT_SIGTERM;
+	return o->incomplete || o->stop == STOP_ERROR ? EXIT_INCOMPLETE
+	                                              : EXIT_OK;
+}
+
+/* Parse the command line and configuration; exit on help or errors. */
+static void configure(struct orch *o, int argc, char **argv)
+{
+	char err[256];
+
+	if (cli_parse(&o->cli, argc, argv, err, sizeof(err)) < 0) {
+		log_msg("%s", err);
+		exit(EXIT_USAGE);
+	}
+	if (o->cli.help) {
+		fputs(cli_usage, stdout);
+		exit(EXIT_OK);
+	}
+	if (o->cli.version) {
+		printf("orchestrator (fanout) %s\n", FANOUT_VERSION);
+		exit(EXIT_OK);
+	}
+	if (load_config(o) < 0)
+		exit(EXIT_CONFIG);
+	o->human = o->cli.json ? stderr : stdout;
+}
+
+/* Everything start-up needs before the first node. Return 0 or -1. */
+static int prepare(struct orch *o)
+{
+	char err[512];
+
+	if (loop_init(&o->loop) < 0 || setup_signals(o) < 0 ||
+	    console_init(o) < 0) {
+		log_errno("setup");
+		return -1;
+	}
+	if (raise_nofile(o->cfg.num_clients) < 0)
+		return -1;
+	if (token_generate(o->token) < 0) {
+		log_errno("getrandom");
+		return -1;
+	}
+	if (fleet_init(o, err, sizeof(err)) < 0) {
+		log_msg("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct orch o = {.t0_ns = clock_ns(), .w_signal.fd = -1};
+	const char *reason = "error";
+	int status;
+
+	log_init("orchestrator");
+	configure(&o, argc, argv);
+	status = prepare(&o) < 0 ? EXIT_UNAVAILABLE : start_fleet(&o);
+	if (status == 0) {
+		run_console(&o);
+		status = final_status(&o, &reason);
+	} else if (o.stop == STOP_SIGNAL) {
+		reason = "signal";
+	}
+	uint64_t t_stop = clock_ns();
+	teardown(&o);
+	report_shutdown(&o, reason, status, ms_since(t_stop));
+	console_free(&o);
+	fleet_free(&o);
+	if (o.w_signal.fd >= 0)
+		close(o.w_signal.fd);
+	loop_close(&o.loop);
+	return status;
+}

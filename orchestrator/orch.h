@@ -1,0 +1,96 @@
+/*
+ * orch.h - the orchestrator's state, shared by its modules.
+ *
+ * One struct orch per run, owned by main.c. Every field is touched only by
+ * the main thread; the connect pool (connector.c) works on its own copies
+ * and hands results back under its mutex.
+ */
+#ifndef FANOUT_ORCH_H
+#define FANOUT_ORCH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "cli.h"
+#include "config.h"
+#include "inflight.h"
+#include "loop.h"
+#include "proto.h"
+#include "token.h"
+
+/* Exit statuses (SPEC §4), fixed once and for all. */
+enum {
+	EXIT_OK = 0,
+	EXIT_INCOMPLETE = 1, /* acks missing, or a node died */
+	EXIT_UNAVAILABLE = 69,
+	EXIT_CONFIG = 78,
+	EXIT_SIGINT = 130,
+	EXIT_SIGTERM = 143,
+};
+
+enum node_state {
+	NODE_STARTING,  /* spawned, not yet listening */
+	NODE_READY,     /* listening (or silent about it), not connected */
+	NODE_CONNECTED, /* handshake done, in the broadcast set */
+	NODE_LOST,      /* connection closed, process not yet reaped */
+	NODE_EXITED,    /* reaped */
+};
+
+#define NODE_LAST_LINE 512
+
+struct orch;
+
+struct node {
+	struct orch *o;
+	unsigned index, port;
+	pid_t pid; /* 0 once reaped */
+	enum node_state state;
+	int ready_fd, out_fd, sock; /* -1 when closed */
+	struct watcher w_ready, w_out, w_sock;
+	struct buf in, out; /* socket buffers */
+	struct buf text;    /* output line being assembled */
+	char last_line[NODE_LAST_LINE];
+	int wait_status;
+	uint64_t acked, missed, late, corrupt, last_rtt_ns;
+};
+
+enum phase { PHASE_STARTING, PHASE_RUNNING, PHASE_DRAINING, PHASE_STOPPING };
+
+enum stop_reason { STOP_NONE, STOP_EOF, STOP_EXIT, STOP_SIGNAL, STOP_ERROR };
+
+struct orch {
+	struct cli cli;
+	struct config cfg;
+	struct loop loop;
+	struct watcher w_signal, w_stdin;
+	struct node **nodes;
+	unsigned n;
+	enum phase phase;
+	char node_path[PATH_MAX];
+	uint8_t token[PROTO_TOKEN_LEN];
+	char **node_env; /* environ plus what node_env.h names */
+	uint64_t t0_ns;  /* start of the run */
+
+	struct inflight inflight;
+	struct buf line;  /* stdin bytes not yet a whole line */
+	bool discarding;  /* inside a line too long to send */
+	bool stdin_eof;
+	bool stdin_plain; /* a regular file: epoll cannot watch it */
+	uint64_t lineno;
+	uint8_t *frame;   /* scratch: one encoded MSG frame */
+
+	FILE *human;      /* stdout, or stderr with --json */
+	uint64_t sent, fully_acked; /* broadcasts reported, and how many
+	                               were acked by every node */
+	bool incomplete;  /* some ack was missing or a node died */
+	enum stop_reason stop;
+	int stop_signal;
+	int interrupts;   /* SIGINTs and SIGTERMs received */
+	struct node *failed; /* the node that broke start-up */
+};
+
+#endif

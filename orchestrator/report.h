@@ -1,0 +1,38 @@
+/*
+ * report.h - everything the orchestrator tells its user.
+ *
+ * Human text goes to o->human (stdout, or stderr under --json); under
+ * --json each event is also one JSON object on a line of stdout (SPEC §4).
+ * Each event is flushed at once: a reader of a pipe sees it as it happens.
+ */
+#ifndef FANOUT_REPORT_H
+#define FANOUT_REPORT_H
+
+#include <stddef.h>
+
+#include "orch.h"
+
+/* Write "node 3 (127.0.0.1:8891, pid 4242)" into out. */
+void report_node_name(const struct node *nd, char *out, size_t outlen);
+
+/* Write how a process ended ("exited 1", "killed by signal 9 (Killed)"). */
+void report_wait_status(int status, char *out, size_t outlen);
+
+void report_ready(struct orch *o, unsigned connected, double ms);
+void report_broadcast(struct orch *o, const struct bcast *b);
+void report_node_exit(struct orch *o, const struct node *nd);
+void report_shutdown(struct orch *o, const char *reason, int status,
+                     double ms);
+
+/* A human line about one node, prefixed with its name. */
+void report_node(struct orch *o, const struct node *nd, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A line of the node's own output, as "[node 3] text". */
+void report_node_output(struct orch *o, const struct node *nd,
+                        const char *text, size_t len);
+
+/* Append s as a JSON string (quoted, escaped) to b; return 0 or -1. */
+int report_json_string(struct buf *b, const char *s, size_t len);
+
+#endif

@@ -279,9 +279,11 @@ static int on_key(void *user, const char *section, const char *name,
 	k = find_key(section, name);
 	if (!k) {
 		const struct key *near = nearest_key(section, name);
-		fail(p, "unknown key '%s'%s%s%s; did you mean '%s' in [%s]?", name,
+		bool here = !strcmp(near->section, section);
+		fail(p, "unknown key '%s'%s%s%s; did you mean '%s'%s%s%s?", name,
 		     *section ? " in [" : "", section, *section ? "]" : "",
-		     near->name, near->section);
+		     near->name, here ? "" : " in [",
+		     here ? "" : near->section, here ? "" : "]");
 		return 0;
 	}
 	if (p->line_of[k - keys]) {

@@ -315,6 +315,7 @@ static int start_fleet(struct orch *o)
 static void run_console(struct orch *o)
 {
 	o->phase = PHASE_RUNNING;
+	o->console_ran = true;
 	if (console_start(o) < 0) {
 		log_errno("standard input");
 		o->stop = STOP_ERROR;

@@ -70,6 +70,7 @@ struct orch {
 	struct node **nodes;
 	unsigned n;
 	enum phase phase;
+	bool console_ran; /* start-up succeeded and input was read */
 	char node_path[PATH_MAX];
 	uint8_t token[PROTO_TOKEN_LEN];
 	char **node_env; /* environ plus what node_env.h names */

@@ -201,9 +201,11 @@ void report_node_exit(struct orch *o, const struct node *nd)
 void report_shutdown(struct orch *o, const char *reason, int status,
                      double ms)
 {
-	human(o, "shutdown (%s): %" PRIu64 " broadcasts, %" PRIu64
-	      " fully acked; exit %d after %.1f ms\n", reason, o->sent,
-	      o->fully_acked, status, ms);
+	/* After a failed start-up its error says it all. */
+	if (o->console_ran)
+		human(o, "shutdown (%s): %" PRIu64 " broadcasts, %" PRIu64
+		      " fully acked; exit %d after %.1f ms\n", reason,
+		      o->sent, o->fully_acked, status, ms);
 	if (o->cli.json) {
 		struct buf j = {0};
 		bprintf(&j, "{\"event\":\"shutdown\",\"reason\":\"%s\","

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install what fanout needs to build and test, if anything is missing.
+# Debian packages only; uses sudo when not root.
+set -eu
+
+PACKAGES="gcc meson ninja-build pkg-config libinih-dev libcmocka-dev
+zlib1g-dev python3 ${FANOUT_EXTRA_PACKAGES:-}"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2

@@ -271,11 +271,8 @@ static int on_key(void *user, const char *section, const char *name,
 	if (*section == '\0' && (!strcmp(name, "num_clients") ||
 	                         !strcmp(name, "base_port")))
 		section = "cluster";
-	if (*section && !known_section(section)) {
-		fail(p, "unknown section [%s]; did you mean [%s]?", section,
-		     nearest_section(section));
-		return 0;
-	}
+	if (*section && !known_section(section))
+		return 0; /* read_line() has reported it */
 	k = find_key(section, name);
 	if (!k) {
 		const struct key *near = nearest_key(section, name);
@@ -297,6 +294,25 @@ static int on_key(void *user, const char *section, const char *name,
 		return 0;
 	}
 	return 1;
+}
+
+/* Report a "[name]" line naming no known section; s is after '['. inih
+   calls no handler for a section line, so this is where it is seen. */
+static void check_section(struct parse *p, const char *s, size_t len)
+{
+	const char *end = memchr(s, ']', len);
+	char name[64];
+
+	if (!end)
+		return; /* inih reports the syntax error */
+	len = (size_t)(end - s);
+	if (len >= sizeof(name))
+		len = sizeof(name) - 1;
+	memcpy(name, s, len);
+	name[len] = '\0';
+	if (!known_section(name))
+		fail(p, "unknown section [%s]; did you mean [%s]?", name,
+		     nearest_section(name));
 }
 
 /* inih's line reader (fgets-like) over the text. It counts lines, so the
@@ -324,6 +340,8 @@ static char *read_line(char *str, int num, void *user)
 	if (len > room) {
 		fail(p, "line longer than %zu characters", room);
 		len = 0;
+	} else if (len > 0 && *start == '[') {
+		check_section(p, start + 1, len - 1);
 	}
 	memcpy(str, start, len);
 	str[len] = '\n';
@@ -331,40 +349,47 @@ static char *read_line(char *str, int num, void *user)
 	return str;
 }
 
+/* Check that the port range fits; where names the source. */
+static int check_ports(const struct config *c, const char *where, char *err,
+                       size_t errlen)
+{
+	if ((unsigned long)c->base_port + c->num_clients - 1 <= 65535)
+		return 0;
+	snprintf(err, errlen, "%s: ports %u..%lu do not fit below 65536 "
+	         "(base_port %u, num_clients %u)", where, c->base_port,
+	         (unsigned long)c->base_port + c->num_clients - 1,
+	         c->base_port, c->num_clients);
+	return -1;
+}
+
+/* Check that the backoff starts no higher than it may grow. */
+static int check_retry(const struct config *c, const char *where, char *err,
+                       size_t errlen)
+{
+	if (c->retry_initial_ms <= c->retry_max_ms)
+		return 0;
+	snprintf(err, errlen, "%s: retry_initial_ms %u is above retry_max_ms "
+	         "%u", where, c->retry_initial_ms, c->retry_max_ms);
+	return -1;
+}
+
 int config_check(const struct config *c, const char *where, char *err,
                  size_t errlen)
 {
-	if ((unsigned long)c->base_port + c->num_clients - 1 > 65535) {
-		snprintf(err, errlen, "%s: ports %u..%lu do not fit below 65536 "
-		         "(base_port %u, num_clients %u)", where, c->base_port,
-		         (unsigned long)c->base_port + c->num_clients - 1,
-		         c->base_port, c->num_clients);
+	if (check_ports(c, where, err, errlen) < 0)
 		return -1;
-	}
-	if (c->retry_initial_ms > c->retry_max_ms) {
-		snprintf(err, errlen, "%s: retry_initial_ms %u is above "
-		         "retry_max_ms %u", where, c->retry_initial_ms,
-		         c->retry_max_ms);
-		return -1;
-	}
-	return 0;
+	return check_retry(c, where, err, errlen);
 }
 
-/* Return the line of the last-set key that config_check() reads, so its
-   message points where the clash became visible. */
-static int check_line(const struct parse *p)
+/* Return the later of the lines where keys a and b of section were set:
+   where a rule spanning them became false. */
+static int later_line(const struct parse *p, const char *section,
+                      const char *a, const char *b)
 {
-	static const char *const spans[][2] = {
-	    {"cluster", "num_clients"}, {"cluster", "base_port"},
-	    {"connect", "retry_initial_ms"}, {"connect", "retry_max_ms"}};
-	int line = 0;
+	int la = p->line_of[find_key(section, a) - keys];
+	int lb = p->line_of[find_key(section, b) - keys];
 
-	for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
-		int l = p->line_of[find_key(spans[i][0], spans[i][1]) - keys];
-		if (l > line)
-			line = l;
-	}
-	return line;
+	return la > lb ? la : lb;
 }
 
 int config_parse_string(struct config *c, const char *text,
@@ -386,8 +411,13 @@ int config_parse_string(struct config *c, const char *text,
 	}
 	if (p.err_line)
 		return -1;
-	snprintf(where, sizeof(where), "%s:%d", filename, check_line(&p));
-	return config_check(c, where, err, errlen);
+	snprintf(where, sizeof(where), "%s:%d", filename,
+	         later_line(&p, "cluster", "num_clients", "base_port"));
+	if (check_ports(c, where, err, errlen) < 0)
+		return -1;
+	snprintf(where, sizeof(where), "%s:%d", filename,
+	         later_line(&p, "connect", "retry_initial_ms", "retry_max_ms"));
+	return check_retry(c, where, err, errlen);
 }
 
 int config_load(struct config *c, const char *path, bool *missing, char *err,

@@ -339,6 +339,7 @@ static void teardown(struct orch *o)
 	int interrupts = o->interrupts;
 
 	o->phase = PHASE_STOPPING;
+	loop_watch(&o->loop, &o->w_stdin, 0); /* input is over */
 	console_bye(o);
 	fleet_signal(o, SIGTERM);
 	fleet_signal(o, SIGCONT); /* a stopped node must run to handle it */

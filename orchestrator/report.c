@@ -61,26 +61,6 @@ __attribute__((format(printf, 2, 3))) static void bprintf(struct buf *b,
 	buf_commit(b, (size_t)n);
 }
 
-int report_json_string(struct buf *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	if (buf_reserve(b, len * 6 + 2) < 0)
-		return -1;
-	buf_append(b, "\"", 1);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-		if (c == '"' || c == '\\')
-			buf_append(b, (char[]){'\\', (char)c}, 2);
-		else if (c < 0x20 || c == 0x7f)
-			buf_append(b, esc, 6);
-		else
-			buf_append(b, &s[i], 1);
-	}
-	return buf_append(b, "\"", 1);
-}
-
 static void human(struct orch *o, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -32,7 +32,4 @@ void report_node(struct orch *o, const struct node *nd, const char *fmt, ...)
 void report_node_output(struct orch *o, const struct node *nd,
                         const char *text, size_t len);
 
-/* Append s as a JSON string (quoted, escaped) to b; return 0 or -1. */
-int report_json_string(struct buf *b, const char *s, size_t len);
-
 #endif

@@ -400,14 +400,16 @@ void console_tick(struct orch *o)
 	report_done(o, clock_ns());
 	if (o->phase != PHASE_RUNNING || o->stop != STOP_NONE)
 		return;
-	/* Lines read while the window was full are sent as it empties. */
-	process_input(o);
-	flush_all(o);
+	if (o->stdin_plain && want_input(o)) {
+		read_stdin(o);
+	} else {
+		/* Lines read while the window was full go as it empties. */
+		process_input(o);
+		flush_all(o);
+	}
 	if (o->stdin_eof && buf_used(&o->line) == 0 && o->stop == STOP_NONE)
 		o->stop = STOP_EOF;
-	if (o->stdin_plain && want_input(o))
-		read_stdin(o);
-	else if (!o->stdin_plain && !o->stdin_eof)
+	if (!o->stdin_plain && !o->stdin_eof)
 		loop_watch(&o->loop, &o->w_stdin, want_input(o) ? EPOLLIN : 0);
 }
 

@@ -1,0 +1,858 @@
+#!/usr/bin/env python3
+"""Integration tests for fanout: the real orchestrator and node binaries.
+
+Run: python3 tests/integration.py -v
+The build directory comes from $FANOUT_BUILD (default /work/main/build).
+
+Rules every test follows:
+- it picks a free range of ports itself (random, probed by binding);
+- configuration files live in a temporary directory, which is also the
+  orchestrator's working directory (so ./server_config.ini is never the
+  repository's);
+- every process runs under a hard timeout, and nothing sleeps a fixed
+  time: the tests wait for events (output lines, exit, port state) with
+  deadlines;
+- afterwards nothing may be left: no node process serving a port of the
+  range, no LISTEN socket on the range. Leftovers are killed by PID in
+  tearDown (never by name).
+Python 3 standard library only.
+"""
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+BUILD = os.environ.get("FANOUT_BUILD", "/work/main/build")
+ORCH = os.path.abspath(os.path.join(BUILD, "orchestrator"))
+NODE = os.path.abspath(os.path.join(BUILD, "node"))
+NODE_REAL = os.path.realpath(NODE)
+
+RUN_TIMEOUT = 20.0       # hard limit on any one orchestrator run
+EXIT_DEADLINE = 5.0      # a stop (EOF, exit, signal) must finish by then
+READY_DEADLINE = 10.0    # start-up to the ready event
+HEX64 = re.compile(rb"(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])")
+NUM = r"\d+(?:\.\d+)?"
+
+
+# --------------------------------------------------------------- helpers
+
+def wait_until(pred, timeout, what, interval=0.01):
+    """Poll pred() every interval seconds until it returns a true value
+    or timeout passes; return the value or raise AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            raise AssertionError("timed out after %.1f s waiting for %s"
+                                 % (timeout, what))
+        time.sleep(interval)
+
+
+def listening_ports():
+    """Ports with a socket in state LISTEN (0A), IPv4 and IPv6."""
+    ports = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(name) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if len(fields) > 3 and fields[3] == "0A":
+                        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+        except FileNotFoundError:
+            pass
+    return ports
+
+
+def read_proc(pid, what):
+    try:
+        with open("/proc/%d/%s" % (pid, what), "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def proc_state(pid):
+    status = read_proc(pid, "status")
+    if status is None:
+        return None
+    m = re.search(rb"^State:\s+(\S)", status, re.M)
+    return m.group(1).decode() if m else None
+
+
+def proc_ppid(pid):
+    status = read_proc(pid, "status")
+    m = status and re.search(rb"^PPid:\s+(\d+)", status, re.M)
+    return int(m.group(1)) if m else None
+
+
+def is_node_binary(pid, argv0):
+    if os.path.realpath(argv0) == NODE_REAL:
+        return True
+    try:
+        return os.path.realpath(os.readlink("/proc/%d/exe" % pid)) == \
+            NODE_REAL
+    except OSError:
+        return False
+
+
+def node_processes(lo, hi):
+    """{pid: port} of live node processes with --port in lo..hi."""
+    found = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        pid = int(d)
+        raw = read_proc(pid, "cmdline")
+        if not raw:
+            continue
+        argv = [a.decode("utf-8", "replace") for a in raw.split(b"\0")]
+        if argv and argv[-1] == "":
+            argv.pop()
+        if not argv or not is_node_binary(pid, argv[0]):
+            continue
+        port = None
+        for i, a in enumerate(argv):
+            if a == "--port" and i + 1 < len(argv):
+                port = argv[i + 1]
+            elif a.startswith("--port="):
+                port = a.split("=", 1)[1]
+        if port is None or not port.isdigit():
+            continue
+        if lo <= int(port) <= hi and proc_state(pid) not in (None, "Z"):
+            found[pid] = int(port)
+    return found
+
+
+def ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            a, b = f.read().split()
+            return int(a), int(b)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+_claimed = []           # ranges handed out in this process
+_claimed_lock = threading.Lock()
+
+
+def pick_ports(n):
+    """Return the first port of n consecutive free ports on 127.0.0.1,
+    chosen at random in 20000..60000, outside the ephemeral range when
+    that leaves room (an outgoing connection could take a node's port)."""
+    eph_lo, eph_hi = ephemeral_range()
+    windows = []
+    for lo, hi in ((20000, min(60000, eph_lo - 1)),
+                   (max(20000, eph_hi + 1), 60000)):
+        if hi - lo + 1 >= n + 1:
+            windows.append((lo, hi))
+    if not windows:
+        windows = [(20000, 60000)]
+    for _ in range(500):
+        lo, hi = random.choice(windows)
+        base = random.randint(lo, hi - n + 1)
+        with _claimed_lock:
+            if any(base <= b + m - 1 and b <= base + n - 1
+                   for b, m in _claimed):
+                continue
+        listening = listening_ports()
+        if any(p in listening for p in range(base, base + n)):
+            continue
+        socks = []
+        try:
+            for p in range(base, base + n):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+        with _claimed_lock:
+            _claimed.append((base, n))
+        return base
+    raise RuntimeError("no free range of %d ports found" % n)
+
+
+class Orch:
+    """A running orchestrator whose stdout and stderr are collected line
+    by line by reader threads, so a test can wait for a given line."""
+
+    def __init__(self, args, cwd, stdin=subprocess.PIPE):
+        self.args = [ORCH] + list(args)
+        self.p = subprocess.Popen(self.args, cwd=cwd, stdin=stdin,
+                                  stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE)
+        self.pid = self.p.pid
+        self.started = time.monotonic()
+        self.out = []
+        self.err = []
+        self.cond = threading.Condition()
+        self.readers = [
+            threading.Thread(target=self._read, args=(self.p.stdout,
+                                                      self.out),
+                             daemon=True),
+            threading.Thread(target=self._read, args=(self.p.stderr,
+                                                      self.err),
+                             daemon=True),
+        ]
+        for t in self.readers:
+            t.start()
+
+    def _read(self, f, lines):
+        for raw in iter(f.readline, b""):
+            with self.cond:
+                lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self.cond.notify_all()
+        f.close()
+
+    def wait_line(self, stream, regex, timeout=READY_DEADLINE):
+        """Wait for a line of stream ('out' or 'err') matching regex;
+        return the match."""
+        lines = self.out if stream == "out" else self.err
+        rx = re.compile(regex)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                for line in lines:
+                    m = rx.search(line)
+                    if m:
+                        return m
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.p.poll() is not None and
+                                 not any(t.is_alive()
+                                         for t in self.readers)):
+                    raise AssertionError(
+                        "no line matching %r on std%s within %.1f s; "
+                        "stdout=%r stderr=%r" % (regex, stream, timeout,
+                                                 self.out, self.err))
+                self.cond.wait(min(left, 0.05))
+
+    def wait_event(self, event, timeout=READY_DEADLINE):
+        m = self.wait_line("out", r'^\{.*"event":\s*"%s"' % event, timeout)
+        return json.loads(m.string)
+
+    def send(self, text):
+        self.p.stdin.write(text.encode())
+        self.p.stdin.flush()
+
+    def close_stdin(self):
+        if self.p.stdin and not self.p.stdin.closed:
+            self.p.stdin.close()
+
+    def wait(self, timeout=EXIT_DEADLINE):
+        """Wait for exit; return the status (negative for a signal)."""
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("orchestrator still running after %.1f s; "
+                                 "stdout=%r stderr=%r"
+                                 % (timeout, self.out, self.err))
+        for t in self.readers:
+            t.join(timeout)
+        return rc
+
+    def kill(self):
+        if self.p.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.close_stdin()
+
+
+class Result:
+    def __init__(self, rc, out, err, secs):
+        self.rc = rc
+        self.stdout = out
+        self.stderr = err
+        self.secs = secs
+        self.lines = out.splitlines()
+
+    def events(self):
+        """stdout parsed as JSON lines; fails unless every line is one."""
+        evs = []
+        for line in self.lines:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                raise AssertionError("stdout line is not JSON: %r" % line)
+            if not isinstance(ev, dict) or "event" not in ev:
+                raise AssertionError("stdout line is not an event: %r"
+                                     % line)
+            evs.append(ev)
+        return evs
+
+    def __repr__(self):
+        return "rc=%r\n--- stdout\n%s\n--- stderr\n%s" % (
+            self.rc, self.stdout[-4000:], self.stderr[-4000:])
+
+
+# ------------------------------------------------------------ base class
+
+class FanoutTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        for path in (ORCH, NODE):
+            if not os.access(path, os.X_OK):
+                raise unittest.SkipTest("%s not built (FANOUT_BUILD=%s)"
+                                        % (path, BUILD))
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="fanout-it-")
+        self.ranges = []
+        self.orchs = []
+
+    def tearDown(self):
+        for o in self.orchs:
+            o.kill()
+        # Leftover nodes: kill by PID, then wait for them to go.
+        for lo, hi in self.ranges:
+            for pid in node_processes(lo, hi):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        try:
+            wait_until(lambda: not any(node_processes(lo, hi)
+                                       for lo, hi in self.ranges),
+                       5, "leftover nodes to die")
+        except AssertionError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- resources
+
+    def ports(self, n):
+        base = pick_ports(n)
+        self.ranges.append((base, base + n - 1))
+        return base
+
+    def write(self, name, text, mode=0o644):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, mode)
+        return path
+
+    # -- running
+
+    def start(self, args, **kw):
+        o = Orch(args, self.dir, **kw)
+        self.orchs.append(o)
+        return o
+
+    def run_orch(self, args, input_text="", timeout=RUN_TIMEOUT):
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run([ORCH] + list(args), cwd=self.dir,
+                               input=input_text.encode()
+                               if isinstance(input_text, str)
+                               else input_text,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            raise AssertionError("orchestrator %r did not exit within "
+                                 "%.0f s; stdout=%r stderr=%r"
+                                 % (args, timeout, e.stdout, e.stderr))
+        return Result(p.returncode, p.stdout.decode("utf-8", "replace"),
+                      p.stderr.decode("utf-8", "replace"),
+                      time.monotonic() - t0)
+
+    # -- assertions
+
+    def assert_clean(self, base, n, allow_listen=()):
+        """No node process for ports base..base+n-1 and no LISTEN socket
+        there (ports in allow_listen excepted)."""
+        lo, hi = base, base + n - 1
+        nodes = node_processes(lo, hi)
+        self.assertEqual(nodes, {}, "node processes left behind "
+                         "(pid: port)")
+        listening = sorted(p for p in listening_ports()
+                           if lo <= p <= hi and p not in allow_listen)
+        self.assertEqual(listening, [], "ports left listening")
+
+    def assert_broadcasts(self, evs, sizes, n):
+        """The broadcast events are exactly one per size, seq 1.. in
+        order, each fully acked by n nodes."""
+        bcs = [e for e in evs if e["event"] == "broadcast"]
+        self.assertEqual(len(bcs), len(sizes), "number of broadcasts")
+        for i, (ev, size) in enumerate(zip(bcs, sizes), 1):
+            self.assertEqual(ev["seq"], i, "seq order: %r" % ev)
+            self.assertEqual(ev["bytes"], size, "bytes: %r" % ev)
+            self.assertEqual(ev["acked"], n, "acked: %r" % ev)
+            self.assertEqual(ev["expected"], n, "expected: %r" % ev)
+            self.assertEqual(ev["missing"], [], "missing: %r" % ev)
+            self.assertEqual(ev["corrupt"], [], "corrupt: %r" % ev)
+            self.assertIsInstance(ev["ms"], (int, float))
+        return bcs
+
+    def shutdown_event(self, evs):
+        sd = [e for e in evs if e["event"] == "shutdown"]
+        self.assertEqual(len(sd), 1, "one shutdown event: %r" % evs)
+        self.assertIs(evs[-1], sd[0], "shutdown is the last event")
+        return sd[0]
+
+
+# ----------------------------------------------------------------- tests
+
+class T01FiveNodesJson(FanoutTest):
+    def test_five_nodes_json(self):
+        base = self.ports(5)
+        lines = ["hello", "fan out to five", "h\u00e9llo w\u00f6rld"]
+        r = self.run_orch(["-n", "5", "-p", str(base), "--json"],
+                          "".join(l + "\n" for l in lines))
+        self.assertEqual(r.rc, 0, r)
+        evs = r.events()            # stdout is only JSON event lines
+        self.assertEqual(evs[0]["event"], "ready", r)
+        self.assertEqual(evs[0]["nodes"], 5, r)
+        self.assertEqual(evs[0]["expected"], 5, r)
+        self.assertIsInstance(evs[0]["ms"], (int, float))
+        self.assert_broadcasts(evs, [len(l.encode()) for l in lines], 5)
+        sd = self.shutdown_event(evs)
+        self.assertEqual(sd["reason"], "eof", r)
+        self.assertEqual(sd["status"], 0, r)
+        self.assertEqual([e for e in evs if e["event"] == "node_exit"], [],
+                         "no node exited unexpectedly")
+        self.assert_clean(base, 5)
+
+
+class T02HumanOutput(FanoutTest):
+    def test_human_output(self):
+        base = self.ports(3)
+        r = self.run_orch(["-n", "3", "-p", str(base)], "one\ntwo\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertRegex(r.lines[0], r"^ready: 3/3 nodes in %s ms$" % NUM)
+        self.assertRegex(r.lines[1], r"^#1 acked 3/3 in %s ms, slowest "
+                         r"node [0-2]$" % NUM)
+        self.assertRegex(r.lines[2], r"^#2 acked 3/3 in %s ms, slowest "
+                         r"node [0-2]$" % NUM)
+        self.assertRegex(r.lines[-1], r"^shutdown \(eof\): ")
+        self.assertEqual(len(r.lines), 4, r)
+        # No ./server_config.ini in the working directory: built-in
+        # defaults, said once.
+        notices = [l for l in r.stderr.splitlines() if "default" in l]
+        self.assertEqual(len(notices), 1, r)
+        self.assert_clean(base, 3)
+
+
+MARKER_SCRIPT = """#!/bin/sh
+touch '{marker}'
+exit 1
+"""
+
+
+class T03BadConfigBeforeSpawning(FanoutTest):
+    def config_with_script(self, base, extra=""):
+        self.marker = os.path.join(self.dir, "spawned")
+        script = self.write("fake-node.sh",
+                            MARKER_SCRIPT.format(marker=self.marker), 0o755)
+        return self.write("fanout.ini",
+                          "[cluster]\n"
+                          "num_clients = 2\n"
+                          "base_port = %d\n"
+                          "\n"
+                          "[node]\n"
+                          "command = %s --port {port}\n"
+                          "%s" % (base, script, extra))
+
+    def test_bad_config_exits_78_before_spawning(self):
+        base = self.ports(2)
+        cfg = self.config_with_script(base, "stop_timout_ms = 100\n")
+        r = self.run_orch(["-c", cfg], "hello\n")
+        self.assertEqual(r.rc, 78, r)
+        self.assertIn("%s:7:" % cfg, r.stderr, r)
+        self.assertRegex(r.stderr, r"did you mean.*stop_timeout_ms", r)
+        self.assertEqual(r.stdout, "", r)
+        self.assertFalse(os.path.exists(self.marker),
+                         "a node command ran despite the config error")
+        self.assert_clean(base, 2)
+
+    def test_same_config_without_error_runs_the_command(self):
+        # Control for the test above: the marker script does run (and,
+        # exiting 1 before it is ready, makes start-up fail with 69).
+        base = self.ports(2)
+        cfg = self.config_with_script(base)
+        r = self.run_orch(["-c", cfg], "hello\n")
+        self.assertEqual(r.rc, 69, r)
+        self.assertTrue(os.path.exists(self.marker), r)
+        self.assertRegex(r.stderr, r"node [01] \(127\.0\.0\.1:(%d|%d)\b"
+                         r".*exited 1" % (base, base + 1), r)
+        self.assert_clean(base, 2)
+
+
+class T04ConfigErrors(FanoutTest):
+    def check_78(self, text, line, *needles):
+        base = self.ports(2)
+        cfg = self.write("bad.ini", text.replace("BASE", str(base)))
+        r = self.run_orch(["-c", cfg], "hello\n")
+        self.assertEqual(r.rc, 78, r)
+        self.assertIn("%s:%d:" % (cfg, line), r.stderr, r)
+        for n in needles:
+            self.assertIn(n, r.stderr, r)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1,
+                         "one error line: %r" % r)
+        self.assert_clean(base, 2)
+
+    def test_bad_number(self):
+        self.check_78("[cluster]\nbase_port = BASE\nnum_clients = 2x\n",
+                      3, "num_clients", "2x")
+
+    def test_negative_number(self):
+        self.check_78("[cluster]\nbase_port = BASE\n\n[broadcast]\n"
+                      "ack_timeout_ms = -5\n", 5, "ack_timeout_ms")
+
+    def test_port_out_of_range(self):
+        self.check_78("[cluster]\nnum_clients = 2\nbase_port = 70000\n",
+                      3, "base_port")
+
+    def test_port_range_does_not_fit(self):
+        # Each value is valid alone; the range 65535..65536 is not.
+        self.check_78("[cluster]\nbase_port = 65535\nnum_clients = 2\n",
+                      3, "65536")
+
+    def test_unknown_section(self):
+        self.check_78("[cluster]\nbase_port = BASE\n\n[clustr]\n"
+                      "host = 127.0.0.1\n", 4, "[clustr]", "[cluster]")
+
+    def test_unknown_key(self):
+        self.check_78("[cluster]\nbase_port = BASE\n\n[broadcast]\n"
+                      "max_mesage_bytes = 10\n", 5, "max_mesage_bytes",
+                      "max_message_bytes")
+
+    def test_bad_restart_value(self):
+        self.check_78("[cluster]\nbase_port = BASE\n[node]\n"
+                      "restart = always\n", 4, "restart")
+
+    def test_missing_config_file(self):
+        base = self.ports(2)
+        missing = os.path.join(self.dir, "nope.ini")
+        r = self.run_orch(["-c", missing, "-p", str(base), "-n", "2"],
+                          "hello\n")
+        self.assertEqual(r.rc, 78, r)
+        self.assertIn(missing, r.stderr, r)
+        self.assert_clean(base, 2)
+
+    def test_bad_option_values(self):
+        base = self.ports(2)
+        for args, needle in ((["-n", "abc"], "-n"), (["-n", "0"], "-n"),
+                             (["-n", "2x"], "-n"), (["-n", ""], "-n"),
+                             (["-p", "70000"], "-p"), (["-p", "-1"], "-p")):
+            with self.subTest(args=args):
+                full = ["-n", "2", "-p", str(base)] + args
+                r = self.run_orch(full, "hello\n")
+                self.assertEqual(r.rc, 78, r)
+                self.assertIn(needle, r.stderr, r)
+                self.assert_clean(base, 2)
+
+    def test_unknown_option_exits_64(self):
+        base = self.ports(2)
+        for args in (["--bogus"], ["-z"], ["-n"]):
+            with self.subTest(args=args):
+                r = self.run_orch(["-p", str(base)] + args, "hello\n")
+                # A missing option argument is a usage error too.
+                self.assertEqual(r.rc, 64, r)
+                if args != ["-n"]:
+                    self.assertIn(args[0], r.stderr, r)
+                self.assert_clean(base, 2)
+
+
+class T05FlatSeedKeys(FanoutTest):
+    def test_flat_seed_keys(self):
+        base = self.ports(3)    # the third port must stay unused
+        cfg = self.write("seed.ini", "num_clients = 2\nbase_port = %d\n"
+                         % base)
+        o = self.start(["-c", cfg, "--json"])
+        ready = o.wait_event("ready")
+        self.assertEqual(ready["nodes"], 2)
+        self.assertEqual(sorted(node_processes(base, base + 2).values()),
+                         [base, base + 1])
+        listening = listening_ports()
+        self.assertIn(base, listening)
+        self.assertIn(base + 1, listening)
+        self.assertNotIn(base + 2, listening)
+        o.send("seed\n")
+        ev = o.wait_event("broadcast")
+        self.assertEqual((ev["acked"], ev["expected"]), (2, 2), ev)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0, o.err)
+        self.assert_clean(base, 3)
+
+
+class T06PortTaken(FanoutTest):
+    def test_port_taken_exits_69(self):
+        base = self.ports(3)
+        taken = base + 1
+        blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            blocker.bind(("127.0.0.1", taken))
+            blocker.listen(1)
+            r = self.run_orch(["-n", "3", "-p", str(base), "--json"],
+                              "never sent\n", timeout=10)
+            self.assertEqual(r.rc, 69, r)
+            self.assertLess(r.secs, 5.0, "start-up failure is not fast")
+            self.assertRegex(r.stderr, r"node 1 \(127\.0\.0\.1:%d\b.*\) "
+                             r"exited 1: .*127\.0\.0\.1:%d.*Address already "
+                             r"in use" % (taken, taken), r)
+            evs = r.events()
+            self.assertEqual([e for e in evs if e["event"] in
+                              ("ready", "broadcast")], [], r)
+            sd = self.shutdown_event(evs)
+            self.assertEqual((sd["reason"], sd["status"]), ("error", 69), r)
+            self.assert_clean(base, 3, allow_listen=(taken,))
+        finally:
+            blocker.close()
+        self.assert_clean(base, 3)
+
+
+class T07Pipelined(FanoutTest):
+    def test_pipelined_2000_lines_10_nodes(self):
+        base = self.ports(10)
+        lines = ["line %d %s" % (i, "x" * (i % 97)) for i in range(1, 2001)]
+        r = self.run_orch(["-n", "10", "-p", str(base), "--json"],
+                          "".join(l + "\n" for l in lines), timeout=30)
+        self.assertEqual(r.rc, 0, r)
+        evs = r.events()
+        self.assertEqual(evs[0]["event"], "ready")
+        self.assertEqual(evs[0]["nodes"], 10)
+        self.assert_broadcasts(evs, [len(l) for l in lines], 10)
+        sd = self.shutdown_event(evs)
+        self.assertEqual((sd["reason"], sd["status"]), ("eof", 0))
+        self.assert_clean(base, 10)
+
+
+class T08Lines(FanoutTest):
+    def run_json(self, text, n=2):
+        base = self.ports(n)
+        r = self.run_orch(["-n", str(n), "-p", str(base), "--json"], text)
+        evs = r.events()
+        self.assert_clean(base, n)
+        return r, evs
+
+    def test_last_line_without_newline_is_sent(self):
+        r, evs = self.run_json("first\nlast-no-newline")
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(evs, [5, 15], 2)
+
+    def test_empty_lines_ignored(self):
+        r, evs = self.run_json("\n\na\n\n\nbb\n\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(evs, [1, 2], 2)
+
+    def test_double_slash_sends_slash_text(self):
+        r, evs = self.run_json("//x\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(evs, [2], 2)
+
+    def test_exit_stops_early(self):
+        r, evs = self.run_json("a\nexit\nbbb\ncccc\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(evs, [1], 2)
+        sd = self.shutdown_event(evs)
+        self.assertEqual((sd["reason"], sd["status"]), ("exit", 0), r)
+
+    def test_quit_stops_early(self):
+        r, evs = self.run_json("a\n/quit\nbbb\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(evs, [1], 2)
+        self.assertEqual(self.shutdown_event(evs)["reason"], "exit", r)
+
+
+class T09LongLine(FanoutTest):
+    def test_long_line_refused(self):
+        base = self.ports(2)
+        cfg = self.write("small.ini", "[cluster]\nnum_clients = 2\n"
+                         "base_port = %d\n[broadcast]\n"
+                         "max_message_bytes = 16\n" % base)
+        text = "0123456789abcdef\n" "0123456789abcdefg\n" "ok\n"
+        r = self.run_orch(["-c", cfg, "--json"], text)
+        self.assertEqual(r.rc, 1, r)
+        self.assertIn("max_message_bytes", r.stderr, r)
+        evs = r.events()
+        # 16 bytes is allowed, 17 refused, and the next line goes on.
+        self.assert_broadcasts(evs, [16, 2], 2)
+        sd = self.shutdown_event(evs)
+        self.assertEqual((sd["reason"], sd["status"]), ("eof", 1), r)
+        self.assert_clean(base, 2)
+
+
+class T10Signals(FanoutTest):
+    def run_until_signal(self, base, n, sig):
+        o = self.start(["-n", str(n), "-p", str(base), "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], n)
+        o.send("before the signal\n")
+        ev = o.wait_event("broadcast")
+        self.assertEqual(ev["acked"], n, ev)
+        self.assertEqual(len(node_processes(base, base + n - 1)), n)
+        t0 = time.monotonic()
+        os.kill(o.pid, sig)
+        rc = o.wait(EXIT_DEADLINE)      # stdin still open
+        self.assertLess(time.monotonic() - t0, EXIT_DEADLINE)
+        sd = o.wait_event("shutdown", 0)
+        self.assertEqual(sd["reason"], "signal", sd)
+        self.assertEqual(sd["status"], rc, sd)
+        o.close_stdin()
+        return rc
+
+    def test_sigint_exits_130(self):
+        base = self.ports(3)
+        self.assertEqual(self.run_until_signal(base, 3, signal.SIGINT), 130)
+        self.assert_clean(base, 3)
+
+    def test_sigterm_exits_143_and_ports_are_reusable(self):
+        base = self.ports(3)
+        self.assertEqual(self.run_until_signal(base, 3, signal.SIGTERM),
+                         143)
+        self.assert_clean(base, 3)
+        # An immediate restart binds the same ports (SO_REUSEADDR).
+        o = self.start(["-n", "3", "-p", str(base), "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], 3, o.err)
+        o.send("again\n")
+        self.assertEqual(o.wait_event("broadcast")["acked"], 3)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0, o.err)
+        self.assert_clean(base, 3)
+
+
+class T11ProcessTree(FanoutTest):
+    def test_node_processes_are_children_in_own_pgroup(self):
+        base = self.ports(4)
+        o = self.start(["-n", "4", "-p", str(base), "--json"])
+        o.wait_event("ready")
+        nodes = node_processes(base, base + 3)
+        self.assertEqual(sorted(nodes.values()), list(range(base, base + 4)))
+        orch_pgid = os.getpgid(o.pid)
+        for pid in nodes:
+            self.assertEqual(proc_ppid(pid), o.pid,
+                             "node %d is not the orchestrator's child" % pid)
+            pgid = os.getpgid(pid)
+            self.assertNotEqual(pgid, orch_pgid,
+                                "node %d in the orchestrator's group" % pid)
+            self.assertNotEqual(pgid, os.getpgid(0))
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0, o.err)
+        self.assert_clean(base, 4)
+
+
+WRAPPER_SCRIPT = """#!/bin/sh
+# Record the token the orchestrator handed over, then become the node.
+printf '%s' "$FANOUT_TOKEN" > '{dir}/token.'"$2"
+exec '{node}' --host "$1" --port "$3" --index "$2"
+"""
+
+
+class T12Token(FanoutTest):
+    def check_nodes(self, o, base, n, token=None):
+        nodes = wait_until(
+            lambda: (lambda d: d if len(d) == n else None)(
+                node_processes(base, base + n - 1)),
+            READY_DEADLINE, "%d nodes" % n)
+        for pid in nodes:
+            cmdline = read_proc(pid, "cmdline")
+            environ = read_proc(pid, "environ")
+            self.assertIsNotNone(cmdline)
+            self.assertIsNotNone(environ)
+            self.assertIsNone(HEX64.search(cmdline),
+                              "a 64-hex token on node %d's command line: %r"
+                              % (pid, cmdline))
+            for var in environ.split(b"\0"):
+                if var.startswith(b"FANOUT_TOKEN="):
+                    self.assertIsNone(
+                        HEX64.search(var), "node %d's environ still has "
+                        "the token: %r" % (pid, var))
+            if token:
+                self.assertNotIn(token, cmdline)
+                self.assertNotIn(token, environ)
+        self.assertIsNone(HEX64.search(read_proc(o.pid, "cmdline")))
+        if token:
+            self.assertNotIn(token, read_proc(o.pid, "environ"))
+
+    def test_token_not_on_command_line(self):
+        base = self.ports(3)
+        o = self.start(["-n", "3", "-p", str(base), "--json"])
+        o.wait_event("ready")
+        self.check_nodes(o, base, 3)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0, o.err)
+        self.assert_clean(base, 3)
+
+    def test_token_handed_over_in_environment_then_wiped(self):
+        # A wrapper command records the token it was given, so the test
+        # knows the exact value to look for.
+        base = self.ports(2)
+        wrapper = self.write("wrap.sh", WRAPPER_SCRIPT.format(
+            dir=self.dir, node=NODE), 0o755)
+        cfg = self.write("wrap.ini", "[cluster]\nnum_clients = 2\n"
+                         "base_port = %d\n[node]\n"
+                         "command = %s {host} {index} {port}\n"
+                         % (base, wrapper))
+        o = self.start(["-c", cfg, "--json"])
+        o.wait_event("ready")
+        tokens = set()
+        for i in range(2):
+            with open(os.path.join(self.dir, "token.%d" % i), "rb") as f:
+                tokens.add(f.read())
+        self.assertEqual(len(tokens), 1, "one token per run: %r" % tokens)
+        token = tokens.pop()
+        self.assertRegex(token, rb"^[0-9a-fA-F]{64}$")
+        self.check_nodes(o, base, 2, token)
+        o.send("with token\n")
+        self.assertEqual(o.wait_event("broadcast")["acked"], 2)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0, o.err)
+        self.assert_clean(base, 2)
+
+
+class T13StdinNotAPipe(FanoutTest):
+    def test_stdin_without_lines_is_eof(self):
+        # EOF without any line, on stdin that is /dev/null or an empty
+        # regular file (epoll refuses both): graceful shutdown, exit 0.
+        empty = self.write("empty.txt", "")
+        blank = self.write("blank.txt", "\n\n")
+        for path in ("/dev/null", empty, blank):
+            with self.subTest(stdin=path):
+                base = self.ports(2)
+                with open(path, "rb") as f:
+                    o = self.start(["-n", "2", "-p", str(base), "--json"],
+                                   stdin=f)
+                    o.wait_event("ready")
+                    rc = o.wait(EXIT_DEADLINE)
+                self.assertEqual(rc, 0, o.err)
+                sd = o.wait_event("shutdown", 0)
+                self.assertEqual((sd["reason"], sd["status"]), ("eof", 0))
+                self.assert_clean(base, 2)
+
+    def test_regular_file_with_lines(self):
+        # The EOF after the last line may be read when every ack is
+        # already in: shutdown must still follow.
+        base = self.ports(2)
+        path = self.write("lines.txt", "one\ntwo\n")
+        with open(path, "rb") as f:
+            o = self.start(["-n", "2", "-p", str(base), "--json"], stdin=f)
+            o.wait_event("ready")
+            rc = o.wait(EXIT_DEADLINE)
+        self.assertEqual(rc, 0, o.err)
+        evs = [json.loads(l) for l in o.out]
+        self.assert_broadcasts(evs, [3, 3], 2)
+        self.assert_clean(base, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()

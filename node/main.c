@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -22,6 +21,7 @@
 #include "net.h"
 #include "node_env.h"
 #include "session.h"
+#include "sigfd.h"
 #include "token.h"
 
 #define EXIT_USAGE 64
@@ -126,21 +126,6 @@ static int follow_parent(void)
 	return 0;
 }
 
-/* Block the signals we handle and return a signalfd that reads them. */
-static int signal_fd(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	signal(SIGPIPE, SIG_IGN);
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-}
-
 /* Tell the orchestrator we listen: one byte on the inherited descriptor. */
 static int notify_ready(void)
 {
@@ -178,7 +163,7 @@ int main(int argc, char **argv)
 	}
 	if (follow_parent() < 0)
 		return 1;
-	ctx.signal_fd = signal_fd();
+	ctx.signal_fd = sigfd_open((const int[]){SIGTERM, SIGINT, SIGHUP}, 3);
 	if (ctx.signal_fd < 0) {
 		log_errno("signals");
 		return 1;

@@ -48,6 +48,7 @@
 #include "log.h"
 #include "orch.h"
 #include "report.h"
+#include "sigfd.h"
 
 #define EXIT_USAGE 64
 #define CONNECT_THREADS 16
@@ -145,22 +146,12 @@ static void on_signal(struct watcher *w, uint32_t events)
 	}
 }
 
-/* Block the signals we take through a signalfd; watch it. */
+/* Take signals through a signalfd the loop watches. */
 static int setup_signals(struct orch *o)
 {
-	sigset_t set;
-	int fd;
+	static const int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP};
+	int fd = sigfd_open(sigs, 4);
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	/* Before any thread exists, so every thread inherits the mask. */
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		return -1;
-	signal(SIGPIPE, SIG_IGN);
-	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		return -1;
 	o->w_signal = (struct watcher){.fd = fd, .fn = on_signal, .arg = o};

@@ -20,22 +20,34 @@ struct buf {
 };
 
 /* Return a pointer to the first unconsumed byte. */
-static inline uint8_t *buf_head(const struct buf *b) { return b->data + b->off; }
+static inline uint8_t *buf_head(const struct buf *b)
+{
+	return b->data + b->off;
+}
 
 /* Return the number of unconsumed bytes. */
-static inline size_t buf_used(const struct buf *b) { return b->len - b->off; }
+static inline size_t buf_used(const struct buf *b)
+{
+	return b->len - b->off;
+}
 
 /* Make room for at least n more bytes after the end; return 0 or -1. */
 int buf_reserve(struct buf *b, size_t n);
 
 /* Return a pointer to the free space after the end (buf_reserve first). */
-static inline uint8_t *buf_tail(const struct buf *b) { return b->data + b->len; }
+static inline uint8_t *buf_tail(const struct buf *b)
+{
+	return b->data + b->len;
+}
 
 /* Append n bytes; return 0 or -1. */
 int buf_append(struct buf *b, const void *p, size_t n);
 
 /* Mark n bytes written at buf_tail() as valid. */
-static inline void buf_commit(struct buf *b, size_t n) { b->len += n; }
+static inline void buf_commit(struct buf *b, size_t n)
+{
+	b->len += n;
+}
 
 /* Drop n bytes from the front (n <= buf_used). */
 void buf_consume(struct buf *b, size_t n);

@@ -26,6 +26,6 @@ static inline int clock_ms_until(uint64_t deadline_ns)
 	return ms > 1000000000 ? 1000000000 : (int)ms;
 }
 
-#define MS_NS(ms) ((uint64_t)(ms) * 1000000u)
+#define MS_NS(ms) ((uint64_t)(ms)*1000000u)
 
 #endif

@@ -20,22 +20,24 @@ struct key {
 	unsigned min, max;
 };
 
-#define U(sec, name, field, lo, hi) \
-	{sec, name, K_UINT, offsetof(struct config, field), lo, hi}
+#define U(sec, name, field, lo, hi)                                            \
+	{                                                                      \
+		sec, name, K_UINT, offsetof(struct config, field), lo, hi      \
+	}
 
 static const struct key keys[] = {
-	U("cluster", "num_clients", num_clients, 1, CONFIG_MAX_NODES),
-	U("cluster", "base_port", base_port, 1, 65535),
-	{"cluster", "host", K_HOST, offsetof(struct config, host), 0, 0},
-	{"node", "command", K_COMMAND, offsetof(struct config, command), 0, 0},
-	U("node", "stop_timeout_ms", stop_timeout_ms, 0, 3600000),
-	{"node", "restart", K_RESTART, offsetof(struct config, restart), 0, 0},
-	U("connect", "timeout_ms", connect_timeout_ms, 1, 3600000),
-	U("connect", "retry_initial_ms", retry_initial_ms, 1, 60000),
-	U("connect", "retry_max_ms", retry_max_ms, 1, 600000),
-	U("broadcast", "ack_timeout_ms", ack_timeout_ms, 1, 3600000),
-	U("broadcast", "max_message_bytes", max_message_bytes, 1,
-	  PROTO_MAX_PAYLOAD),
+    U("cluster", "num_clients", num_clients, 1, CONFIG_MAX_NODES),
+    U("cluster", "base_port", base_port, 1, 65535),
+    {"cluster", "host", K_HOST, offsetof(struct config, host), 0, 0},
+    {"node", "command", K_COMMAND, offsetof(struct config, command), 0, 0},
+    U("node", "stop_timeout_ms", stop_timeout_ms, 0, 3600000),
+    {"node", "restart", K_RESTART, offsetof(struct config, restart), 0, 0},
+    U("connect", "timeout_ms", connect_timeout_ms, 1, 3600000),
+    U("connect", "retry_initial_ms", retry_initial_ms, 1, 60000),
+    U("connect", "retry_max_ms", retry_max_ms, 1, 600000),
+    U("broadcast", "ack_timeout_ms", ack_timeout_ms, 1, 3600000),
+    U("broadcast", "max_message_bytes", max_message_bytes, 1,
+      PROTO_MAX_PAYLOAD),
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -101,7 +103,8 @@ static size_t distance(const char *a, const char *b)
 		size_t diag = row[0];
 		row[0] = i;
 		for (j = 1; j <= lb; j++) {
-			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			size_t up = row[j],
+			       best = diag + (a[i - 1] != b[j - 1]);
 			if (up + 1 < best)
 				best = up + 1;
 			if (row[j - 1] + 1 < best)
@@ -201,10 +204,12 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 	}
 	switch (k->kind) {
 	case K_UINT:
-		if (config_parse_uint(v, k->min, k->max, (unsigned *)(void *)field) == 0)
+		if (config_parse_uint(v, k->min, k->max,
+		                      (unsigned *)(void *)field) == 0)
 			return 0;
-		snprintf(msg, msglen, "%s: '%s' is not a whole number in %u..%u",
-		         k->name, v, k->min, k->max);
+		snprintf(msg, msglen,
+		         "%s: '%s' is not a whole number in %u..%u", k->name, v,
+		         k->min, k->max);
 		return -1;
 	case K_HOST:
 		if (valid_host(v)) {
@@ -222,8 +227,10 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 			return -1;
 		}
 		if (bad) {
-			snprintf(msg, msglen, "%s: unknown placeholder '%.20s'; "
-			         "use {host}, {port} or {index}", k->name, bad);
+			snprintf(msg, msglen,
+			         "%s: unknown placeholder '%.20s'; "
+			         "use {host}, {port} or {index}",
+			         k->name, bad);
 			return -1;
 		}
 		strcpy(field, v);
@@ -245,7 +252,8 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 static const struct key *find_key(const char *section, const char *name)
 {
 	for (size_t i = 0; i < NKEYS; i++)
-		if (!strcmp(keys[i].section, section) && !strcmp(keys[i].name, name))
+		if (!strcmp(keys[i].section, section) &&
+		    !strcmp(keys[i].name, name))
 			return &keys[i];
 	return NULL;
 }
@@ -268,8 +276,8 @@ static int on_key(void *user, const char *section, const char *name,
 	char msg[512];
 
 	/* The seed file had its keys before any section. */
-	if (*section == '\0' && (!strcmp(name, "num_clients") ||
-	                         !strcmp(name, "base_port")))
+	if (*section == '\0' &&
+	    (!strcmp(name, "num_clients") || !strcmp(name, "base_port")))
 		section = "cluster";
 	if (*section && !known_section(section))
 		return 0; /* read_line() has reported it */
@@ -277,9 +285,9 @@ static int on_key(void *user, const char *section, const char *name,
 	if (!k) {
 		const struct key *near = nearest_key(section, name);
 		bool here = !strcmp(near->section, section);
-		fail(p, "unknown key '%s'%s%s%s; did you mean '%s'%s%s%s?", name,
-		     *section ? " in [" : "", section, *section ? "]" : "",
-		     near->name, here ? "" : " in [",
+		fail(p, "unknown key '%s'%s%s%s; did you mean '%s'%s%s%s?",
+		     name, *section ? " in [" : "", section,
+		     *section ? "]" : "", near->name, here ? "" : " in [",
 		     here ? "" : near->section, here ? "" : "]");
 		return 0;
 	}
@@ -355,10 +363,12 @@ static int check_ports(const struct config *c, const char *where, char *err,
 {
 	if ((unsigned long)c->base_port + c->num_clients - 1 <= 65535)
 		return 0;
-	snprintf(err, errlen, "%s: ports %u..%lu do not fit below 65536 "
-	         "(base_port %u, num_clients %u)", where, c->base_port,
-	         (unsigned long)c->base_port + c->num_clients - 1,
-	         c->base_port, c->num_clients);
+	snprintf(err, errlen,
+	         "%s: ports %u..%lu do not fit below 65536 "
+	         "(base_port %u, num_clients %u)",
+	         where, c->base_port,
+	         (unsigned long)c->base_port + c->num_clients - 1, c->base_port,
+	         c->num_clients);
 	return -1;
 }
 
@@ -368,8 +378,10 @@ static int check_retry(const struct config *c, const char *where, char *err,
 {
 	if (c->retry_initial_ms <= c->retry_max_ms)
 		return 0;
-	snprintf(err, errlen, "%s: retry_initial_ms %u is above retry_max_ms "
-	         "%u", where, c->retry_initial_ms, c->retry_max_ms);
+	snprintf(err, errlen,
+	         "%s: retry_initial_ms %u is above retry_max_ms "
+	         "%u",
+	         where, c->retry_initial_ms, c->retry_max_ms);
 	return -1;
 }
 
@@ -383,8 +395,8 @@ int config_check(const struct config *c, const char *where, char *err,
 
 /* Return the later of the lines where keys a and b of section were set:
    where a rule spanning them became false. */
-static int later_line(const struct parse *p, const char *section,
-                      const char *a, const char *b)
+static int later_line(const struct parse *p, const char *section, const char *a,
+                      const char *b)
 {
 	int la = p->line_of[find_key(section, a) - keys];
 	int lb = p->line_of[find_key(section, b) - keys];
@@ -395,7 +407,10 @@ static int later_line(const struct parse *p, const char *section,
 int config_parse_string(struct config *c, const char *text,
                         const char *filename, char *err, size_t errlen)
 {
-	struct parse p = {.c = c, .file = filename, .text = text, .err = err,
+	struct parse p = {.c = c,
+	                  .file = filename,
+	                  .text = text,
+	                  .err = err,
 	                  .errlen = errlen};
 	char where[512];
 	int rc = ini_parse_stream(read_line, &p, on_key, &p);
@@ -405,8 +420,10 @@ int config_parse_string(struct config *c, const char *text,
 		return -1;
 	}
 	if (rc > 0 && (p.err_line == 0 || rc < p.err_line)) {
-		snprintf(err, errlen, "%s:%d: expected '[section]' or 'key = "
-		         "value'", filename, rc);
+		snprintf(err, errlen,
+		         "%s:%d: expected '[section]' or 'key = "
+		         "value'",
+		         filename, rc);
 		return -1;
 	}
 	if (p.err_line)
@@ -451,10 +468,14 @@ int config_load(struct config *c, const char *path, bool *missing, char *err,
 		snprintf(err, errlen, "%s: read error", path);
 	else if (n > CONFIG_MAX_FILE_BYTES)
 		snprintf(err, errlen, "%s: larger than %u bytes", path,
-		         CONFIG_MAX_FILE_BYTES), rc = -1;
+		         CONFIG_MAX_FILE_BYTES),
+		    rc = -1;
 	else if (memchr(text, '\0', n))
-		snprintf(err, errlen, "%s: contains a NUL byte; not a text "
-		         "file", path), rc = -1;
+		snprintf(err, errlen,
+		         "%s: contains a NUL byte; not a text "
+		         "file",
+		         path),
+		    rc = -1;
 	if (rc == 0) {
 		text[n] = '\0';
 		rc = config_parse_string(c, text, path, err, errlen);

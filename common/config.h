@@ -15,15 +15,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define CONFIG_MAX_NODES 4096
-#define CONFIG_HOST_MAX 255
-#define CONFIG_COMMAND_MAX 4095
+#define CONFIG_MAX_NODES      4096
+#define CONFIG_HOST_MAX       255
+#define CONFIG_COMMAND_MAX    4095
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
 
 enum restart_policy { RESTART_NEVER, RESTART_ON_FAILURE };
 
 struct config {
-	unsigned num_clients;       /* [cluster] */
+	unsigned num_clients; /* [cluster] */
 	unsigned base_port;
 	char host[CONFIG_HOST_MAX + 1];
 	char command[CONFIG_COMMAND_MAX + 1]; /* [node]; "" = built-in */
@@ -32,7 +32,7 @@ struct config {
 	unsigned connect_timeout_ms; /* [connect] timeout_ms */
 	unsigned retry_initial_ms;
 	unsigned retry_max_ms;
-	unsigned ack_timeout_ms;    /* [broadcast] */
+	unsigned ack_timeout_ms; /* [broadcast] */
 	unsigned max_message_bytes;
 };
 

@@ -161,8 +161,8 @@ int net_connect(const struct net_addr *a, int timeout_ms, char *err,
                 size_t errlen)
 {
 	char where[64];
-	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC |
-	                                     SOCK_NONBLOCK, 0);
+	int fd = socket(a->ss.ss_family,
+	                SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

@@ -87,9 +87,7 @@ size_t proto_encode(uint8_t *out, size_t cap, const struct frame *f)
 		return 0;
 	put_header(out, f->type, size - PROTO_HEADER_LEN);
 	switch (f->type) {
-	case FRAME_HELLO:
-		memcpy(b, f->u.hello.token, PROTO_TOKEN_LEN);
-		break;
+	case FRAME_HELLO: memcpy(b, f->u.hello.token, PROTO_TOKEN_LEN); break;
 	case FRAME_WELCOME:
 		put_u32(b, f->u.welcome.index);
 		put_u32(b + 4, f->u.welcome.pid);
@@ -105,8 +103,7 @@ size_t proto_encode(uint8_t *out, size_t cap, const struct frame *f)
 		put_u32(b + 12, f->u.ack.len);
 		put_u32(b + 16, f->u.ack.crc);
 		break;
-	case FRAME_BYE:
-		break;
+	case FRAME_BYE: break;
 	}
 	return size;
 }
@@ -148,9 +145,7 @@ int proto_decode(const uint8_t *in, size_t len, struct frame *f, size_t *used)
 	memset(f, 0, sizeof(*f));
 	f->type = type;
 	switch (type) {
-	case FRAME_HELLO:
-		memcpy(f->u.hello.token, b, PROTO_TOKEN_LEN);
-		break;
+	case FRAME_HELLO: memcpy(f->u.hello.token, b, PROTO_TOKEN_LEN); break;
 	case FRAME_WELCOME:
 		f->u.welcome.index = get_u32(b);
 		f->u.welcome.pid = get_u32(b + 4);
@@ -166,8 +161,7 @@ int proto_decode(const uint8_t *in, size_t len, struct frame *f, size_t *used)
 		f->u.ack.len = get_u32(b + 12);
 		f->u.ack.crc = get_u32(b + 16);
 		break;
-	case FRAME_BYE:
-		break;
+	case FRAME_BYE: break;
 	}
 	*used = PROTO_HEADER_LEN + (size_t)body;
 	return 1;

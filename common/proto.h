@@ -23,12 +23,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 1
-#define PROTO_HEADER_LEN 8
-#define PROTO_TOKEN_LEN 32
-#define PROTO_MAX_PAYLOAD (1u << 20) /* largest message payload: 1 MiB */
-#define PROTO_MAX_BODY (8u + PROTO_MAX_PAYLOAD)
-#define PROTO_MAX_FRAME (PROTO_HEADER_LEN + PROTO_MAX_BODY)
+#define PROTO_VERSION       1
+#define PROTO_HEADER_LEN    8
+#define PROTO_TOKEN_LEN     32
+#define PROTO_MAX_PAYLOAD   (1u << 20) /* largest message payload: 1 MiB */
+#define PROTO_MAX_BODY      (8u + PROTO_MAX_PAYLOAD)
+#define PROTO_MAX_FRAME     (PROTO_HEADER_LEN + PROTO_MAX_BODY)
 #define PROTO_ACK_FRAME_LEN (PROTO_HEADER_LEN + 20u)
 
 enum frame_type {
@@ -59,7 +59,8 @@ struct frame {
 		} welcome;
 		struct {
 			uint64_t seq;
-			const uint8_t *data; /* points into the decoded buffer */
+			const uint8_t
+			    *data; /* points into the decoded buffer */
 			uint32_t len;
 		} msg;
 		struct {

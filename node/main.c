@@ -33,18 +33,19 @@ struct args {
 
 static void usage(FILE *to)
 {
-	fprintf(to,
-	        "usage: node --port PORT [--host HOST] [--index I]\n"
-	        "\n"
-	        "A fanout node: acknowledges the messages its orchestrator\n"
-	        "broadcasts. It is started by orchestrator, which passes the\n"
-	        "run's token in the environment (" ENV_TOKEN ").\n"
-	        "\n"
-	        "  -p, --port PORT   TCP port to listen on (1..65535)\n"
-	        "  -H, --host HOST   address to bind (default 127.0.0.1)\n"
-	        "  -i, --index I     this node's index in the fleet (default 0)\n"
-	        "  -h, --help        show this help\n"
-	        "  -V, --version     show the version\n");
+	fprintf(
+	    to,
+	    "usage: node --port PORT [--host HOST] [--index I]\n"
+	    "\n"
+	    "A fanout node: acknowledges the messages its orchestrator\n"
+	    "broadcasts. It is started by orchestrator, which passes the\n"
+	    "run's token in the environment (" ENV_TOKEN ").\n"
+	    "\n"
+	    "  -p, --port PORT   TCP port to listen on (1..65535)\n"
+	    "  -H, --host HOST   address to bind (default 127.0.0.1)\n"
+	    "  -i, --index I     this node's index in the fleet (default 0)\n"
+	    "  -h, --help        show this help\n"
+	    "  -V, --version     show the version\n");
 }
 
 /* Parse the command line; exits on --help, --version or an error. */
@@ -65,27 +66,20 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'p':
 			if (config_parse_uint(optarg, 1, 65535, &a->port) == 0)
 				break;
-			log_msg("--port: '%s' is not a port in 1..65535", optarg);
+			log_msg("--port: '%s' is not a port in 1..65535",
+			        optarg);
 			exit(EXIT_USAGE);
-		case 'H':
-			a->host = optarg;
-			break;
+		case 'H': a->host = optarg; break;
 		case 'i':
 			if (config_parse_uint(optarg, 0, CONFIG_MAX_NODES - 1,
 			                      &a->index) == 0)
 				break;
-			log_msg("--index: '%s' is not an index in 0..%d", optarg,
-			        CONFIG_MAX_NODES - 1);
+			log_msg("--index: '%s' is not an index in 0..%d",
+			        optarg, CONFIG_MAX_NODES - 1);
 			exit(EXIT_USAGE);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		case 'V':
-			printf("node (fanout) %s\n", FANOUT_VERSION);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(EXIT_USAGE);
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("node (fanout) %s\n", FANOUT_VERSION); exit(0);
+		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
 	if (optind < argc || a->port == 0) {
@@ -158,7 +152,8 @@ int main(int argc, char **argv)
 	ctx.index = a.index;
 	if (take_token(ctx.token) < 0) {
 		log_msg("%s is missing or malformed: node is started by "
-		        "orchestrator", ENV_TOKEN);
+		        "orchestrator",
+		        ENV_TOKEN);
 		return EXIT_USAGE;
 	}
 	if (follow_parent() < 0)

@@ -26,11 +26,11 @@
 #include "net.h"
 #include "token.h"
 
-#define PENDING_MAX 8
+#define PENDING_MAX      8
 #define HELLO_TIMEOUT_MS 1000
-#define HELLO_LEN (PROTO_HEADER_LEN + PROTO_TOKEN_LEN)
-#define READ_CHUNK 65536
-#define OUT_HIGH_WATER (4u << 20) /* stop reading while acks back up */
+#define HELLO_LEN        (PROTO_HEADER_LEN + PROTO_TOKEN_LEN)
+#define READ_CHUNK       65536
+#define OUT_HIGH_WATER   (4u << 20) /* stop reading while acks back up */
 
 struct pending {
 	int fd;
@@ -158,17 +158,17 @@ static void finish(struct node_state *s, int status)
 /* Queue the ack for one message. */
 static int queue_ack(struct node_state *s, const struct frame *m)
 {
-	struct frame a = {.type = FRAME_ACK,
-	                  .u.ack = {.seq = m->u.msg.seq,
-	                            .index = s->ctx->index,
-	                            .len = m->u.msg.len,
-	                            .crc = proto_checksum(m->u.msg.data,
-	                                                  m->u.msg.len)}};
+	struct frame a = {
+	    .type = FRAME_ACK,
+	    .u.ack = {.seq = m->u.msg.seq,
+	              .index = s->ctx->index,
+	              .len = m->u.msg.len,
+	              .crc = proto_checksum(m->u.msg.data, m->u.msg.len)}};
 
 	if (buf_reserve(&s->out, PROTO_ACK_FRAME_LEN) < 0)
 		return -1;
-	buf_commit(&s->out, proto_encode(buf_tail(&s->out),
-	                                 PROTO_ACK_FRAME_LEN, &a));
+	buf_commit(&s->out,
+	           proto_encode(buf_tail(&s->out), PROTO_ACK_FRAME_LEN, &a));
 	return 0;
 }
 
@@ -179,9 +179,8 @@ static void handle_frames(struct node_state *s)
 	size_t used;
 	int r;
 
-	while (!s->done &&
-	       (r = proto_decode(buf_head(&s->in), buf_used(&s->in), &f,
-	                         &used)) != 0) {
+	while (!s->done && (r = proto_decode(buf_head(&s->in), buf_used(&s->in),
+	                                     &f, &used)) != 0) {
 		if (r < 0) {
 			log_msg("orchestrator sent a bad frame: %s",
 			        proto_strerror(r));
@@ -194,8 +193,9 @@ static void handle_frames(struct node_state *s)
 		} else if (f.type == FRAME_BYE) {
 			finish(s, 0);
 		} else {
-			log_msg("orchestrator sent an unexpected frame (type %d)",
-			        f.type);
+			log_msg(
+			    "orchestrator sent an unexpected frame (type %d)",
+			    f.type);
 			finish(s, 1);
 		}
 		if (r > 0)
@@ -207,8 +207,8 @@ static void handle_frames(struct node_state *s)
 static int flush_out(struct node_state *s)
 {
 	while (buf_used(&s->out) > 0) {
-		ssize_t w = io_write(s->session, buf_head(&s->out),
-		                     buf_used(&s->out));
+		ssize_t w =
+		    io_write(s->session, buf_head(&s->out), buf_used(&s->out));
 		if (w < 0)
 			return errno == EAGAIN ? 0 : -1;
 		buf_consume(&s->out, (size_t)w);
@@ -283,7 +283,8 @@ static nfds_t poll_set(const struct node_state *s, struct pollfd *p)
 		p[n++] = (struct pollfd){.fd = s->session, .events = ev};
 	}
 	for (size_t i = 0; i < s->npending; i++)
-		p[n++] = (struct pollfd){.fd = s->pending[i].fd, .events = POLLIN};
+		p[n++] =
+		    (struct pollfd){.fd = s->pending[i].fd, .events = POLLIN};
 	return n;
 }
 

@@ -17,7 +17,7 @@
 
 struct cli {
 	const char *config_path;
-	bool config_given;     /* -c was used: a missing file is an error */
+	bool config_given;       /* -c was used: a missing file is an error */
 	const char *num_clients; /* -n, or NULL */
 	const char *base_port;   /* -p, or NULL */
 	bool json, quiet, help, version;

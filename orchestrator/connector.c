@@ -11,7 +11,7 @@
 
 #include "clock.h"
 
-#define CANCEL_CHECK_MS 50   /* how often a blocked attempt looks up */
+#define CANCEL_CHECK_MS    50   /* how often a blocked attempt looks up */
 #define CONNECT_ATTEMPT_MS 1000 /* one connect() never waits longer */
 
 static bool cancelled(struct connector *c)
@@ -26,7 +26,8 @@ static int read_until(struct connector *c, int fd, uint8_t *p, size_t n)
 	while (n > 0) {
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		int left = clock_ms_until(c->deadline_ns);
-		int r = poll(&pf, 1, left < CANCEL_CHECK_MS ? left : CANCEL_CHECK_MS);
+		int r = poll(&pf, 1,
+		             left < CANCEL_CHECK_MS ? left : CANCEL_CHECK_MS);
 		ssize_t got;
 
 		if (r < 0 && errno == EINTR)
@@ -55,9 +56,9 @@ static int attempt(struct connector *c, struct connect_job *j)
 	struct frame f = {.type = FRAME_HELLO};
 	size_t n, used;
 	int left = clock_ms_until(c->deadline_ns);
-	int fd = net_connect(&j->addr,
-	                     left < CONNECT_ATTEMPT_MS ? left : CONNECT_ATTEMPT_MS,
-	                     j->err, sizeof(j->err));
+	int fd = net_connect(
+	    &j->addr, left < CONNECT_ATTEMPT_MS ? left : CONNECT_ATTEMPT_MS,
+	    j->err, sizeof(j->err));
 
 	if (fd < 0)
 		return -1;
@@ -71,8 +72,10 @@ static int attempt(struct connector *c, struct connect_job *j)
 	}
 	if (proto_decode(buf, PROTO_HEADER_LEN + 8, &f, &used) != 1 ||
 	    f.type != FRAME_WELCOME || f.u.welcome.index != j->index) {
-		snprintf(j->err, sizeof(j->err), "handshake: the peer is not "
-		         "node %u of this run", j->index);
+		snprintf(j->err, sizeof(j->err),
+		         "handshake: the peer is not "
+		         "node %u of this run",
+		         j->index);
 		goto fail;
 	}
 	j->pid = (pid_t)f.u.welcome.pid;
@@ -120,7 +123,8 @@ static void run_job(struct connector *c, struct connect_job *j)
 			break;
 		}
 		pthread_mutex_unlock(&c->mu);
-		delay = delay > c->retry_max_ms / 2 ? c->retry_max_ms : delay * 2;
+		delay =
+		    delay > c->retry_max_ms / 2 ? c->retry_max_ms : delay * 2;
 	}
 	if (++c->finished == c->njobs)
 		pthread_cond_broadcast(&c->done_cv);
@@ -196,7 +200,8 @@ bool connector_wait(struct connector *c, uint64_t until_ns, unsigned *up)
 
 	pthread_mutex_lock(&c->mu);
 	while (c->finished < c->njobs)
-		if (pthread_cond_timedwait(&c->done_cv, &c->mu, &ts) == ETIMEDOUT)
+		if (pthread_cond_timedwait(&c->done_cv, &c->mu, &ts) ==
+		    ETIMEDOUT)
 			break;
 	all = c->finished == c->njobs;
 	*up = c->up;
@@ -218,4 +223,3 @@ void connector_finish(struct connector *c)
 	pthread_cond_destroy(&c->retry_cv);
 	pthread_mutex_destroy(&c->mu);
 }
-

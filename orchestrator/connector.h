@@ -21,8 +21,8 @@
 struct connect_job {
 	struct net_addr addr;
 	unsigned index;
-	int fd;        /* result: a connected, welcomed, blocking socket; or -1 */
-	pid_t pid;     /* the pid the node's WELCOME gave */
+	int fd;    /* result: a connected, welcomed, blocking socket; or -1 */
+	pid_t pid; /* the pid the node's WELCOME gave */
 	char err[192]; /* why it failed, when fd is -1 */
 };
 

@@ -15,7 +15,7 @@
 #include "net.h"
 #include "report.h"
 
-#define READ_CHUNK 65536
+#define READ_CHUNK   65536
 #define NODE_OUT_MAX (64u << 20) /* a node this far behind misses messages */
 
 static const char help_text[] =
@@ -52,12 +52,13 @@ static bool want_input(const struct orch *o)
 static void flush_node(struct orch *o, struct node *nd)
 {
 	while (buf_used(&nd->out) > 0) {
-		ssize_t w = io_write(nd->sock, buf_head(&nd->out),
-		                     buf_used(&nd->out));
+		ssize_t w =
+		    io_write(nd->sock, buf_head(&nd->out), buf_used(&nd->out));
 		if (w < 0 && errno == EAGAIN)
 			break;
 		if (w < 0) {
-			report_node(o, nd, "connection lost: %s", strerror(errno));
+			report_node(o, nd, "connection lost: %s",
+			            strerror(errno));
 			o->incomplete = true;
 			fleet_disconnect(o, nd);
 			return;
@@ -81,12 +82,12 @@ static void flush_all(struct orch *o)
 /* Queue one message for every connected node. */
 static void broadcast(struct orch *o, const uint8_t *p, size_t len)
 {
-	size_t head = proto_encode_msg_head(o->frame, PROTO_HEADER_LEN + 8,
-	                                    o->inflight.next_seq,
-	                                    (uint32_t)len);
-	struct bcast *b = inflight_begin(&o->inflight, (uint32_t)len,
-	                                 proto_checksum(p, len), clock_ns(),
-	                                 MS_NS(o->cfg.ack_timeout_ms), o->n);
+	size_t head =
+	    proto_encode_msg_head(o->frame, PROTO_HEADER_LEN + 8,
+	                          o->inflight.next_seq, (uint32_t)len);
+	struct bcast *b =
+	    inflight_begin(&o->inflight, (uint32_t)len, proto_checksum(p, len),
+	                   clock_ns(), MS_NS(o->cfg.ack_timeout_ms), o->n);
 
 	if (!b) {
 		log_msg("out of memory: line %" PRIu64 " not sent", o->lineno);
@@ -112,15 +113,17 @@ static void print_status(struct orch *o)
 	                                    "lost", "exited"};
 
 	fprintf(o->human, "%5s  %-22s %8s  %-9s %8s %7s %5s %9s\n", "node",
-	        "address", "pid", "state", "acked", "missed", "late", "last rtt");
+	        "address", "pid", "state", "acked", "missed", "late",
+	        "last rtt");
 	for (unsigned i = 0; i < o->n; i++) {
 		struct node *nd = o->nodes[i];
 		char addr[CONFIG_HOST_MAX + 16];
 		snprintf(addr, sizeof(addr), "%s:%u", o->cfg.host, nd->port);
-		fprintf(o->human, "%5u  %-22s %8d  %-9s %8" PRIu64 " %7" PRIu64
-		        " %5" PRIu64 " %6.2f ms\n", i, addr, (int)nd->pid,
-		        names[nd->state], nd->acked, nd->missed, nd->late,
-		        (double)nd->last_rtt_ns / 1e6);
+		fprintf(o->human,
+		        "%5u  %-22s %8d  %-9s %8" PRIu64 " %7" PRIu64
+		        " %5" PRIu64 " %6.2f ms\n",
+		        i, addr, (int)nd->pid, names[nd->state], nd->acked,
+		        nd->missed, nd->late, (double)nd->last_rtt_ns / 1e6);
 	}
 	fflush(o->human);
 }
@@ -163,7 +166,8 @@ static void refuse_long_line(struct orch *o)
 {
 	o->lineno++;
 	log_msg("line %" PRIu64 ": longer than max_message_bytes (%u); not "
-	        "sent", o->lineno, o->cfg.max_message_bytes);
+	        "sent",
+	        o->lineno, o->cfg.max_message_bytes);
 	o->incomplete = true;
 }
 
@@ -232,8 +236,8 @@ static void on_stdin(struct watcher *w, uint32_t events)
 
 int console_start(struct orch *o)
 {
-	o->w_stdin = (struct watcher){.fd = STDIN_FILENO, .fn = on_stdin,
-	                              .arg = o};
+	o->w_stdin =
+	    (struct watcher){.fd = STDIN_FILENO, .fn = on_stdin, .arg = o};
 	if (loop_watch(&o->loop, &o->w_stdin, EPOLLIN) == 0)
 		return 0;
 	/* A regular file (or /dev/null) is always readable and epoll
@@ -266,8 +270,10 @@ static int handle_ack(struct orch *o, struct node *nd, const struct frame *f)
 	uint64_t rtt = 0, seq = f->u.ack.seq;
 
 	if (f->u.ack.index != nd->index) {
-		violation(o, nd, "sent an ack for #%" PRIu64 " under another "
-		          "node's index", seq);
+		violation(o, nd,
+		          "sent an ack for #%" PRIu64 " under another "
+		          "node's index",
+		          seq);
 		return -1;
 	}
 	switch (inflight_ack(&o->inflight, seq, nd->index, f->u.ack.len,
@@ -276,18 +282,19 @@ static int handle_ack(struct orch *o, struct node *nd, const struct frame *f)
 		nd->acked++;
 		nd->last_rtt_ns = rtt;
 		return 0;
-	case ACK_CORRUPT:
-		nd->corrupt++;
-		return 0;
+	case ACK_CORRUPT: nd->corrupt++; return 0;
 	case ACK_LATE:
 		nd->late++;
 		if (!o->cli.quiet)
-			report_node(o, nd, "late ack for #%" PRIu64
-			            " (counted as late)", seq);
+			report_node(
+			    o, nd,
+			    "late ack for #%" PRIu64 " (counted as late)", seq);
 		return 0;
 	case ACK_UNKNOWN:
-		violation(o, nd, "acked #%" PRIu64 ", which was never sent to "
-		          "it", seq);
+		violation(o, nd,
+		          "acked #%" PRIu64 ", which was never sent to "
+		          "it",
+		          seq);
 		return -1;
 	case ACK_DUPLICATE:
 		violation(o, nd, "acked #%" PRIu64 " twice", seq);
@@ -311,8 +318,10 @@ static void handle_frames(struct orch *o, struct node *nd)
 			return;
 		}
 		if (f.type != FRAME_ACK) {
-			violation(o, nd, "sent a frame that is not an ack "
-			          "(type %d)", (int)f.type);
+			violation(o, nd,
+			          "sent a frame that is not an ack "
+			          "(type %d)",
+			          (int)f.type);
 			return;
 		}
 		if (handle_ack(o, nd, &f) < 0)
@@ -334,9 +343,10 @@ static void read_acks(struct orch *o, struct node *nd)
 		return;
 	if (r <= 0) {
 		if (o->phase != PHASE_STOPPING) {
-			report_node(o, nd, "%s%s", r == 0 ? "closed its connection"
-			            : "connection lost: ", r == 0 ? ""
-			            : strerror(errno));
+			report_node(o, nd, "%s%s",
+			            r == 0 ? "closed its connection"
+			                   : "connection lost: ",
+			            r == 0 ? "" : strerror(errno));
 			o->incomplete = true;
 		}
 		fleet_disconnect(o, nd);

@@ -15,8 +15,8 @@
 #include "node_env.h"
 #include "report.h"
 
-#define READY_FD 3       /* where a node finds its readiness pipe */
-#define MAX_ARGS 64      /* words in a [node] command */
+#define READY_FD        3  /* where a node finds its readiness pipe */
+#define MAX_ARGS        64 /* words in a [node] command */
 #define OUTPUT_LINE_MAX 4096
 
 extern char **environ;
@@ -35,8 +35,10 @@ static int find_node(char *path, size_t len, char *err, size_t errlen)
 	slash = strrchr(path, '/');
 	strcpy(slash ? slash + 1 : path, "node");
 	if (access(path, X_OK) < 0) {
-		snprintf(err, errlen, "%s: %s (node is installed beside "
-		         "orchestrator)", path, strerror(errno));
+		snprintf(err, errlen,
+		         "%s: %s (node is installed beside "
+		         "orchestrator)",
+		         path, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -133,21 +135,25 @@ static void expand_word(const struct orch *o, const struct node *nd,
 	for (size_t i = 0; i < wlen && k + 1 < outlen;) {
 		int n = 0;
 		if (!strncmp(w + i, "{host}", 6))
-			n = snprintf(out + k, outlen - k, "%s", o->cfg.host), i += 6;
+			n = snprintf(out + k, outlen - k, "%s", o->cfg.host),
+			i += 6;
 		else if (!strncmp(w + i, "{port}", 6))
-			n = snprintf(out + k, outlen - k, "%u", nd->port), i += 6;
+			n = snprintf(out + k, outlen - k, "%u", nd->port),
+			i += 6;
 		else if (!strncmp(w + i, "{index}", 7))
-			n = snprintf(out + k, outlen - k, "%u", nd->index), i += 7;
+			n = snprintf(out + k, outlen - k, "%u", nd->index),
+			i += 7;
 		else
 			out[k] = w[i], n = 1, i++;
-		k = n > 0 && k + (size_t)n < outlen ? k + (size_t)n : outlen - 1;
+		k = n > 0 && k + (size_t)n < outlen ? k + (size_t)n
+		                                    : outlen - 1;
 	}
 	out[k] = '\0';
 }
 
 /* Build argv for nd into words (storage) and argv; return argc or -1. */
-static int build_argv(const struct orch *o, const struct node *nd,
-                      char *words, size_t wordslen, char **argv)
+static int build_argv(const struct orch *o, const struct node *nd, char *words,
+                      size_t wordslen, char **argv)
 {
 	char deftpl[PATH_MAX + 64];
 	const char *tpl = o->cfg.command, *p;
@@ -270,10 +276,10 @@ static void spawn_attr(posix_spawnattr_t *a)
 /* Register nd's pipes with the loop; return 0 or -1. */
 static int watch_pipes(struct orch *o, struct node *nd)
 {
-	nd->w_ready = (struct watcher){.fd = nd->ready_fd, .fn = on_ready,
-	                               .arg = nd};
-	nd->w_out = (struct watcher){.fd = nd->out_fd, .fn = on_output,
-	                             .arg = nd};
+	nd->w_ready =
+	    (struct watcher){.fd = nd->ready_fd, .fn = on_ready, .arg = nd};
+	nd->w_out =
+	    (struct watcher){.fd = nd->out_fd, .fn = on_output, .arg = nd};
 	if (fd_set_nonblock(nd->ready_fd, true) < 0 ||
 	    fd_set_nonblock(nd->out_fd, true) < 0 ||
 	    loop_watch(&o->loop, &nd->w_ready, EPOLLIN) < 0 ||
@@ -291,7 +297,8 @@ int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen)
 	pid_t pid;
 
 	if (build_argv(o, nd, words, sizeof(words), argv) <= 0) {
-		snprintf(err, errlen, "[node] command: too many or too long "
+		snprintf(err, errlen,
+		         "[node] command: too many or too long "
 		         "words");
 		return -1;
 	}
@@ -349,7 +356,8 @@ void fleet_disconnect(struct orch *o, struct node *nd)
 static struct node *by_pid(struct orch *o, pid_t pid)
 {
 	for (unsigned i = 0; i < o->n; i++)
-		if (o->nodes[i]->pid == pid && o->nodes[i]->state != NODE_EXITED)
+		if (o->nodes[i]->pid == pid &&
+		    o->nodes[i]->state != NODE_EXITED)
 			return o->nodes[i];
 	return NULL;
 }
@@ -394,6 +402,7 @@ unsigned fleet_alive(const struct orch *o)
 	unsigned alive = 0;
 
 	for (unsigned i = 0; i < o->n; i++)
-		alive += o->nodes[i]->pid > 0 && o->nodes[i]->state != NODE_EXITED;
+		alive +=
+		    o->nodes[i]->pid > 0 && o->nodes[i]->state != NODE_EXITED;
 	return alive;
 }

@@ -50,8 +50,8 @@
 #include "report.h"
 #include "sigfd.h"
 
-#define EXIT_USAGE 64
-#define CONNECT_THREADS 16
+#define EXIT_USAGE       64
+#define CONNECT_THREADS  16
 #define CONNECT_SLICE_MS 10 /* how long the pool wait sleeps between turns */
 
 static double ms_since(uint64_t t0)
@@ -101,8 +101,8 @@ static int raise_nofile(unsigned nodes)
 			return 0;
 		log_msg("%u nodes need %lu open files but RLIMIT_NOFILE allows "
 		        "%lu (hard limit); raise it (ulimit -Hn) or run fewer "
-		        "nodes", nodes, (unsigned long)need,
-		        (unsigned long)rl.rlim_max);
+		        "nodes",
+		        nodes, (unsigned long)need, (unsigned long)rl.rlim_max);
 		return -1;
 	}
 	rl.rlim_cur = need;
@@ -128,9 +128,7 @@ static void on_signal(struct watcher *w, uint32_t events)
 	(void)events;
 	while (io_read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGCHLD:
-			fleet_reap(o, on_node_exit);
-			break;
+		case SIGCHLD: fleet_reap(o, on_node_exit); break;
 		case SIGINT:
 		case SIGTERM:
 			o->interrupts++;
@@ -140,7 +138,8 @@ static void on_signal(struct watcher *w, uint32_t events)
 			}
 			break;
 		case SIGHUP:
-			log_msg("SIGHUP: reloading is not supported yet; ignored");
+			log_msg(
+			    "SIGHUP: reloading is not supported yet; ignored");
 			break;
 		}
 	}
@@ -199,7 +198,8 @@ static int spawn_all(struct orch *o, uint64_t deadline)
 			log_msg("%s could not start: %s", name, err);
 			return EXIT_UNAVAILABLE;
 		}
-	while (count_ready(o) < o->n && !start_broken(o) && clock_ns() < deadline)
+	while (count_ready(o) < o->n && !start_broken(o) &&
+	       clock_ns() < deadline)
 		loop_run_once(&o->loop, clock_ms_until(deadline));
 	if (start_broken(o))
 		return 0;
@@ -208,8 +208,8 @@ static int spawn_all(struct orch *o, uint64_t deadline)
 			char name[128];
 			report_node_name(o->nodes[i], name, sizeof(name));
 			log_msg("%s did not become ready within %u ms "
-			        "([connect] timeout_ms)", name,
-			        o->cfg.connect_timeout_ms);
+			        "([connect] timeout_ms)",
+			        name, o->cfg.connect_timeout_ms);
 			return EXIT_UNAVAILABLE;
 		}
 	return 0;
@@ -222,8 +222,8 @@ static int make_jobs(struct orch *o, struct connect_job *jobs)
 
 	for (unsigned i = 0; i < o->n; i++) {
 		jobs[i].index = i;
-		if (net_resolve(o->cfg.host, (int)o->nodes[i]->port, &jobs[i].addr,
-		                err, sizeof(err)) < 0) {
+		if (net_resolve(o->cfg.host, (int)o->nodes[i]->port,
+		                &jobs[i].addr, err, sizeof(err)) < 0) {
 			log_msg("%s", err);
 			return -1;
 		}
@@ -243,8 +243,8 @@ static int adopt_connections(struct orch *o, struct connect_job *jobs)
 			continue;
 		if (jobs[i].fd < 0 && !start_broken(o)) {
 			report_node_name(nd, name, sizeof(name));
-			log_msg("could not connect to %s within %u ms: %s", name,
-			        o->cfg.connect_timeout_ms, jobs[i].err);
+			log_msg("could not connect to %s within %u ms: %s",
+			        name, o->cfg.connect_timeout_ms, jobs[i].err);
 		}
 		status = EXIT_UNAVAILABLE;
 	}

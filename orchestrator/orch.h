@@ -77,20 +77,20 @@ struct orch {
 	uint64_t t0_ns;  /* start of the run */
 
 	struct inflight inflight;
-	struct buf line;  /* stdin bytes not yet a whole line */
-	bool discarding;  /* inside a line too long to send */
+	struct buf line; /* stdin bytes not yet a whole line */
+	bool discarding; /* inside a line too long to send */
 	bool stdin_eof;
 	bool stdin_plain; /* a regular file: epoll cannot watch it */
 	uint64_t lineno;
-	uint8_t *frame;   /* scratch: one encoded MSG frame */
+	uint8_t *frame; /* scratch: one encoded MSG frame */
 
-	FILE *human;      /* stdout, or stderr with --json */
+	FILE *human;                /* stdout, or stderr with --json */
 	uint64_t sent, fully_acked; /* broadcasts reported, and how many
 	                               were acked by every node */
-	bool incomplete;  /* some ack was missing or a node died */
+	bool incomplete;            /* some ack was missing or a node died */
 	enum stop_reason stop;
 	int stop_signal;
-	int interrupts;   /* SIGINTs and SIGTERMs received */
+	int interrupts;      /* SIGINTs and SIGTERMs received */
 	struct node *failed; /* the node that broke start-up */
 };
 

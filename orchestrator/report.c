@@ -44,8 +44,7 @@ static void emit_json(struct buf *b)
 
 /* Append formatted text to b. */
 __attribute__((format(printf, 2, 3))) static void bprintf(struct buf *b,
-                                                          const char *fmt,
-                                                          ...)
+                                                          const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -77,11 +76,14 @@ static void human(struct orch *o, const char *fmt, ...)
 void report_ready(struct orch *o, unsigned connected, double ms)
 {
 	if (!o->cli.quiet)
-		human(o, "ready: %u/%u nodes in %.1f ms\n", connected, o->n, ms);
+		human(o, "ready: %u/%u nodes in %.1f ms\n", connected, o->n,
+		      ms);
 	if (o->cli.json) {
 		struct buf b = {0};
-		bprintf(&b, "{\"event\":\"ready\",\"nodes\":%u,\"expected\":%u,"
-		        "\"ms\":%.3f}", connected, o->n, ms);
+		bprintf(&b,
+		        "{\"event\":\"ready\",\"nodes\":%u,\"expected\":%u,"
+		        "\"ms\":%.3f}",
+		        connected, o->n, ms);
 		emit_json(&b);
 	}
 }
@@ -128,24 +130,30 @@ void report_broadcast(struct orch *o, const struct bcast *b)
 	if (!o->cli.quiet || !full) {
 		struct buf h = {0};
 		if (b->expected == 0)
-			bprintf(&h, "#%" PRIu64 " not sent: no node is connected",
+			bprintf(&h,
+			        "#%" PRIu64 " not sent: no node is connected",
 			        b->seq);
 		else if (b->acked > 0)
-			bprintf(&h, "#%" PRIu64 " acked %u/%u in %.2f ms, slowest "
-			        "node %d", b->seq, b->acked, b->expected, ms,
-			        b->slowest);
+			bprintf(&h,
+			        "#%" PRIu64 " acked %u/%u in %.2f ms, slowest "
+			        "node %d",
+			        b->seq, b->acked, b->expected, ms, b->slowest);
 		else
-			bprintf(&h, "#%" PRIu64 " acked 0/%u", b->seq, b->expected);
+			bprintf(&h, "#%" PRIu64 " acked 0/%u", b->seq,
+			        b->expected);
 		human_nodes(o, &h, b, "; missing: ", SLOT_PENDING, SLOT_LOST);
-		human_nodes(o, &h, b, "; corrupt: ", SLOT_CORRUPT, SLOT_CORRUPT);
+		human_nodes(o, &h, b, "; corrupt: ", SLOT_CORRUPT,
+		            SLOT_CORRUPT);
 		human(o, "%.*s\n", (int)buf_used(&h), (char *)buf_head(&h));
 		buf_free(&h);
 	}
 	if (o->cli.json) {
 		struct buf j = {0};
-		bprintf(&j, "{\"event\":\"broadcast\",\"seq\":%" PRIu64
-		        ",\"bytes\":%u,\"acked\":%u,\"expected\":%u,\"missing\":",
-		        b->seq, b->bytes, b->acked, b->expected);
+		bprintf(
+		    &j,
+		    "{\"event\":\"broadcast\",\"seq\":%" PRIu64
+		    ",\"bytes\":%u,\"acked\":%u,\"expected\":%u,\"missing\":",
+		    b->seq, b->bytes, b->acked, b->expected);
 		json_nodes(&j, b, SLOT_PENDING, SLOT_LOST);
 		bprintf(&j, ",\"corrupt\":");
 		json_nodes(&j, b, SLOT_CORRUPT, SLOT_CORRUPT);
@@ -170,7 +178,8 @@ void report_node_exit(struct orch *o, const struct node *nd)
 		bprintf(&j, "{\"event\":\"node_exit\",\"index\":%u,\"pid\":%d,",
 		        nd->index, (int)nd->pid);
 		if (WIFEXITED(st))
-			bprintf(&j, "\"code\":%d,\"signal\":null}", WEXITSTATUS(st));
+			bprintf(&j, "\"code\":%d,\"signal\":null}",
+			        WEXITSTATUS(st));
 		else
 			bprintf(&j, "\"code\":null,\"signal\":%d}",
 			        WIFSIGNALED(st) ? WTERMSIG(st) : 0);
@@ -178,18 +187,20 @@ void report_node_exit(struct orch *o, const struct node *nd)
 	}
 }
 
-void report_shutdown(struct orch *o, const char *reason, int status,
-                     double ms)
+void report_shutdown(struct orch *o, const char *reason, int status, double ms)
 {
 	/* After a failed start-up its error says it all. */
 	if (o->console_ran)
-		human(o, "shutdown (%s): %" PRIu64 " broadcasts, %" PRIu64
-		      " fully acked; exit %d after %.1f ms\n", reason,
-		      o->sent, o->fully_acked, status, ms);
+		human(o,
+		      "shutdown (%s): %" PRIu64 " broadcasts, %" PRIu64
+		      " fully acked; exit %d after %.1f ms\n",
+		      reason, o->sent, o->fully_acked, status, ms);
 	if (o->cli.json) {
 		struct buf j = {0};
-		bprintf(&j, "{\"event\":\"shutdown\",\"reason\":\"%s\","
-		        "\"status\":%d,\"ms\":%.3f}", reason, status, ms);
+		bprintf(&j,
+		        "{\"event\":\"shutdown\",\"reason\":\"%s\","
+		        "\"status\":%d,\"ms\":%.3f}",
+		        reason, status, ms);
 		emit_json(&j);
 	}
 }
@@ -206,8 +217,8 @@ void report_node(struct orch *o, const struct node *nd, const char *fmt, ...)
 	human(o, "%s %s\n", name, msg);
 }
 
-void report_node_output(struct orch *o, const struct node *nd,
-                        const char *text, size_t len)
+void report_node_output(struct orch *o, const struct node *nd, const char *text,
+                        size_t len)
 {
 	/* Always stderr: node chatter never mixes into --json's stdout. */
 	fprintf(stderr, "[node %u] %.*s\n", nd->index, (int)len, text);

@@ -21,15 +21,14 @@ void report_wait_status(int status, char *out, size_t outlen);
 void report_ready(struct orch *o, unsigned connected, double ms);
 void report_broadcast(struct orch *o, const struct bcast *b);
 void report_node_exit(struct orch *o, const struct node *nd);
-void report_shutdown(struct orch *o, const char *reason, int status,
-                     double ms);
+void report_shutdown(struct orch *o, const char *reason, int status, double ms);
 
 /* A human line about one node, prefixed with its name. */
 void report_node(struct orch *o, const struct node *nd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* A line of the node's own output, as "[node 3] text". */
-void report_node_output(struct orch *o, const struct node *nd,
-                        const char *text, size_t len);
+void report_node_output(struct orch *o, const struct node *nd, const char *text,
+                        size_t len);
 
 #endif

@@ -158,7 +158,8 @@ static void test_large_growth(void **state)
 			fail_msg("byte %zu wrong", i);
 	buf_consume(&b, TOTAL - 1);
 	assert_int_equal(buf_used(&b), 1);
-	assert_int_equal(buf_head(&b)[0], (uint8_t)(((size_t)TOTAL - 1) * 131 >> 3));
+	assert_int_equal(buf_head(&b)[0],
+	                 (uint8_t)(((size_t)TOTAL - 1) * 131 >> 3));
 	free(chunk);
 	buf_free(&b);
 }
@@ -231,15 +232,15 @@ static void test_free_reusable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_append_consume),
-		cmocka_unit_test(test_consume_to_empty_resets),
-		cmocka_unit_test(test_reserve_commit),
-		cmocka_unit_test(test_reserve_reclaims_prefix),
-		cmocka_unit_test(test_large_growth),
-		cmocka_unit_test(test_steady_stream),
-		cmocka_unit_test(test_reserve_too_much),
-		cmocka_unit_test(test_free_reusable),
+	    cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_append_consume),
+	    cmocka_unit_test(test_consume_to_empty_resets),
+	    cmocka_unit_test(test_reserve_commit),
+	    cmocka_unit_test(test_reserve_reclaims_prefix),
+	    cmocka_unit_test(test_large_growth),
+	    cmocka_unit_test(test_steady_stream),
+	    cmocka_unit_test(test_reserve_too_much),
+	    cmocka_unit_test(test_free_reusable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,8 +27,8 @@ static void defaults(void **state)
 
 static void every_option(void **state)
 {
-	char *argv[] = {"orchestrator", "-c", "x.ini", "-n", "7", "--port",
-	                "9000", "--json", "-q", NULL};
+	char *argv[] = {"orchestrator", "-c",   "x.ini",  "-n", "7",
+	                "--port",       "9000", "--json", "-q", NULL};
 	struct cli c;
 	char err[128];
 
@@ -51,8 +51,8 @@ static void errors(void **state)
 	char err[128];
 
 	(void)state;
-	assert_int_equal(cli_parse(&c, ARGC(unknown), unknown, err,
-	                           sizeof(err)), -1);
+	assert_int_equal(
+	    cli_parse(&c, ARGC(unknown), unknown, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "--bogus"));
 	assert_int_equal(cli_parse(&c, ARGC(noval), noval, err, sizeof(err)),
 	                 -1);

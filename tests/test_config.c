@@ -40,8 +40,8 @@ static void check_msg(const char *err, const char *prefix, const char *text,
                       const char *n1, const char *n2)
 {
 	if (strncmp(err, prefix, strlen(prefix)) != 0)
-		fail_msg("want prefix '%s', got '%s'\n--- text:\n%s", prefix, err,
-		         text);
+		fail_msg("want prefix '%s', got '%s'\n--- text:\n%s", prefix,
+		         err, text);
 	if (n1 && !strstr(err, n1))
 		fail_msg("'%s' lacks '%s'\n--- text:\n%s", err, n1, text);
 	if (n2 && !strstr(err, n2))
@@ -106,22 +106,22 @@ static const struct ukey {
 	unsigned lo, hi;
 	const char *extra;
 } ukeys[] = {
-	{"cluster", "num_clients", offsetof(struct config, num_clients), 1,
-	 CONFIG_MAX_NODES, "base_port = 1000\n"},
-	{"cluster", "base_port", offsetof(struct config, base_port), 1, 65535,
-	 "num_clients = 1\n"},
-	{"node", "stop_timeout_ms", offsetof(struct config, stop_timeout_ms), 0,
-	 3600000, ""},
-	{"connect", "timeout_ms", offsetof(struct config, connect_timeout_ms),
-	 1, 3600000, ""},
-	{"connect", "retry_initial_ms", offsetof(struct config,
-	 retry_initial_ms), 1, 60000, "retry_max_ms = 600000\n"},
-	{"connect", "retry_max_ms", offsetof(struct config, retry_max_ms), 1,
-	 600000, "retry_initial_ms = 1\n"},
-	{"broadcast", "ack_timeout_ms", offsetof(struct config, ack_timeout_ms),
-	 1, 3600000, ""},
-	{"broadcast", "max_message_bytes", offsetof(struct config,
-	 max_message_bytes), 1, 1u << 20, ""},
+    {"cluster", "num_clients", offsetof(struct config, num_clients), 1,
+     CONFIG_MAX_NODES, "base_port = 1000\n"},
+    {"cluster", "base_port", offsetof(struct config, base_port), 1, 65535,
+     "num_clients = 1\n"},
+    {"node", "stop_timeout_ms", offsetof(struct config, stop_timeout_ms), 0,
+     3600000, ""},
+    {"connect", "timeout_ms", offsetof(struct config, connect_timeout_ms), 1,
+     3600000, ""},
+    {"connect", "retry_initial_ms", offsetof(struct config, retry_initial_ms),
+     1, 60000, "retry_max_ms = 600000\n"},
+    {"connect", "retry_max_ms", offsetof(struct config, retry_max_ms), 1,
+     600000, "retry_initial_ms = 1\n"},
+    {"broadcast", "ack_timeout_ms", offsetof(struct config, ack_timeout_ms), 1,
+     3600000, ""},
+    {"broadcast", "max_message_bytes",
+     offsetof(struct config, max_message_bytes), 1, 1u << 20, ""},
 };
 #define NUKEYS (sizeof(ukeys) / sizeof(ukeys[0]))
 
@@ -184,8 +184,12 @@ static void test_uint_keys_out_of_range(void **state)
 static void test_uint_keys_malformed(void **state)
 {
 	static const char *const bad[] = {
-		"abc", "12abc", "-1", "-0", "+5", "1.5", "0x10", "1e3", "12 13",
-		"99999999999999999999999", "4294967296", "18446744073709551617",
+	    "abc",        "12abc",
+	    "-1",         "-0",
+	    "+5",         "1.5",
+	    "0x10",       "1e3",
+	    "12 13",      "99999999999999999999999",
+	    "4294967296", "18446744073709551617",
 	};
 
 	(void)state;
@@ -209,7 +213,7 @@ static void test_uint_message(void **state)
 	assert_int_equal(parse(&c, "[cluster]\nnum_clients = 12abc\n", err),
 	                 -1);
 	assert_string_equal(err, "t.ini:2: num_clients: '12abc' is not a "
-	                    "whole number in 1..4096");
+	                         "whole number in 1..4096");
 }
 
 static void test_empty_value(void **state)
@@ -224,11 +228,11 @@ static void test_empty_value(void **state)
 
 static void test_host(void **state)
 {
-	static const char *const good[] = {"localhost", "10.0.0.7", "::1",
-	                                   "fe80::1%eth0", "node-1.example.org",
-	                                   "0.0.0.0"};
-	static const char *const bad[] = {"two words", "a/b", "a;b", "h\"x",
-	                                  "[::1]:80", "a,b", "$(reboot)"};
+	static const char *const good[] = {
+	    "localhost",    "10.0.0.7",           "::1",
+	    "fe80::1%eth0", "node-1.example.org", "0.0.0.0"};
+	static const char *const bad[] = {
+	    "two words", "a/b", "a;b", "h\"x", "[::1]:80", "a,b", "$(reboot)"};
 	struct config c;
 
 	(void)state;
@@ -242,7 +246,8 @@ static void test_host(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char text[128];
 
-		snprintf(text, sizeof(text), "[cluster]\n\nhost = %s\n", bad[i]);
+		snprintf(text, sizeof(text), "[cluster]\n\nhost = %s\n",
+		         bad[i]);
 		parse_fails(text, 3, "host", bad[i]);
 	}
 }
@@ -253,9 +258,9 @@ static void test_command(void **state)
 
 	(void)state;
 	parse_ok(&c, "[node]\ncommand = ./node --host {host} --port {port} "
-	         "--index {index} {port}\n");
+	             "--index {index} {port}\n");
 	assert_string_equal(c.command, "./node --host {host} --port {port} "
-	                    "--index {index} {port}");
+	                               "--index {index} {port}");
 	parse_ok(&c, "[node]\ncommand = /usr/bin/env\n");
 	assert_string_equal(c.command, "/usr/bin/env");
 }
@@ -272,13 +277,14 @@ static void test_command_bad_placeholder(void **state)
 	            "placeholder");
 	parse_fails("[node]\ncommand = ./node {}\n", 2, "command",
 	            "placeholder");
-	parse_fails("[node]\ncommand = ./node {\n", 2, "command", "placeholder");
+	parse_fails("[node]\ncommand = ./node {\n", 2, "command",
+	            "placeholder");
 }
 
 static void test_restart(void **state)
 {
-	static const char *const bad[] = {"always", "on_failure", "Never",
-	                                  "on-failure2", "yes", "1"};
+	static const char *const bad[] = {"always",      "on_failure", "Never",
+	                                  "on-failure2", "yes",        "1"};
 	struct config c;
 
 	(void)state;
@@ -301,20 +307,20 @@ static void test_full_file(void **state)
 
 	(void)state;
 	parse_ok(&c, "[cluster]\n"
-	         "num_clients = 1000\n"
-	         "base_port = 20000\n"
-	         "host = 0.0.0.0\n"
-	         "[node]\n"
-	         "command = ./n {port}\n"
-	         "stop_timeout_ms = 0\n"
-	         "restart = on-failure\n"
-	         "[connect]\n"
-	         "timeout_ms = 7\n"
-	         "retry_initial_ms = 5\n"
-	         "retry_max_ms = 5\n"
-	         "[broadcast]\n"
-	         "ack_timeout_ms = 99\n"
-	         "max_message_bytes = 1048576\n");
+	             "num_clients = 1000\n"
+	             "base_port = 20000\n"
+	             "host = 0.0.0.0\n"
+	             "[node]\n"
+	             "command = ./n {port}\n"
+	             "stop_timeout_ms = 0\n"
+	             "restart = on-failure\n"
+	             "[connect]\n"
+	             "timeout_ms = 7\n"
+	             "retry_initial_ms = 5\n"
+	             "retry_max_ms = 5\n"
+	             "[broadcast]\n"
+	             "ack_timeout_ms = 99\n"
+	             "max_message_bytes = 1048576\n");
 	assert_int_equal(c.num_clients, 1000);
 	assert_int_equal(c.base_port, 20000);
 	assert_string_equal(c.host, "0.0.0.0");
@@ -338,7 +344,7 @@ static void test_flat_seed_keys(void **state)
 	assert_int_equal(c.num_clients, 7);
 	assert_int_equal(c.base_port, 9000);
 	parse_ok(&c, "num_clients=12\n\n[node]\nrestart = on-failure\n"
-	         "[cluster]\nhost = ::1\n");
+	             "[cluster]\nhost = ::1\n");
 	assert_int_equal(c.num_clients, 12);
 	assert_int_equal(c.restart, RESTART_ON_FAILURE);
 	assert_string_equal(c.host, "::1");
@@ -357,15 +363,19 @@ static void test_parse_on_top(void **state)
 	config_defaults(&c);
 	c.num_clients = 50;
 	strcpy(c.host, "::1");
-	assert_int_equal(config_parse_string(&c, "[node]\nrestart = never\n"
+	assert_int_equal(config_parse_string(&c,
+	                                     "[node]\nrestart = never\n"
 	                                     "[cluster]\nbase_port = 4000\n",
-	                                     "t.ini", err, sizeof(err)), 0);
+	                                     "t.ini", err, sizeof(err)),
+	                 0);
 	assert_int_equal(c.num_clients, 50);
 	assert_string_equal(c.host, "::1");
 	assert_int_equal(c.base_port, 4000);
 	/* A second parse may set the same key again. */
-	assert_int_equal(config_parse_string(&c, "[cluster]\nbase_port = 4001\n",
-	                                     "t.ini", err, sizeof(err)), 0);
+	assert_int_equal(config_parse_string(&c,
+	                                     "[cluster]\nbase_port = 4001\n",
+	                                     "t.ini", err, sizeof(err)),
+	                 0);
 	assert_int_equal(c.base_port, 4001);
 }
 
@@ -438,7 +448,8 @@ static void test_duplicate_key(void **state)
 	parse_fails("num_clients = 3\n[cluster]\nnum_clients = 4\n", 3,
 	            "'num_clients'", "line 1");
 	parse_fails("[node]\nrestart = never\n[cluster]\n[node]\n"
-	            "restart = never\n", 5, "'restart'", "line 2");
+	            "restart = never\n",
+	            5, "'restart'", "line 2");
 	/* Even when the first value was itself bad, the first error wins. */
 	parse_fails("[node]\nrestart = sometimes\nrestart = never\n", 2,
 	            "restart", "sometimes");
@@ -469,7 +480,8 @@ static size_t max_line(void)
 	text[sizeof(text) - 1] = '\0';
 	assert_int_equal(parse(&c, text, err), -1);
 	check_msg(err, "t.ini:1: ", text, "line longer than", NULL);
-	assert_int_equal(sscanf(err, "t.ini:1: line longer than %lu", &room), 1);
+	assert_int_equal(sscanf(err, "t.ini:1: line longer than %lu", &room),
+	                 1);
 	assert_true(room > 40 && room < sizeof(text));
 	return room;
 }
@@ -536,7 +548,7 @@ static void test_indented_keys(void **state)
 
 	(void)state;
 	parse_ok(&c, "[cluster]\nnum_clients = 5\n    base_port = 9000\n"
-	         "\thost = ::1\n  [node]\n \t restart = on-failure\n");
+	             "\thost = ::1\n  [node]\n \t restart = on-failure\n");
 	assert_int_equal(c.num_clients, 5);
 	assert_int_equal(c.base_port, 9000);
 	assert_string_equal(c.host, "::1");
@@ -553,8 +565,8 @@ static void test_comments(void **state)
 
 	(void)state;
 	parse_ok(&c, "; a comment\n# another\n[cluster]\n; num_clients = 0\n"
-	         "# base_port = x\n   ; indented\n\t# indented\n"
-	         "num_clients = 4\n;junk junk\n#[nosuch]\n");
+	             "# base_port = x\n   ; indented\n\t# indented\n"
+	             "num_clients = 4\n;junk junk\n#[nosuch]\n");
 	assert_int_equal(c.num_clients, 4);
 	assert_int_equal(c.base_port, 8888);
 	/* Comment lines still count for the line numbers. */
@@ -600,7 +612,8 @@ static void test_port_overflow_line_unrelated(void **state)
 {
 	(void)state;
 	parse_fails("[cluster]\nbase_port = 65535\n[connect]\n"
-	            "retry_max_ms = 600\n", 2, "65535", NULL);
+	            "retry_max_ms = 600\n",
+	            2, "65535", NULL);
 	parse_fails("[cluster]\nbase_port = 65000\nnum_clients = 4000\n"
 	            "[connect]\nretry_initial_ms = 20\nretry_max_ms = 600\n",
 	            3, "65000", NULL);
@@ -643,7 +656,8 @@ static void test_small_err_buffer(void **state)
 	memset(err, 'Z', sizeof(err));
 	config_defaults(&c);
 	assert_int_equal(config_parse_string(&c, "[cluster]\nnum_clients = x\n",
-	                                     "t.ini", err, sizeof(err)), -1);
+	                                     "t.ini", err, sizeof(err)),
+	                 -1);
 	assert_int_equal(strlen(err), sizeof(err) - 1);
 	assert_memory_equal(err, "t.ini:2: ", 9);
 }
@@ -790,16 +804,20 @@ static void test_override(void **state)
 	(void)state;
 	config_defaults(&c);
 	assert_int_equal(config_override(&c, "cluster", "num_clients", "10",
-	                                 "-n", err, sizeof(err)), 0);
+	                                 "-n", err, sizeof(err)),
+	                 0);
 	assert_int_equal(c.num_clients, 10);
 	assert_int_equal(config_override(&c, "cluster", "base_port", "9000",
-	                                 "-p", err, sizeof(err)), 0);
+	                                 "-p", err, sizeof(err)),
+	                 0);
 	assert_int_equal(c.base_port, 9000);
 	assert_int_equal(config_override(&c, "node", "restart", "on-failure",
-	                                 "--restart", err, sizeof(err)), 0);
+	                                 "--restart", err, sizeof(err)),
+	                 0);
 	assert_int_equal(c.restart, RESTART_ON_FAILURE);
 	assert_int_equal(config_override(&c, "cluster", "host", "::1", "--host",
-	                                 err, sizeof(err)), 0);
+	                                 err, sizeof(err)),
+	                 0);
 	assert_string_equal(c.host, "::1");
 	assert_int_equal(config_check(&c, "command line", err, sizeof(err)), 0);
 }
@@ -813,29 +831,37 @@ static void test_override_errors(void **state)
 	config_defaults(&c);
 	before = c;
 	assert_int_equal(config_override(&c, "cluster", "num_clients", "abc",
-	                                 "-n", err, sizeof(err)), -1);
+	                                 "-n", err, sizeof(err)),
+	                 -1);
 	assert_string_equal(err, "-n: num_clients: 'abc' is not a whole number "
-	                    "in 1..4096");
+	                         "in 1..4096");
 	assert_int_equal(config_override(&c, "cluster", "num_clients", "0",
-	                                 "-n", err, sizeof(err)), -1);
+	                                 "-n", err, sizeof(err)),
+	                 -1);
 	check_msg(err, "-n: ", "", "'0'", NULL);
 	assert_int_equal(config_override(&c, "cluster", "num_clients", "4097",
-	                                 "-n", err, sizeof(err)), -1);
+	                                 "-n", err, sizeof(err)),
+	                 -1);
 	check_msg(err, "-n: ", "", "'4097'", NULL);
-	assert_int_equal(config_override(&c, "cluster", "base_port", "",
-	                                 "-p", err, sizeof(err)), -1);
+	assert_int_equal(config_override(&c, "cluster", "base_port", "", "-p",
+	                                 err, sizeof(err)),
+	                 -1);
 	check_msg(err, "-p: ", "", "base_port", "missing");
-	assert_int_equal(config_override(&c, "cluster", "base_port", "-1",
-	                                 "-p", err, sizeof(err)), -1);
+	assert_int_equal(config_override(&c, "cluster", "base_port", "-1", "-p",
+	                                 err, sizeof(err)),
+	                 -1);
 	check_msg(err, "-p: ", "", "'-1'", NULL);
 	assert_int_equal(config_override(&c, "node", "restart", "maybe",
-	                                 "--restart", err, sizeof(err)), -1);
+	                                 "--restart", err, sizeof(err)),
+	                 -1);
 	check_msg(err, "--restart: ", "", "maybe", NULL);
 	assert_int_equal(config_override(&c, "cluster", "nope", "1", "--nope",
-	                                 err, sizeof(err)), -1);
+	                                 err, sizeof(err)),
+	                 -1);
 	check_msg(err, "--nope: ", "", "nope", NULL);
 	assert_int_equal(config_override(&c, "node", "num_clients", "1", "-x",
-	                                 err, sizeof(err)), -1);
+	                                 err, sizeof(err)),
+	                 -1);
 	check_msg(err, "-x: ", "", "num_clients", NULL);
 	/* A failed override leaves the value alone. */
 	assert_memory_equal(&c, &before, sizeof(c));
@@ -849,7 +875,8 @@ static void test_override_then_check(void **state)
 	(void)state;
 	config_defaults(&c);
 	assert_int_equal(config_override(&c, "cluster", "base_port", "65535",
-	                                 "-p", err, sizeof(err)), 0);
+	                                 "-p", err, sizeof(err)),
+	                 0);
 	assert_int_equal(config_check(&c, "-p", err, sizeof(err)), -1);
 	check_msg(err, "-p: ", "", "65535", NULL);
 }
@@ -882,8 +909,16 @@ static void test_check(void **state)
 
 static void test_parse_uint(void **state)
 {
-	static const char *const bad[] = {"", " 1", "1 ", "+1", "-1", "1a",
-	                                  "a1", "0x1", "1.0", "11",
+	static const char *const bad[] = {"",
+	                                  " 1",
+	                                  "1 ",
+	                                  "+1",
+	                                  "-1",
+	                                  "1a",
+	                                  "a1",
+	                                  "0x1",
+	                                  "1.0",
+	                                  "11",
 	                                  "99999999999999999999999"};
 	unsigned v;
 
@@ -911,47 +946,47 @@ static void test_parse_uint(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_defaults_pass_check),
-		cmocka_unit_test(test_uint_keys_set),
-		cmocka_unit_test(test_uint_keys_out_of_range),
-		cmocka_unit_test(test_uint_keys_malformed),
-		cmocka_unit_test(test_uint_message),
-		cmocka_unit_test(test_empty_value),
-		cmocka_unit_test(test_host),
-		cmocka_unit_test(test_command),
-		cmocka_unit_test(test_command_bad_placeholder),
-		cmocka_unit_test(test_restart),
-		cmocka_unit_test(test_full_file),
-		cmocka_unit_test(test_flat_seed_keys),
-		cmocka_unit_test(test_parse_on_top),
-		cmocka_unit_test(test_unknown_key),
-		cmocka_unit_test(test_key_in_wrong_section),
-		cmocka_unit_test(test_unknown_section),
-		cmocka_unit_test(test_unknown_empty_section),
-		cmocka_unit_test(test_duplicate_key),
-		cmocka_unit_test(test_syntax_error),
-		cmocka_unit_test(test_long_line),
-		cmocka_unit_test(test_long_line_tail),
-		cmocka_unit_test(test_indented_keys),
-		cmocka_unit_test(test_comments),
-		cmocka_unit_test(test_line_endings),
-		cmocka_unit_test(test_port_overflow),
-		cmocka_unit_test(test_port_overflow_line_unrelated),
-		cmocka_unit_test(test_retry_order),
-		cmocka_unit_test(test_first_error_wins),
-		cmocka_unit_test(test_small_err_buffer),
-		cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_load_missing),
-		cmocka_unit_test(test_load_unreadable),
-		cmocka_unit_test(test_load_not_dir),
-		cmocka_unit_test(test_load_nul_byte),
-		cmocka_unit_test(test_load_size_limit),
-		cmocka_unit_test(test_override),
-		cmocka_unit_test(test_override_errors),
-		cmocka_unit_test(test_override_then_check),
-		cmocka_unit_test(test_check),
-		cmocka_unit_test(test_parse_uint),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_defaults_pass_check),
+	    cmocka_unit_test(test_uint_keys_set),
+	    cmocka_unit_test(test_uint_keys_out_of_range),
+	    cmocka_unit_test(test_uint_keys_malformed),
+	    cmocka_unit_test(test_uint_message),
+	    cmocka_unit_test(test_empty_value),
+	    cmocka_unit_test(test_host),
+	    cmocka_unit_test(test_command),
+	    cmocka_unit_test(test_command_bad_placeholder),
+	    cmocka_unit_test(test_restart),
+	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_flat_seed_keys),
+	    cmocka_unit_test(test_parse_on_top),
+	    cmocka_unit_test(test_unknown_key),
+	    cmocka_unit_test(test_key_in_wrong_section),
+	    cmocka_unit_test(test_unknown_section),
+	    cmocka_unit_test(test_unknown_empty_section),
+	    cmocka_unit_test(test_duplicate_key),
+	    cmocka_unit_test(test_syntax_error),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_long_line_tail),
+	    cmocka_unit_test(test_indented_keys),
+	    cmocka_unit_test(test_comments),
+	    cmocka_unit_test(test_line_endings),
+	    cmocka_unit_test(test_port_overflow),
+	    cmocka_unit_test(test_port_overflow_line_unrelated),
+	    cmocka_unit_test(test_retry_order),
+	    cmocka_unit_test(test_first_error_wins),
+	    cmocka_unit_test(test_small_err_buffer),
+	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_load_missing),
+	    cmocka_unit_test(test_load_unreadable),
+	    cmocka_unit_test(test_load_not_dir),
+	    cmocka_unit_test(test_load_nul_byte),
+	    cmocka_unit_test(test_load_size_limit),
+	    cmocka_unit_test(test_override),
+	    cmocka_unit_test(test_override_errors),
+	    cmocka_unit_test(test_override_then_check),
+	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_parse_uint),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

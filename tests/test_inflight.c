@@ -116,8 +116,7 @@ static void unknown_and_duplicate(void **state)
 	assert_int_equal(inflight_ack(&f, 1, 1, 5, 7, MS, &rtt), ACK_UNKNOWN);
 	assert_int_equal(inflight_ack(&f, 1, 9, 5, 7, MS, &rtt), ACK_UNKNOWN);
 	assert_int_equal(inflight_ack(&f, 1, 0, 5, 7, MS, &rtt), ACK_OK);
-	assert_int_equal(inflight_ack(&f, 1, 0, 5, 7, MS, &rtt),
-	                 ACK_DUPLICATE);
+	assert_int_equal(inflight_ack(&f, 1, 0, 5, 7, MS, &rtt), ACK_DUPLICATE);
 }
 
 static void lost_node_completes_broadcasts(void **state)
@@ -150,8 +149,8 @@ static void ring_fills_and_wraps(void **state)
 		assert_int_equal(inflight_next_deadline(&f), 100 * MS);
 		for (unsigned i = 0; i < 4; i++) {
 			uint64_t seq = f.head_seq;
-			assert_int_equal(inflight_ack(&f, seq, 0, 5, 7, MS, &rtt),
-			                 ACK_OK);
+			assert_int_equal(
+			    inflight_ack(&f, seq, 0, 5, 7, MS, &rtt), ACK_OK);
 			assert_int_equal(inflight_done(&f, MS)->seq, seq);
 			inflight_pop(&f);
 		}
@@ -163,11 +162,12 @@ static void ring_fills_and_wraps(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(all_acked_completes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(all_acked_completes, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(deadline_reports_missing, setup,
 	                                    teardown),
-	    cmocka_unit_test_setup_teardown(late_ack_not_credited_to_next, setup,
-	                                    teardown),
+	    cmocka_unit_test_setup_teardown(late_ack_not_credited_to_next,
+	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(corrupt_length_or_checksum, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(unknown_and_duplicate, setup,

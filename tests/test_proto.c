@@ -51,8 +51,7 @@ static int decode_exact(const uint8_t *in, size_t len, struct frame *f,
 }
 
 /* Encode f, decode it back and check the frame size is used whole. */
-static void round_trip(const struct frame *f, struct frame *out,
-                       uint8_t *data)
+static void round_trip(const struct frame *f, struct frame *out, uint8_t *data)
 {
 	struct enc e = encode(f);
 	size_t used = 0;
@@ -179,8 +178,9 @@ static void test_msg_over_max_not_encoded(void **state)
 	f.u.msg.len = PROTO_MAX_PAYLOAD + 1;
 	assert_int_equal(proto_frame_size(&f), 0);
 	assert_int_equal(proto_encode(out, sizeof(out), &f), 0);
-	assert_int_equal(proto_encode_msg_head(out, sizeof(out), 1,
-	                                       PROTO_MAX_PAYLOAD + 1), 0);
+	assert_int_equal(
+	    proto_encode_msg_head(out, sizeof(out), 1, PROTO_MAX_PAYLOAD + 1),
+	    0);
 }
 
 static void test_ack_round_trip(void **state)
@@ -214,10 +214,9 @@ static void test_wire_layout(void **state)
 {
 	static const uint8_t welcome[] = {0, 0, 0, 8, 1, 2, 0, 0,
 	                                  1, 2, 3, 4, 5, 6, 7, 8};
-	static const uint8_t ack[] = {0, 0, 0, 20, 1, 4, 0, 0,
-	                              0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
-	                              0x18, 0, 0, 0, 9, 0, 0, 1, 0,
-	                              0xCB, 0xF4, 0x39, 0x26};
+	static const uint8_t ack[] = {
+	    0,    0,    0, 20, 1, 4, 0, 0, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
+	    0x17, 0x18, 0, 0,  0, 9, 0, 0, 1,    0,    0xCB, 0xF4, 0x39, 0x26};
 	struct frame f = {.type = FRAME_WELCOME};
 	struct enc e;
 
@@ -261,11 +260,13 @@ static void test_msg_head_matches_encode(void **state)
 		f.u.msg.data = payload;
 		f.u.msg.len = lens[i];
 		e = encode(&f);
-		assert_int_equal(proto_encode_msg_head(head, PROTO_HEADER_LEN + 8,
+		assert_int_equal(proto_encode_msg_head(head,
+		                                       PROTO_HEADER_LEN + 8,
 		                                       f.u.msg.seq, lens[i]),
 		                 PROTO_HEADER_LEN + 8);
 		assert_memory_equal(head, e.p, PROTO_HEADER_LEN + 8);
-		assert_memory_equal(e.p + PROTO_HEADER_LEN + 8, payload, lens[i]);
+		assert_memory_equal(e.p + PROTO_HEADER_LEN + 8, payload,
+		                    lens[i]);
 		free(head);
 		free(e.p);
 	}
@@ -289,8 +290,10 @@ static void test_msg_head_small_cap(void **state)
 static void test_encode_small_cap(void **state)
 {
 	static const uint8_t payload[300];
-	struct frame fs[5] = {{.type = FRAME_HELLO}, {.type = FRAME_WELCOME},
-	                      {.type = FRAME_MSG}, {.type = FRAME_ACK},
+	struct frame fs[5] = {{.type = FRAME_HELLO},
+	                      {.type = FRAME_WELCOME},
+	                      {.type = FRAME_MSG},
+	                      {.type = FRAME_ACK},
 	                      {.type = FRAME_BYE}};
 
 	(void)state;
@@ -330,8 +333,8 @@ static void test_truncated(void **state)
 {
 	static const uint8_t payload[] = "truncate me";
 	struct frame fs[6] = {{.type = FRAME_HELLO}, {.type = FRAME_WELCOME},
-	                      {.type = FRAME_MSG}, {.type = FRAME_ACK},
-	                      {.type = FRAME_BYE}, {.type = FRAME_MSG}};
+	                      {.type = FRAME_MSG},   {.type = FRAME_ACK},
+	                      {.type = FRAME_BYE},   {.type = FRAME_MSG}};
 
 	(void)state;
 	fs[2].u.msg.data = payload;
@@ -345,7 +348,8 @@ static void test_truncated(void **state)
 
 			memset(&g, 0x5A, sizeof(g));
 			memcpy(&sentinel, &g, sizeof(g));
-			assert_int_equal(decode_exact(e.p, n, &g, &used, NULL), 0);
+			assert_int_equal(decode_exact(e.p, n, &g, &used, NULL),
+			                 0);
 			assert_int_equal(used, 12345);
 			assert_memory_equal(&g, &sentinel, sizeof(g));
 		}
@@ -358,15 +362,17 @@ static void test_truncated(void **state)
 static void test_too_big(void **state)
 {
 	(void)state;
-	assert_int_equal(decode_header(PROTO_MAX_BODY + 1, PROTO_VERSION,
-	                               FRAME_MSG, 0), PROTO_E_TOO_BIG);
+	assert_int_equal(
+	    decode_header(PROTO_MAX_BODY + 1, PROTO_VERSION, FRAME_MSG, 0),
+	    PROTO_E_TOO_BIG);
 	assert_int_equal(decode_header(UINT32_MAX, PROTO_VERSION, FRAME_MSG, 0),
 	                 PROTO_E_TOO_BIG);
-	assert_int_equal(decode_header(0x80000000u, PROTO_VERSION, FRAME_MSG,
-	                               0), PROTO_E_TOO_BIG);
+	assert_int_equal(
+	    decode_header(0x80000000u, PROTO_VERSION, FRAME_MSG, 0),
+	    PROTO_E_TOO_BIG);
 	/* Exactly the limit is fine: more bytes are needed. */
-	assert_int_equal(decode_header(PROTO_MAX_BODY, PROTO_VERSION,
-	                               FRAME_MSG, 0), 0);
+	assert_int_equal(
+	    decode_header(PROTO_MAX_BODY, PROTO_VERSION, FRAME_MSG, 0), 0);
 }
 
 static void test_wrong_version(void **state)
@@ -402,8 +408,8 @@ static void test_reserved_bits(void **state)
 		assert_int_equal(decode_header(0, PROTO_VERSION, FRAME_BYE,
 		                               (uint16_t)(1u << bit)),
 		                 PROTO_E_RESERVED);
-	assert_int_equal(decode_header(8, PROTO_VERSION, FRAME_WELCOME,
-	                               0xFFFF), PROTO_E_RESERVED);
+	assert_int_equal(decode_header(8, PROTO_VERSION, FRAME_WELCOME, 0xFFFF),
+	                 PROTO_E_RESERVED);
 }
 
 /* A body length that the type cannot have is refused from the header. */
@@ -413,13 +419,14 @@ static void test_wrong_length(void **state)
 		uint8_t type;
 		uint32_t body;
 	} cases[] = {
-		{FRAME_HELLO, 0}, {FRAME_HELLO, 31}, {FRAME_HELLO, 33},
-		{FRAME_HELLO, 1000},
-		{FRAME_WELCOME, 0}, {FRAME_WELCOME, 7}, {FRAME_WELCOME, 9},
-		{FRAME_MSG, 0}, {FRAME_MSG, 7},
-		{FRAME_ACK, 0}, {FRAME_ACK, 19}, {FRAME_ACK, 21},
-		{FRAME_ACK, 8},
-		{FRAME_BYE, 1}, {FRAME_BYE, 8}, {FRAME_BYE, PROTO_MAX_BODY},
+	    {FRAME_HELLO, 0},   {FRAME_HELLO, 31},
+	    {FRAME_HELLO, 33},  {FRAME_HELLO, 1000},
+	    {FRAME_WELCOME, 0}, {FRAME_WELCOME, 7},
+	    {FRAME_WELCOME, 9}, {FRAME_MSG, 0},
+	    {FRAME_MSG, 7},     {FRAME_ACK, 0},
+	    {FRAME_ACK, 19},    {FRAME_ACK, 21},
+	    {FRAME_ACK, 8},     {FRAME_BYE, 1},
+	    {FRAME_BYE, 8},     {FRAME_BYE, PROTO_MAX_BODY},
 	};
 
 	(void)state;
@@ -429,7 +436,8 @@ static void test_wrong_length(void **state)
 
 		if (rc != PROTO_E_LENGTH)
 			fail_msg("type %u body %u: got %d, want %d",
-			         cases[i].type, cases[i].body, rc, PROTO_E_LENGTH);
+			         cases[i].type, cases[i].body, rc,
+			         PROTO_E_LENGTH);
 	}
 }
 
@@ -442,8 +450,9 @@ static void test_wrong_length_full(void **state)
 
 	(void)state;
 	header(in, 33, PROTO_VERSION, FRAME_HELLO, 0);
-	assert_int_equal(decode_exact(in, PROTO_HEADER_LEN + 33, &f, &used,
-	                              NULL), PROTO_E_LENGTH);
+	assert_int_equal(
+	    decode_exact(in, PROTO_HEADER_LEN + 33, &f, &used, NULL),
+	    PROTO_E_LENGTH);
 	header(in, 9, PROTO_VERSION, FRAME_WELCOME, 0);
 	assert_int_equal(decode_exact(in, sizeof(in), &f, &used, NULL),
 	                 PROTO_E_LENGTH);
@@ -505,7 +514,8 @@ static void test_garbage(void **state)
 static void test_garbage_text(void **state)
 {
 	static const char *const junk[] = {"GET / HTTP/1.1\r\n\r\n",
-	                                   "hello world\n", "\xff\xff\xff\xff"
+	                                   "hello world\n",
+	                                   "\xff\xff\xff\xff"
 	                                   "\xff\xff\xff\xff"};
 	struct frame f;
 	size_t used;
@@ -521,8 +531,8 @@ static void test_back_to_back(void **state)
 {
 	static const uint8_t payload[] = "abc";
 	struct frame fs[6] = {{.type = FRAME_HELLO}, {.type = FRAME_WELCOME},
-	                      {.type = FRAME_MSG}, {.type = FRAME_MSG},
-	                      {.type = FRAME_ACK}, {.type = FRAME_BYE}};
+	                      {.type = FRAME_MSG},   {.type = FRAME_MSG},
+	                      {.type = FRAME_ACK},   {.type = FRAME_BYE}};
 	size_t sizes[6], total = 0, off = 0;
 	uint8_t *all;
 
@@ -547,8 +557,8 @@ static void test_back_to_back(void **state)
 		struct frame g;
 		size_t used = 0;
 
-		assert_int_equal(decode_exact(all + off, total - off, &g, &used,
-		                              NULL), 1);
+		assert_int_equal(
+		    decode_exact(all + off, total - off, &g, &used, NULL), 1);
 		assert_int_equal(used, sizes[i]);
 		assert_int_equal(g.type, fs[i].type);
 		off += used;
@@ -560,10 +570,11 @@ static void test_back_to_back(void **state)
 
 		/* A partial frame behind a whole one: the whole one decodes,
 		   then more bytes are needed. */
-		assert_int_equal(decode_exact(all, sizes[0] + 5, &g, &used, NULL),
-		                 1);
+		assert_int_equal(
+		    decode_exact(all, sizes[0] + 5, &g, &used, NULL), 1);
 		assert_int_equal(used, sizes[0]);
-		assert_int_equal(decode_exact(all + used, 5, &g, &used, NULL), 0);
+		assert_int_equal(decode_exact(all + used, 5, &g, &used, NULL),
+		                 0);
 	}
 	free(all);
 }
@@ -609,31 +620,31 @@ static void test_strerror(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hello_round_trip),
-		cmocka_unit_test(test_welcome_round_trip),
-		cmocka_unit_test(test_msg_round_trip),
-		cmocka_unit_test(test_msg_empty_round_trip),
-		cmocka_unit_test(test_msg_max_round_trip),
-		cmocka_unit_test(test_msg_over_max_not_encoded),
-		cmocka_unit_test(test_ack_round_trip),
-		cmocka_unit_test(test_bye_round_trip),
-		cmocka_unit_test(test_wire_layout),
-		cmocka_unit_test(test_msg_head_matches_encode),
-		cmocka_unit_test(test_msg_head_small_cap),
-		cmocka_unit_test(test_encode_small_cap),
-		cmocka_unit_test(test_encode_unknown_type),
-		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_too_big),
-		cmocka_unit_test(test_wrong_version),
-		cmocka_unit_test(test_unknown_type),
-		cmocka_unit_test(test_reserved_bits),
-		cmocka_unit_test(test_wrong_length),
-		cmocka_unit_test(test_wrong_length_full),
-		cmocka_unit_test(test_garbage),
-		cmocka_unit_test(test_garbage_text),
-		cmocka_unit_test(test_back_to_back),
-		cmocka_unit_test(test_checksum),
-		cmocka_unit_test(test_strerror),
+	    cmocka_unit_test(test_hello_round_trip),
+	    cmocka_unit_test(test_welcome_round_trip),
+	    cmocka_unit_test(test_msg_round_trip),
+	    cmocka_unit_test(test_msg_empty_round_trip),
+	    cmocka_unit_test(test_msg_max_round_trip),
+	    cmocka_unit_test(test_msg_over_max_not_encoded),
+	    cmocka_unit_test(test_ack_round_trip),
+	    cmocka_unit_test(test_bye_round_trip),
+	    cmocka_unit_test(test_wire_layout),
+	    cmocka_unit_test(test_msg_head_matches_encode),
+	    cmocka_unit_test(test_msg_head_small_cap),
+	    cmocka_unit_test(test_encode_small_cap),
+	    cmocka_unit_test(test_encode_unknown_type),
+	    cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_too_big),
+	    cmocka_unit_test(test_wrong_version),
+	    cmocka_unit_test(test_unknown_type),
+	    cmocka_unit_test(test_reserved_bits),
+	    cmocka_unit_test(test_wrong_length),
+	    cmocka_unit_test(test_wrong_length_full),
+	    cmocka_unit_test(test_garbage),
+	    cmocka_unit_test(test_garbage_text),
+	    cmocka_unit_test(test_back_to_back),
+	    cmocka_unit_test(test_checksum),
+	    cmocka_unit_test(test_strerror),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

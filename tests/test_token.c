@@ -9,9 +9,8 @@
 
 #include "token.h"
 
-static const char sample_hex[] =
-	"000102030405060708090a0b0c0d0e0f"
-	"f0e1d2c3b4a5968778695a4b3c2d1e0f";
+static const char sample_hex[] = "000102030405060708090a0b0c0d0e0f"
+                                 "f0e1d2c3b4a5968778695a4b3c2d1e0f";
 
 static void test_to_hex(void **state)
 {
@@ -66,8 +65,13 @@ static void test_from_hex_wrong_length(void **state)
 {
 	char s[2 * TOKEN_HEX_LEN + 1];
 	uint8_t t[PROTO_TOKEN_LEN];
-	static const size_t lens[] = {0, 1, 2, 32, TOKEN_HEX_LEN - 1,
-	                              TOKEN_HEX_LEN + 1, TOKEN_HEX_LEN + 2,
+	static const size_t lens[] = {0,
+	                              1,
+	                              2,
+	                              32,
+	                              TOKEN_HEX_LEN - 1,
+	                              TOKEN_HEX_LEN + 1,
+	                              TOKEN_HEX_LEN + 2,
 	                              2 * TOKEN_HEX_LEN};
 
 	(void)state;
@@ -82,8 +86,8 @@ static void test_from_hex_wrong_length(void **state)
 
 static void test_from_hex_not_hex(void **state)
 {
-	static const char bad[] = {'g', 'G', 'x', ' ', '-', '+', '\n', '/',
-	                           ':', '@', '`', '\x80', '\xff'};
+	static const char bad[] = {'g', 'G', 'x', ' ', '-',    '+',   '\n',
+	                           '/', ':', '@', '`', '\x80', '\xff'};
 	uint8_t t[PROTO_TOKEN_LEN];
 	char s[TOKEN_HEX_LEN + 1];
 
@@ -168,14 +172,14 @@ static void test_generate_many(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_to_hex),
-		cmocka_unit_test(test_hex_round_trip),
-		cmocka_unit_test(test_from_hex_upper),
-		cmocka_unit_test(test_from_hex_wrong_length),
-		cmocka_unit_test(test_from_hex_not_hex),
-		cmocka_unit_test(test_equal),
-		cmocka_unit_test(test_generate),
-		cmocka_unit_test(test_generate_many),
+	    cmocka_unit_test(test_to_hex),
+	    cmocka_unit_test(test_hex_round_trip),
+	    cmocka_unit_test(test_from_hex_upper),
+	    cmocka_unit_test(test_from_hex_wrong_length),
+	    cmocka_unit_test(test_from_hex_not_hex),
+	    cmocka_unit_test(test_equal),
+	    cmocka_unit_test(test_generate),
+	    cmocka_unit_test(test_generate_many),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

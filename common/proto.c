@@ -81,10 +81,11 @@ size_t proto_encode_msg_head(uint8_t *out, size_t cap, uint64_t seq,
 size_t proto_encode(uint8_t *out, size_t cap, const struct frame *f)
 {
 	size_t size = proto_frame_size(f);
-	uint8_t *b = out + PROTO_HEADER_LEN;
+	uint8_t *b;
 
 	if (size == 0 || size > cap)
 		return 0;
+	b = out + PROTO_HEADER_LEN;
 	put_header(out, f->type, size - PROTO_HEADER_LEN);
 	switch (f->type) {
 	case FRAME_HELLO: memcpy(b, f->u.hello.token, PROTO_TOKEN_LEN); break;

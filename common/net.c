@@ -108,6 +108,16 @@ int net_resolve(const char *host, int port, struct net_addr *a, char *err,
 	return 0;
 }
 
+void net_addr_set_port(struct net_addr *a, int port)
+{
+	if (a->ss.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&a->ss)->sin6_port =
+		    htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)&a->ss)->sin_port =
+		    htons((uint16_t)port);
+}
+
 int net_listen(const char *host, int port, int backlog, char *err,
                size_t errlen)
 {

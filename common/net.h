@@ -42,6 +42,9 @@ ssize_t io_write(int fd, const void *p, size_t n);
 int net_resolve(const char *host, int port, struct net_addr *a, char *err,
                 size_t errlen);
 
+/* Set the port of a resolved address. */
+void net_addr_set_port(struct net_addr *a, int port);
+
 /* Return a listening TCP socket bound to host:port with SO_REUSEADDR, so
    that an immediate restart can bind the same port. Return fd or -1. */
 int net_listen(const char *host, int port, int backlog, char *err,

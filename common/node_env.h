@@ -10,8 +10,5 @@
 #define ENV_TOKEN "FANOUT_TOKEN"
 /* A descriptor the node writes one byte to once it listens, then closes. */
 #define ENV_READY_FD "FANOUT_READY_FD"
-/* The orchestrator's pid: a node whose parent is already someone else
-   exits at once instead of running unsupervised. */
-#define ENV_PARENT_PID "FANOUT_PARENT_PID"
 
 #endif

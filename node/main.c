@@ -103,18 +103,19 @@ static int take_token(uint8_t token[PROTO_TOKEN_LEN])
 	return rc;
 }
 
-/* Die with the parent: the kernel sends SIGTERM when it exits. If it
-   exited before we asked, the parent is already someone else. */
+/* Die with the parent. SIGKILL, because it reaches a stopped node too,
+   and a node has nothing to save. If the parent died before we asked,
+   we have been reparented already: go now. */
 static int follow_parent(void)
 {
-	const char *want = getenv(ENV_PARENT_PID);
-	unsigned ppid;
+	pid_t parent = getppid();
 
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+		log_errno("prctl");
 		return -1;
-	if (want && config_parse_uint(want, 1, 0x7fffffff, &ppid) == 0 &&
-	    (pid_t)ppid != getppid()) {
-		log_msg("orchestrator %u is gone; exiting", ppid);
+	}
+	if (getppid() != parent) {
+		log_msg("parent %d is gone; exiting", (int)parent);
 		return -1;
 	}
 	return 0;

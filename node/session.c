@@ -55,36 +55,6 @@ static void drop_pending(struct node_state *s, size_t i)
 	s->pending[i] = s->pending[--s->npending];
 }
 
-/* Accept every waiting connection; when the table is full the oldest
-   pending one makes room, so a flood of silent strangers cannot lock the
-   orchestrator out for longer than it takes to connect again. */
-static void accept_all(struct node_state *s)
-{
-	for (;;) {
-		int fd = accept4(s->ctx->listen_fd, NULL, NULL,
-		                 SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_errno("accept");
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return;
-		}
-		if (s->npending == PENDING_MAX) {
-			size_t oldest = 0;
-			for (size_t i = 1; i < s->npending; i++)
-				if (s->pending[i].deadline_ns <
-				    s->pending[oldest].deadline_ns)
-					oldest = i;
-			drop_pending(s, oldest);
-		}
-		s->pending[s->npending++] = (struct pending){
-		    .fd = fd,
-		    .deadline_ns = clock_ns() + MS_NS(HELLO_TIMEOUT_MS)};
-	}
-}
-
 /* Return whether the first n bytes of a hello so far can still be one. */
 static bool hello_plausible(const uint8_t *p, size_t n)
 {
@@ -146,6 +116,40 @@ static bool read_pending(struct node_state *s, size_t i)
 drop:
 	drop_pending(s, i);
 	return true;
+}
+
+/* Accept every waiting connection. When the table is full, the hellos
+   already there are read first (the orchestrator's may be among them),
+   then the oldest pending connection makes room: a flood of strangers
+   cannot hold the port for longer than HELLO_TIMEOUT_MS. */
+static void accept_all(struct node_state *s)
+{
+	for (;;) {
+		int fd = accept4(s->ctx->listen_fd, NULL, NULL,
+		                 SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_errno("accept");
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return;
+		}
+		for (size_t i = s->npending;
+		     s->npending == PENDING_MAX && i-- > 0;)
+			read_pending(s, i);
+		if (s->npending == PENDING_MAX) {
+			size_t oldest = 0;
+			for (size_t i = 1; i < s->npending; i++)
+				if (s->pending[i].deadline_ns <
+				    s->pending[oldest].deadline_ns)
+					oldest = i;
+			drop_pending(s, oldest);
+		}
+		s->pending[s->npending++] = (struct pending){
+		    .fd = fd,
+		    .deadline_ns = clock_ns() + MS_NS(HELLO_TIMEOUT_MS)};
+	}
 }
 
 /* Stop serving with status. */

@@ -15,8 +15,9 @@
 #include "net.h"
 #include "report.h"
 
-#define READ_CHUNK   65536
-#define NODE_OUT_MAX (64u << 20) /* a node this far behind misses messages */
+#define READ_CHUNK      65536
+#define CUT_SHORT_SHOWN 10          /* broadcasts named when a stop cuts them */
+#define NODE_OUT_MAX    (64u << 20) /* a node this far behind misses messages */
 
 static const char help_text[] =
     "Every line you type is broadcast to all nodes. Commands:\n"
@@ -95,12 +96,14 @@ static void broadcast(struct orch *o, const uint8_t *p, size_t len)
 	}
 	for (unsigned i = 0; i < o->n; i++) {
 		struct node *nd = o->nodes[i];
-		/* A node this far behind is not waited for: it misses this
-		   message rather than making us buffer without bound. */
+		/* A node down, or this far behind, misses the message rather
+		   than making us buffer without bound; it is still counted. */
 		if (nd->state != NODE_CONNECTED ||
 		    buf_used(&nd->out) > NODE_OUT_MAX ||
-		    buf_reserve(&nd->out, head + len) < 0)
+		    buf_reserve(&nd->out, head + len) < 0) {
+			inflight_miss(b, i);
 			continue;
+		}
 		buf_append(&nd->out, o->frame, head);
 		buf_append(&nd->out, p, len);
 		inflight_expect(b, i);
@@ -285,7 +288,7 @@ static int handle_ack(struct orch *o, struct node *nd, const struct frame *f)
 	case ACK_CORRUPT: nd->corrupt++; return 0;
 	case ACK_LATE:
 		nd->late++;
-		if (!o->cli.quiet)
+		if (!o->cli.quiet && o->phase != PHASE_STOPPING)
 			report_node(
 			    o, nd,
 			    "late ack for #%" PRIu64 " (counted as late)", seq);
@@ -380,8 +383,8 @@ int console_attach(struct orch *o, struct node *nd, int fd)
 	return 0;
 }
 
-/* Account and report a finished broadcast. */
-static void finish_bcast(struct orch *o, const struct bcast *b)
+/* Account and report a finished broadcast (say: with a human line). */
+static void finish_bcast(struct orch *o, const struct bcast *b, bool say)
 {
 	for (unsigned i = 0; i < b->nslots && i < o->n; i++)
 		if (b->slot[i] == SLOT_PENDING || b->slot[i] == SLOT_LOST)
@@ -391,7 +394,7 @@ static void finish_bcast(struct orch *o, const struct bcast *b)
 		o->fully_acked++;
 	else
 		o->incomplete = true;
-	report_broadcast(o, b);
+	report_broadcast(o, b, say);
 }
 
 /* Report finished broadcasts in order, as they stand at now_ns. */
@@ -400,7 +403,7 @@ static void report_done(struct orch *o, uint64_t now_ns)
 	struct bcast *b;
 
 	while ((b = inflight_done(&o->inflight, now_ns))) {
-		finish_bcast(o, b);
+		finish_bcast(o, b, true);
 		inflight_pop(&o->inflight);
 	}
 }
@@ -434,7 +437,19 @@ int console_timeout(const struct orch *o)
 
 void console_flush_reports(struct orch *o)
 {
-	report_done(o, UINT64_MAX);
+	unsigned cut = 0;
+	struct bcast *b;
+
+	/* A signal may cut thousands short: name a few, count the rest. */
+	while ((b = inflight_done(&o->inflight, UINT64_MAX))) {
+		finish_bcast(o, b, cut++ < CUT_SHORT_SHOWN);
+		inflight_pop(&o->inflight);
+	}
+	if (cut > CUT_SHORT_SHOWN) {
+		fprintf(o->human, "... and %u more broadcasts cut short\n",
+		        cut - CUT_SHORT_SHOWN);
+		fflush(o->human);
+	}
 }
 
 void console_bye(struct orch *o)

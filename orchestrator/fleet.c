@@ -44,27 +44,27 @@ static int find_node(char *path, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
-/* Return a copy of environ with the node_env.h variables set. */
-static char **node_environment(const uint8_t token[PROTO_TOKEN_LEN])
+/* Return a copy of environ with the node_env.h variables set, their
+   strings kept in o->env_vars. */
+static char **node_environment(struct orch *o)
 {
 	size_t n = 0, k = 0;
 	char hex[TOKEN_HEX_LEN + 1], **env;
 
 	while (environ[n])
 		n++;
-	env = calloc(n + 4, sizeof(*env));
+	env = calloc(n + 3, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "FANOUT_", 7) != 0)
 			env[k++] = environ[i];
-	token_to_hex(token, hex);
-	if (asprintf(&env[k++], ENV_TOKEN "=%s", hex) < 0 ||
-	    asprintf(&env[k++], ENV_READY_FD "=%d", READY_FD) < 0 ||
-	    asprintf(&env[k++], ENV_PARENT_PID "=%d", (int)getpid()) < 0) {
-		free(env);
-		return NULL;
-	}
+	token_to_hex(o->token, hex);
+	snprintf(o->env_vars[0], sizeof(o->env_vars[0]), ENV_TOKEN "=%s", hex);
+	snprintf(o->env_vars[1], sizeof(o->env_vars[1]), ENV_READY_FD "=%d",
+	         READY_FD);
+	env[k++] = o->env_vars[0];
+	env[k++] = o->env_vars[1];
 	env[k] = NULL;
 	return env;
 }
@@ -74,7 +74,7 @@ int fleet_init(struct orch *o, char *err, size_t errlen)
 	if (!o->cfg.command[0] &&
 	    find_node(o->node_path, sizeof(o->node_path), err, errlen) < 0)
 		return -1;
-	o->node_env = node_environment(o->token);
+	o->node_env = node_environment(o);
 	if (!o->node_env) {
 		snprintf(err, errlen, "environment: out of memory");
 		return -1;
@@ -94,16 +94,9 @@ void fleet_free(struct orch *o)
 	free(o->nodes);
 	o->nodes = NULL;
 	o->n = 0;
-	if (o->node_env) {
-		/* The last three entries are ours (see node_environment). */
-		size_t n = 0;
-		while (o->node_env[n])
-			n++;
-		for (size_t i = n - 3; i < n; i++)
-			free(o->node_env[i]);
-		free(o->node_env);
-		o->node_env = NULL;
-	}
+	free(o->node_env);
+	o->node_env = NULL;
+	explicit_bzero(o->env_vars, sizeof(o->env_vars));
 }
 
 int fleet_add(struct orch *o, unsigned n)
@@ -126,14 +119,15 @@ int fleet_add(struct orch *o, unsigned n)
 	return 0;
 }
 
-/* Append the template word w to out with placeholders replaced. */
-static void expand_word(const struct orch *o, const struct node *nd,
-                        const char *w, size_t wlen, char *out, size_t outlen)
+/* Write the template word w (wlen bytes) into out with placeholders
+   replaced. Return its length, or -1 if it does not fit in outlen. */
+static int expand_word(const struct orch *o, const struct node *nd,
+                       const char *w, size_t wlen, char *out, size_t outlen)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < wlen && k + 1 < outlen;) {
-		int n = 0;
+	for (size_t i = 0; i < wlen;) {
+		int n;
 		if (!strncmp(w + i, "{host}", 6))
 			n = snprintf(out + k, outlen - k, "%s", o->cfg.host),
 			i += 6;
@@ -144,39 +138,60 @@ static void expand_word(const struct orch *o, const struct node *nd,
 			n = snprintf(out + k, outlen - k, "%u", nd->index),
 			i += 7;
 		else
-			out[k] = w[i], n = 1, i++;
-		k = n > 0 && k + (size_t)n < outlen ? k + (size_t)n
-		                                    : outlen - 1;
+			n = snprintf(out + k, outlen - k, "%c", w[i]), i++;
+		if (n < 0 || k + (size_t)n >= outlen)
+			return -1;
+		k += (size_t)n;
 	}
-	out[k] = '\0';
+	return (int)k;
 }
 
-/* Build argv for nd into words (storage) and argv; return argc or -1. */
-static int build_argv(const struct orch *o, const struct node *nd, char *words,
+/* Build the argv of the built-in node command (no template, so a blank
+   in the install path is harmless) into words and argv. */
+static void default_argv(struct orch *o, const struct node *nd, char *words,
+                         char **argv)
+{
+	char *port = words, *index = words + 16;
+
+	snprintf(port, 16, "%u", nd->port);
+	snprintf(index, 16, "%u", nd->index);
+	argv[0] = o->node_path;
+	argv[1] = "--host";
+	argv[2] = o->cfg.host;
+	argv[3] = "--port";
+	argv[4] = port;
+	argv[5] = "--index";
+	argv[6] = index;
+	argv[7] = NULL;
+}
+
+/* Build argv for nd into words (storage) and argv; return argc, or -1
+   when the expanded [node] command does not fit. */
+static int build_argv(struct orch *o, const struct node *nd, char *words,
                       size_t wordslen, char **argv)
 {
-	char deftpl[PATH_MAX + 64];
-	const char *tpl = o->cfg.command, *p;
+	const char *p = o->cfg.command;
 	int argc = 0;
 
-	if (!*tpl) {
-		snprintf(deftpl, sizeof(deftpl),
-		         "%s --host {host} --port {port} --index {index}",
-		         o->node_path);
-		tpl = deftpl;
+	if (!*p) {
+		default_argv(o, nd, words, argv);
+		return 7;
 	}
-	for (p = tpl; *p;) {
+	for (;;) {
 		size_t len;
+		int n;
 		p += strspn(p, " \t");
 		len = strcspn(p, " \t");
 		if (len == 0)
 			break;
-		if (argc == MAX_ARGS || wordslen < 2)
+		n = argc < MAX_ARGS
+		        ? expand_word(o, nd, p, len, words, wordslen)
+		        : -1;
+		if (n < 0)
 			return -1;
-		expand_word(o, nd, p, len, words, wordslen);
 		argv[argc++] = words;
-		wordslen -= strlen(words) + 1;
-		words += strlen(words) + 1;
+		words += n + 1;
+		wordslen -= (size_t)n + 1;
 		p += len;
 	}
 	argv[argc] = NULL;
@@ -323,7 +338,10 @@ int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen)
 	close(ready[1]);
 	close(out[1]);
 	nd->pid = pid;
-	nd->state = NODE_STARTING;
+	/* A custom command may wrap node in something that does not pass
+	   descriptor 3 on (ssh, a script): its readiness is found out by
+	   connecting, with retry. */
+	nd->state = o->cfg.command[0] ? NODE_READY : NODE_STARTING;
 	nd->ready_fd = ready[0];
 	nd->out_fd = out[0];
 	nd->last_line[0] = '\0';
@@ -390,7 +408,9 @@ unsigned fleet_signal(struct orch *o, int sig)
 	for (unsigned i = 0; i < o->n; i++) {
 		struct node *nd = o->nodes[i];
 		if (nd->pid > 0 && nd->state != NODE_EXITED) {
-			kill(nd->pid, sig);
+			/* The whole group: whatever a wrapper started too. */
+			if (kill(-nd->pid, sig) < 0)
+				kill(nd->pid, sig);
 			alive++;
 		}
 	}

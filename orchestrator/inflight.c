@@ -69,6 +69,14 @@ void inflight_expect(struct bcast *b, unsigned node)
 	b->pending++;
 }
 
+void inflight_miss(struct bcast *b, unsigned node)
+{
+	if (node >= b->nslots || b->slot[node] != SLOT_NONE)
+		return;
+	b->slot[node] = SLOT_LOST;
+	b->expected++;
+}
+
 enum ack_result inflight_ack(struct inflight *f, uint64_t seq, unsigned node,
                              uint32_t len, uint32_t crc, uint64_t now_ns,
                              uint64_t *rtt_ns)

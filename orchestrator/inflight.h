@@ -74,6 +74,10 @@ struct bcast *inflight_begin(struct inflight *f, uint32_t bytes, uint32_t crc,
 /* Record that b was sent to node. */
 void inflight_expect(struct bcast *b, unsigned node);
 
+/* Record that b should have gone to node but could not (the node is down
+   or too far behind): it counts as expected and missing. */
+void inflight_miss(struct bcast *b, unsigned node);
+
 /* Match an ack from node. On ACK_OK *rtt_ns gets its round trip. */
 enum ack_result inflight_ack(struct inflight *f, uint64_t seq, unsigned node,
                              uint32_t len, uint32_t crc, uint64_t now_ns,

@@ -52,6 +52,7 @@
 
 #define EXIT_USAGE       64
 #define CONNECT_THREADS  16
+#define KILL_WAIT_MS     2000
 #define CONNECT_SLICE_MS 10 /* how long the pool wait sleeps between turns */
 
 static double ms_since(uint64_t t0)
@@ -218,15 +219,18 @@ static int spawn_all(struct orch *o, uint64_t deadline)
 /* Resolve each node's address into a connect job. */
 static int make_jobs(struct orch *o, struct connect_job *jobs)
 {
+	struct net_addr a;
 	char err[256];
 
+	/* Once: a host name must not cost a lookup per node. */
+	if (net_resolve(o->cfg.host, 0, &a, err, sizeof(err)) < 0) {
+		log_msg("%s", err);
+		return -1;
+	}
 	for (unsigned i = 0; i < o->n; i++) {
 		jobs[i].index = i;
-		if (net_resolve(o->cfg.host, (int)o->nodes[i]->port,
-		                &jobs[i].addr, err, sizeof(err)) < 0) {
-			log_msg("%s", err);
-			return -1;
-		}
+		jobs[i].addr = a;
+		net_addr_set_port(&jobs[i].addr, (int)o->nodes[i]->port);
 	}
 	return 0;
 }
@@ -235,17 +239,24 @@ static int make_jobs(struct orch *o, struct connect_job *jobs)
 static int adopt_connections(struct orch *o, struct connect_job *jobs)
 {
 	int status = 0;
-	char name[128];
 
 	for (unsigned i = 0; i < o->n; i++) {
 		struct node *nd = o->nodes[i];
-		if (jobs[i].fd >= 0 && console_attach(o, nd, jobs[i].fd) == 0)
-			continue;
-		if (jobs[i].fd < 0 && !start_broken(o)) {
-			report_node_name(nd, name, sizeof(name));
-			log_msg("could not connect to %s within %u ms: %s",
-			        name, o->cfg.connect_timeout_ms, jobs[i].err);
+		int fd = jobs[i].fd;
+		/* A node that died meanwhile is not revived by its socket. */
+		if (fd >= 0 && (start_broken(o) || nd->state != NODE_READY)) {
+			close(fd);
+			fd = -1;
 		}
+		if (fd >= 0 && console_attach(o, nd, fd) == 0)
+			continue;
+		if (fd >= 0)
+			log_errno("node %u: adopting its connection", i);
+		else if (!start_broken(o))
+			report_node(o, nd,
+			            "could not be connected within %u ms: "
+			            "%s",
+			            o->cfg.connect_timeout_ms, jobs[i].err);
 		status = EXIT_UNAVAILABLE;
 	}
 	return status;
@@ -337,15 +348,19 @@ static void teardown(struct orch *o)
 	while (fleet_alive(o) > 0 && clock_ns() < deadline &&
 	       o->interrupts == interrupts)
 		loop_run_once(&o->loop, clock_ms_until(deadline));
-	if (fleet_signal(o, SIGKILL) > 0) {
-		/* SIGKILL cannot be refused: wait for every one of them. */
-		for (unsigned i = 0; i < o->n; i++) {
-			struct node *nd = o->nodes[i];
-			if (nd->state != NODE_EXITED && nd->pid > 0 &&
-			    waitpid(nd->pid, &nd->wait_status, 0) == nd->pid)
-				nd->state = NODE_EXITED;
-		}
-	}
+	if (fleet_signal(o, SIGKILL) == 0)
+		return;
+	/* SIGKILL cannot be refused, but a process in uninterruptible
+	   sleep takes its time: wait a bounded while, then say so. */
+	deadline = clock_ns() + MS_NS(KILL_WAIT_MS);
+	while (fleet_alive(o) > 0 && clock_ns() < deadline)
+		loop_run_once(&o->loop, clock_ms_until(deadline));
+	for (unsigned i = 0; i < o->n; i++)
+		if (o->nodes[i]->state != NODE_EXITED && o->nodes[i]->pid > 0)
+			report_node(o, o->nodes[i],
+			            "did not exit %u ms after "
+			            "SIGKILL; left behind",
+			            KILL_WAIT_MS);
 }
 
 /* The exit status and reason of a run that got past start-up. */

@@ -73,8 +73,9 @@ struct orch {
 	bool console_ran; /* start-up succeeded and input was read */
 	char node_path[PATH_MAX];
 	uint8_t token[PROTO_TOKEN_LEN];
-	char **node_env; /* environ plus what node_env.h names */
-	uint64_t t0_ns;  /* start of the run */
+	char **node_env; /* environ plus what node_env.h names: */
+	char env_vars[2][TOKEN_HEX_LEN + 32];
+	uint64_t t0_ns; /* start of the run */
 
 	struct inflight inflight;
 	struct buf line; /* stdin bytes not yet a whole line */

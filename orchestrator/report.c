@@ -122,12 +122,12 @@ static void human_nodes(struct orch *o, struct buf *h, const struct bcast *b,
 		bprintf(h, " and %u more", total - listed);
 }
 
-void report_broadcast(struct orch *o, const struct bcast *b)
+void report_broadcast(struct orch *o, const struct bcast *b, bool say)
 {
 	double ms = (double)(b->last_ack_ns - b->sent_ns) / 1e6;
 	bool full = b->expected > 0 && b->acked == b->expected;
 
-	if (!o->cli.quiet || !full) {
+	if (say && (!o->cli.quiet || !full)) {
 		struct buf h = {0};
 		if (b->expected == 0)
 			bprintf(&h,

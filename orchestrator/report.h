@@ -19,7 +19,8 @@ void report_node_name(const struct node *nd, char *out, size_t outlen);
 void report_wait_status(int status, char *out, size_t outlen);
 
 void report_ready(struct orch *o, unsigned connected, double ms);
-void report_broadcast(struct orch *o, const struct bcast *b);
+/* Report a finished broadcast; with say false only as a JSON event. */
+void report_broadcast(struct orch *o, const struct bcast *b, bool say);
 void report_node_exit(struct orch *o, const struct node *nd);
 void report_shutdown(struct orch *o, const char *reason, int status, double ms);
 

@@ -854,5 +854,51 @@ class T13StdinNotAPipe(FanoutTest):
         self.assert_clean(base, 2)
 
 
+FAKENODE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "fakenode.py")
+
+
+class T14ReviewRegressions(FanoutTest):
+    """Bugs found in review, each pinned by the test named for it."""
+
+    def command_config(self, base, n, command):
+        return self.write("c.ini", "[cluster]\nnum_clients = %d\n"
+                          "base_port = %d\n[node]\ncommand = %s\n"
+                          % (n, base, command))
+
+    def test_custom_command_that_never_signals_readiness_is_connected(self):
+        base = self.ports(2)
+        cfg = self.command_config(
+            base, 2, "env -u FANOUT_READY_FD python3 %s --port {port} "
+            "--index {index}" % FAKENODE)
+        r = self.run_orch(["-c", cfg, "--json"], "one\ntwo\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(r.events(), [3, 3], 2)
+        self.assert_clean(base, 2)
+
+    def test_node_under_a_forking_wrapper_is_not_mistaken_for_orphan(self):
+        base = self.ports(2)
+        cfg = self.command_config(
+            base, 2, "timeout 60 %s --port {port} --index {index}" % NODE)
+        r = self.run_orch(["-c", cfg, "--json"], "one\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(r.events(), [3], 2)
+        self.assert_clean(base, 2)
+
+    def test_install_path_with_a_blank(self):
+        base = self.ports(2)
+        bindir = os.path.join(self.dir, "with space")
+        os.mkdir(bindir)
+        for path in (ORCH, NODE):
+            shutil.copy2(path, bindir)
+        p = subprocess.run([os.path.join(bindir, "orchestrator"), "-n", "2",
+                            "-p", str(base), "--json"], cwd=self.dir,
+                           input=b"x\n", stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
+        r = Result(p.returncode, p.stdout.decode(), p.stderr.decode(), 0)
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(r.events(), [1], 2)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -137,6 +137,25 @@ static void lost_node_completes_broadcasts(void **state)
 	assert_int_equal(inflight_ack(&f, 2, 1, 5, 7, MS, &rtt), ACK_LATE);
 }
 
+static void missed_node_counts_as_expected(void **state)
+{
+	uint64_t rtt;
+	struct bcast *b = inflight_begin(&f, 5, 7, 0, 100 * MS, 2);
+
+	(void)state;
+	inflight_expect(b, 0);
+	inflight_miss(b, 1);
+	inflight_miss(b, 0); /* already expected: no change */
+	assert_int_equal(b->expected, 2);
+	assert_int_equal(b->pending, 1);
+	assert_int_equal(b->slot[1], SLOT_LOST);
+	assert_int_equal(inflight_ack(&f, 1, 0, 5, 7, MS, &rtt), ACK_OK);
+	b = inflight_done(&f, MS);
+	assert_non_null(b);
+	assert_int_equal(b->acked, 1);
+	assert_int_equal(b->expected, 2);
+}
+
 static void ring_fills_and_wraps(void **state)
 {
 	uint64_t rtt;
@@ -173,6 +192,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(unknown_and_duplicate, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(lost_node_completes_broadcasts,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(missed_node_counts_as_expected,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(ring_fills_and_wraps, setup,
 	                                    teardown),

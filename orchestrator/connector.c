@@ -126,8 +126,13 @@ static void run_job(struct connector *c, struct connect_job *j)
 		delay =
 		    delay > c->retry_max_ms / 2 ? c->retry_max_ms : delay * 2;
 	}
-	if (++c->finished == c->njobs)
+	if (++c->finished == c->njobs) {
+		uint64_t one = 1;
 		pthread_cond_broadcast(&c->done_cv);
+		/* An eventfd counter cannot be full after one write. */
+		if (c->notify_fd >= 0)
+			(void)!write(c->notify_fd, &one, sizeof(one));
+	}
 	pthread_mutex_unlock(&c->mu);
 }
 
@@ -164,9 +169,10 @@ static int cond_init(pthread_cond_t *cv)
 int connector_start(struct connector *c, struct connect_job *jobs,
                     unsigned njobs, const uint8_t token[PROTO_TOKEN_LEN],
                     uint64_t deadline_ns, unsigned retry_initial_ms,
-                    unsigned retry_max_ms, unsigned max_threads)
+                    unsigned retry_max_ms, unsigned max_threads, int notify_fd)
 {
 	memset(c, 0, sizeof(*c));
+	c->notify_fd = notify_fd;
 	c->jobs = jobs;
 	c->njobs = njobs;
 	c->deadline_ns = deadline_ns;

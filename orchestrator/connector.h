@@ -5,7 +5,9 @@
  * connect, send HELLO with the token and wait for a WELCOME naming the
  * expected index, retrying with exponential backoff (initial, doubling, up
  * to max) until the shared deadline. The last job to finish, by success or
- * by giving up, signals the condition variable connector_wait() sleeps on.
+ * by giving up, signals the condition variable connector_wait() sleeps on,
+ * and writes to an eventfd if one was given, so an event loop can wait
+ * for the pool without blocking.
  */
 #ifndef FANOUT_CONNECTOR_H
 #define FANOUT_CONNECTOR_H
@@ -38,14 +40,16 @@ struct connector {
 	uint8_t token[PROTO_TOKEN_LEN];
 	pthread_t *threads;
 	unsigned nthreads;
+	int notify_fd; /* eventfd written when the last job finishes, or -1 */
 };
 
-/* Start up to max_threads threads on njobs jobs (each fd set to -1 here).
-   Return 0, or -1 with errno if no thread could be started. */
+/* Start up to max_threads threads on njobs jobs (each fd set to -1 here);
+   notify_fd is an eventfd to write when all are finished, or -1. Return
+   0, or -1 with errno if no thread could be started. */
 int connector_start(struct connector *c, struct connect_job *jobs,
                     unsigned njobs, const uint8_t token[PROTO_TOKEN_LEN],
                     uint64_t deadline_ns, unsigned retry_initial_ms,
-                    unsigned retry_max_ms, unsigned max_threads);
+                    unsigned retry_max_ms, unsigned max_threads, int notify_fd);
 
 /* Sleep on the condition variable until every job has finished or until
    until_ns. Return whether every job has finished; *up gets how many

@@ -22,6 +22,7 @@
 static const char help_text[] =
     "Every line you type is broadcast to all nodes. Commands:\n"
     "  /status   one row per node: address, pid, state, acks, round trip\n"
+    "  /reload   read the configuration again and resize the fleet\n"
     "  /help     this text\n"
     "  /quit     stop the fleet and exit (so does 'exit' or end of input)\n"
     "  //text    broadcast '/text'\n";
@@ -72,7 +73,7 @@ static void flush_node(struct orch *o, struct node *nd)
 
 static void flush_all(struct orch *o)
 {
-	for (unsigned i = 0; i < o->n; i++) {
+	for (unsigned i = 0; i < o->nalloc; i++) {
 		struct node *nd = o->nodes[i];
 		if (nd->state == NODE_CONNECTED && buf_used(&nd->out) > 0 &&
 		    !(nd->w_sock.events & EPOLLOUT))
@@ -97,11 +98,13 @@ static void broadcast(struct orch *o, const uint8_t *p, size_t len)
 	for (unsigned i = 0; i < o->n; i++) {
 		struct node *nd = o->nodes[i];
 		/* A node down, or this far behind, misses the message rather
-		   than making us buffer without bound; it is still counted. */
+		   than making us buffer without bound; it is still counted.
+		   One that never joined yet (a reload adds it) is not. */
 		if (nd->state != NODE_CONNECTED ||
 		    buf_used(&nd->out) > NODE_OUT_MAX ||
 		    buf_reserve(&nd->out, head + len) < 0) {
-			inflight_miss(b, i);
+			if (nd->joined)
+				inflight_miss(b, i);
 			continue;
 		}
 		buf_append(&nd->out, o->frame, head);
@@ -112,13 +115,14 @@ static void broadcast(struct orch *o, const uint8_t *p, size_t len)
 
 static void print_status(struct orch *o)
 {
-	static const char *const names[] = {"starting", "ready", "connected",
-	                                    "lost", "exited"};
+	static const char *const names[] = {"starting",  "ready", "connecting",
+	                                    "connected", "lost",  "stopping",
+	                                    "down"};
 
 	fprintf(o->human, "%5s  %-22s %8s  %-9s %8s %7s %5s %9s\n", "node",
 	        "address", "pid", "state", "acked", "missed", "late",
 	        "last rtt");
-	for (unsigned i = 0; i < o->n; i++) {
+	for (unsigned i = 0; i < o->nalloc; i++) {
 		struct node *nd = o->nodes[i];
 		char addr[CONFIG_HOST_MAX + 16];
 		snprintf(addr, sizeof(addr), "%s:%u", o->cfg.host, nd->port);
@@ -141,9 +145,11 @@ static void command(struct orch *o, const char *p, size_t len)
 		fflush(o->human);
 	} else if (len == 7 && !memcmp(p, "/status", 7)) {
 		print_status(o);
+	} else if (len == 7 && !memcmp(p, "/reload", 7)) {
+		o->reload_pending = true;
 	} else {
-		log_msg("unknown command '%.*s'; commands are /status, /help, "
-		        "/quit; //text broadcasts '/text'",
+		log_msg("unknown command '%.*s'; commands are /status, "
+		        "/reload, /help, /quit; //text broadcasts '/text'",
 		        (int)(len > 40 ? 40 : len), p);
 	}
 }
@@ -345,7 +351,7 @@ static void read_acks(struct orch *o, struct node *nd)
 	if (r < 0 && errno == EAGAIN)
 		return;
 	if (r <= 0) {
-		if (o->phase != PHASE_STOPPING) {
+		if (o->phase != PHASE_STOPPING && nd->state != NODE_STOPPING) {
 			report_node(o, nd, "%s%s",
 			            r == 0 ? "closed its connection"
 			                   : "connection lost: ",
@@ -380,13 +386,14 @@ int console_attach(struct orch *o, struct node *nd, int fd)
 		return -1;
 	}
 	nd->state = NODE_CONNECTED;
+	nd->joined = true;
 	return 0;
 }
 
 /* Account and report a finished broadcast (say: with a human line). */
 static void finish_bcast(struct orch *o, const struct bcast *b, bool say)
 {
-	for (unsigned i = 0; i < b->nslots && i < o->n; i++)
+	for (unsigned i = 0; i < b->nslots && i < o->nalloc; i++)
 		if (b->slot[i] == SLOT_PENDING || b->slot[i] == SLOT_LOST)
 			o->nodes[i]->missed++;
 	o->sent++;
@@ -452,19 +459,21 @@ void console_flush_reports(struct orch *o)
 	}
 }
 
-void console_bye(struct orch *o)
+void console_bye_node(struct orch *o, struct node *nd)
 {
 	struct frame bye = {.type = FRAME_BYE};
 	uint8_t f[PROTO_HEADER_LEN];
 
 	proto_encode(f, sizeof(f), &bye);
-	for (unsigned i = 0; i < o->n; i++) {
-		struct node *nd = o->nodes[i];
-		if (nd->state != NODE_CONNECTED)
-			continue;
-		if (buf_append(&nd->out, f, sizeof(f)) == 0)
-			flush_node(o, nd);
-	}
+	if (buf_append(&nd->out, f, sizeof(f)) == 0)
+		flush_node(o, nd);
+}
+
+void console_bye(struct orch *o)
+{
+	for (unsigned i = 0; i < o->nalloc; i++)
+		if (o->nodes[i]->state == NODE_CONNECTED)
+			console_bye_node(o, o->nodes[i]);
 }
 
 bool console_done(const struct orch *o)

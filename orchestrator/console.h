@@ -40,6 +40,9 @@ void console_flush_reports(struct orch *o);
 /* Queue BYE to every connected node and write what can be written. */
 void console_bye(struct orch *o);
 
+/* The same for one node. */
+void console_bye_node(struct orch *o, struct node *nd);
+
 /* Whether the console is finished: a stop was asked for and nothing it
    waits for is in flight (or the stop was a signal). */
 bool console_done(const struct orch *o);

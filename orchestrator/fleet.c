@@ -84,13 +84,8 @@ int fleet_init(struct orch *o, char *err, size_t errlen)
 
 void fleet_free(struct orch *o)
 {
-	for (unsigned i = 0; i < o->n; i++) {
-		struct node *nd = o->nodes[i];
-		buf_free(&nd->in);
-		buf_free(&nd->out);
-		buf_free(&nd->text);
-		free(nd);
-	}
+	while (o->nalloc > 0)
+		fleet_drop_last(o);
 	free(o->nodes);
 	o->nodes = NULL;
 	o->n = 0;
@@ -106,17 +101,31 @@ int fleet_add(struct orch *o, unsigned n)
 	if (!nodes)
 		return -1;
 	o->nodes = nodes;
-	for (; o->n < n; o->n++) {
+	for (; o->nalloc < n; o->nalloc++) {
 		struct node *nd = calloc(1, sizeof(*nd));
 		if (!nd)
 			return -1;
 		nd->o = o;
-		nd->index = o->n;
-		nd->port = o->cfg.base_port + o->n;
+		nd->index = o->nalloc;
+		nd->port = o->cfg.base_port + o->nalloc;
 		nd->ready_fd = nd->out_fd = nd->sock = -1;
-		o->nodes[o->n] = nd;
+		nd->state = NODE_DOWN;
+		o->nodes[o->nalloc] = nd;
 	}
+	o->n = n;
 	return 0;
+}
+
+void fleet_drop_last(struct orch *o)
+{
+	struct node *nd = o->nodes[--o->nalloc];
+
+	buf_free(&nd->in);
+	buf_free(&nd->out);
+	buf_free(&nd->text);
+	free(nd);
+	if (o->n > o->nalloc)
+		o->n = o->nalloc;
 }
 
 /* Write the template word w (wlen bytes) into out with placeholders
@@ -338,6 +347,9 @@ int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen)
 	close(ready[1]);
 	close(out[1]);
 	nd->pid = pid;
+	nd->running = true;
+	nd->generation++;
+	nd->restart_ns = 0;
 	/* A custom command may wrap node in something that does not pass
 	   descriptor 3 on (ssh, a script): its readiness is found out by
 	   connecting, with retry. */
@@ -365,7 +377,7 @@ void fleet_disconnect(struct orch *o, struct node *nd)
 	close_watched(o, &nd->w_sock, &nd->sock);
 	buf_consume(&nd->in, buf_used(&nd->in));
 	buf_consume(&nd->out, buf_used(&nd->out));
-	if (nd->state == NODE_CONNECTED)
+	if (nd->state == NODE_CONNECTED || nd->state == NODE_CONNECTING)
 		nd->state = NODE_LOST;
 	inflight_node_lost(&o->inflight, nd->index);
 }
@@ -373,9 +385,8 @@ void fleet_disconnect(struct orch *o, struct node *nd)
 /* Return the node whose process is pid, or NULL. */
 static struct node *by_pid(struct orch *o, pid_t pid)
 {
-	for (unsigned i = 0; i < o->n; i++)
-		if (o->nodes[i]->pid == pid &&
-		    o->nodes[i]->state != NODE_EXITED)
+	for (unsigned i = 0; i < o->nalloc; i++)
+		if (o->nodes[i]->running && o->nodes[i]->pid == pid)
 			return o->nodes[i];
 	return NULL;
 }
@@ -396,7 +407,9 @@ void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *))
 		close_watched(o, &nd->w_ready, &nd->ready_fd);
 		fleet_disconnect(o, nd);
 		nd->wait_status = st;
-		nd->state = NODE_EXITED;
+		nd->running = false;
+		if (nd->state != NODE_STOPPING)
+			nd->state = NODE_DOWN;
 		on_exit(o, nd);
 	}
 }
@@ -405,24 +418,26 @@ unsigned fleet_signal(struct orch *o, int sig)
 {
 	unsigned alive = 0;
 
-	for (unsigned i = 0; i < o->n; i++) {
-		struct node *nd = o->nodes[i];
-		if (nd->pid > 0 && nd->state != NODE_EXITED) {
-			/* The whole group: whatever a wrapper started too. */
-			if (kill(-nd->pid, sig) < 0)
-				kill(nd->pid, sig);
-			alive++;
-		}
-	}
+	for (unsigned i = 0; i < o->nalloc; i++)
+		alive += fleet_signal_node(o->nodes[i], sig);
 	return alive;
+}
+
+bool fleet_signal_node(const struct node *nd, int sig)
+{
+	if (!nd->running)
+		return false;
+	/* The whole group: whatever a wrapper started too. */
+	if (kill(-nd->pid, sig) < 0)
+		kill(nd->pid, sig);
+	return true;
 }
 
 unsigned fleet_alive(const struct orch *o)
 {
 	unsigned alive = 0;
 
-	for (unsigned i = 0; i < o->n; i++)
-		alive +=
-		    o->nodes[i]->pid > 0 && o->nodes[i]->state != NODE_EXITED;
+	for (unsigned i = 0; i < o->nalloc; i++)
+		alive += o->nodes[i]->running;
 	return alive;
 }

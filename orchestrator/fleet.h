@@ -10,6 +10,7 @@
 #ifndef FANOUT_FLEET_H
 #define FANOUT_FLEET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "orch.h"
@@ -21,8 +22,12 @@ int fleet_init(struct orch *o, char *err, size_t errlen);
 /* Release what fleet_init() and fleet_add() allocated. */
 void fleet_free(struct orch *o);
 
-/* Allocate node structs up to n (indexes o->n..n-1); return 0 or -1. */
+/* Make the fleet n nodes, allocating structs for indexes o->nalloc..n-1
+   (none are started). Return 0 or -1 (out of memory). */
 int fleet_add(struct orch *o, unsigned n);
+
+/* Free the last allocated node (not running) and shrink the fleet. */
+void fleet_drop_last(struct orch *o);
 
 /* Start node nd and watch its pipes. Return 0, or -1 with a message in
    err (the command could not be run). */
@@ -37,6 +42,9 @@ void fleet_disconnect(struct orch *o, struct node *nd);
 
 /* Send sig to every live node; return how many are alive. */
 unsigned fleet_signal(struct orch *o, int sig);
+
+/* Send sig to nd's process group if it runs; return whether it does. */
+bool fleet_signal_node(const struct node *nd, int sig);
 
 /* Return how many nodes are not reaped yet. */
 unsigned fleet_alive(const struct orch *o);

@@ -47,8 +47,10 @@
 #include "fleet.h"
 #include "log.h"
 #include "orch.h"
+#include "reload.h"
 #include "report.h"
 #include "sigfd.h"
+#include "supervise.h"
 
 #define EXIT_USAGE       64
 #define CONNECT_THREADS  16
@@ -58,34 +60,6 @@
 static double ms_since(uint64_t t0)
 {
 	return (double)(clock_ns() - t0) / 1e6;
-}
-
-/* Read the configuration: file, then command-line overrides. */
-static int load_config(struct orch *o)
-{
-	char err[1024];
-	bool missing = false;
-
-	config_defaults(&o->cfg);
-	if (config_load(&o->cfg, o->cli.config_path,
-	                o->cli.config_given ? NULL : &missing, err,
-	                sizeof(err)) < 0)
-		goto fail;
-	if (missing)
-		log_msg("%s not found; using built-in defaults",
-		        o->cli.config_path);
-	if ((o->cli.num_clients &&
-	     config_override(&o->cfg, "cluster", "num_clients",
-	                     o->cli.num_clients, "-n", err, sizeof(err)) < 0) ||
-	    (o->cli.base_port &&
-	     config_override(&o->cfg, "cluster", "base_port", o->cli.base_port,
-	                     "-p", err, sizeof(err)) < 0) ||
-	    config_check(&o->cfg, "command line", err, sizeof(err)) < 0)
-		goto fail;
-	return 0;
-fail:
-	log_msg("%s", err);
-	return -1;
 }
 
 /* Each node costs up to three descriptors while starting. */
@@ -116,8 +90,7 @@ static void on_node_exit(struct orch *o, struct node *nd)
 		if (!o->failed)
 			o->failed = nd;
 	} else if (o->phase != PHASE_STOPPING) {
-		o->incomplete = true;
-		report_node_exit(o, nd);
+		supervise_node_exit(o, nd);
 	}
 }
 
@@ -139,8 +112,7 @@ static void on_signal(struct watcher *w, uint32_t events)
 			}
 			break;
 		case SIGHUP:
-			log_msg(
-			    "SIGHUP: reloading is not supported yet; ignored");
+			o->reload_pending = true; /* once the console runs */
 			break;
 		}
 	}
@@ -274,7 +246,7 @@ static int connect_all(struct orch *o, uint64_t deadline)
 		goto out;
 	if (connector_start(&c, jobs, o->n, o->token, deadline,
 	                    o->cfg.retry_initial_ms, o->cfg.retry_max_ms,
-	                    CONNECT_THREADS) < 0) {
+	                    CONNECT_THREADS, -1) < 0) {
 		log_errno("connect threads");
 		goto out;
 	}
@@ -313,6 +285,17 @@ static int start_fleet(struct orch *o)
 	return status;
 }
 
+/* Return the loop timeout: the nearest of the console's and the
+   supervisor's deadlines. */
+static int loop_timeout(const struct orch *o)
+{
+	int a = console_timeout(o), b = supervise_timeout(o);
+
+	if (a < 0)
+		return b;
+	return b < 0 || a < b ? a : b;
+}
+
 /* Run the console until it is done. */
 static void run_console(struct orch *o)
 {
@@ -324,9 +307,14 @@ static void run_console(struct orch *o)
 	}
 	while (!console_done(o)) {
 		console_tick(o);
+		if (o->reload_pending && o->stop == STOP_NONE) {
+			o->reload_pending = false;
+			reload(o);
+		}
+		supervise_tick(o);
 		if (console_done(o))
 			break;
-		if (loop_run_once(&o->loop, console_timeout(o)) < 0) {
+		if (loop_run_once(&o->loop, loop_timeout(o)) < 0) {
 			log_errno("epoll");
 			o->stop = STOP_ERROR;
 		}
@@ -342,6 +330,7 @@ static void teardown(struct orch *o)
 
 	o->phase = PHASE_STOPPING;
 	loop_watch(&o->loop, &o->w_stdin, 0); /* input is over */
+	supervise_stop(o);
 	console_bye(o);
 	fleet_signal(o, SIGTERM);
 	fleet_signal(o, SIGCONT); /* a stopped node must run to handle it */
@@ -355,8 +344,8 @@ static void teardown(struct orch *o)
 	deadline = clock_ns() + MS_NS(KILL_WAIT_MS);
 	while (fleet_alive(o) > 0 && clock_ns() < deadline)
 		loop_run_once(&o->loop, clock_ms_until(deadline));
-	for (unsigned i = 0; i < o->n; i++)
-		if (o->nodes[i]->state != NODE_EXITED && o->nodes[i]->pid > 0)
+	for (unsigned i = 0; i < o->nalloc; i++)
+		if (o->nodes[i]->running)
 			report_node(o, o->nodes[i],
 			            "did not exit %u ms after "
 			            "SIGKILL; left behind",
@@ -379,7 +368,7 @@ static int final_status(const struct orch *o, const char **reason)
 /* Parse the command line and configuration; exit on help or errors. */
 static void configure(struct orch *o, int argc, char **argv)
 {
-	char err[256];
+	char err[1024];
 
 	if (cli_parse(&o->cli, argc, argv, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
@@ -393,8 +382,10 @@ static void configure(struct orch *o, int argc, char **argv)
 		printf("orchestrator (fanout) %s\n", FANOUT_VERSION);
 		exit(EXIT_OK);
 	}
-	if (load_config(o) < 0)
+	if (settings_read(&o->cli, &o->cfg, true, err, sizeof(err)) < 0) {
+		log_msg("%s", err);
 		exit(EXIT_CONFIG);
+	}
 	o->human = o->cli.json ? stderr : stdout;
 }
 

@@ -33,11 +33,13 @@ enum {
 };
 
 enum node_state {
-	NODE_STARTING,  /* spawned, not yet listening */
-	NODE_READY,     /* listening (or silent about it), not connected */
-	NODE_CONNECTED, /* handshake done, in the broadcast set */
-	NODE_LOST,      /* connection closed, process not yet reaped */
-	NODE_EXITED,    /* reaped */
+	NODE_STARTING,   /* spawned, not yet listening */
+	NODE_READY,      /* listening (or silent about it), not connected */
+	NODE_CONNECTING, /* a connect job is on it */
+	NODE_CONNECTED,  /* handshake done, in the broadcast set */
+	NODE_LOST,       /* connection closed, process not yet reaped */
+	NODE_STOPPING,   /* surplus after a reload: BYE and SIGTERM sent */
+	NODE_DOWN,       /* reaped; restart_ns says if it starts again */
 };
 
 #define NODE_LAST_LINE 512
@@ -47,8 +49,16 @@ struct orch;
 struct node {
 	struct orch *o;
 	unsigned index, port;
-	pid_t pid; /* 0 once reaped */
+	pid_t pid;    /* of the last process started */
+	bool running; /* that process exists and is not reaped */
+	bool joined;  /* was connected once: it counts in broadcasts */
 	enum node_state state;
+	unsigned generation; /* bumped at each start */
+	uint64_t restart_ns; /* when to start it again, 0 if not */
+	uint64_t stop_ns;    /* when a stopping node gets SIGKILL, 0 if not */
+	uint64_t window_ns;  /* start of the current restart window */
+	unsigned restarts;   /* restarts in that window */
+	unsigned total_restarts;
 	int ready_fd, out_fd, sock; /* -1 when closed */
 	struct watcher w_ready, w_out, w_sock;
 	struct buf in, out; /* socket buffers */
@@ -68,7 +78,14 @@ struct orch {
 	struct loop loop;
 	struct watcher w_signal, w_stdin;
 	struct node **nodes;
-	unsigned n;
+	unsigned n;      /* the fleet's size: nodes 0..n-1 */
+	unsigned nalloc; /* nodes allocated: n plus surplus still stopping */
+	struct batch *batches; /* connect pools at work while running */
+	struct {
+		bool active;
+		unsigned from, to;
+		uint64_t t0_ns;
+	} scale; /* a reload's change of size, until it is done */
 	enum phase phase;
 	bool console_ran; /* start-up succeeded and input was read */
 	char node_path[PATH_MAX];
@@ -92,6 +109,7 @@ struct orch {
 	enum stop_reason stop;
 	int stop_signal;
 	int interrupts;      /* SIGINTs and SIGTERMs received */
+	bool reload_pending; /* SIGHUP or /reload: read the file again */
 	struct node *failed; /* the node that broke start-up */
 };
 

@@ -113,7 +113,7 @@ static void human_nodes(struct orch *o, struct buf *h, const struct bcast *b,
 	for (unsigned i = 0; i < b->nslots; i++) {
 		if (b->slot[i] != s && b->slot[i] != also)
 			continue;
-		if (total++ < LIST_HUMAN_MAX && i < o->n) {
+		if (total++ < LIST_HUMAN_MAX && i < o->nalloc) {
 			report_node_name(o->nodes[i], name, sizeof(name));
 			bprintf(h, "%s%s", listed++ ? ", " : what, name);
 		}
@@ -183,6 +183,21 @@ void report_node_exit(struct orch *o, const struct node *nd)
 		else
 			bprintf(&j, "\"code\":null,\"signal\":%d}",
 			        WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+		emit_json(&j);
+	}
+}
+
+void report_scale(struct orch *o, unsigned from, unsigned to,
+                  unsigned connected, double ms)
+{
+	human(o, "scaled from %u to %u nodes in %.1f ms (%u connected)\n", from,
+	      to, ms, connected);
+	if (o->cli.json) {
+		struct buf j = {0};
+		bprintf(&j,
+		        "{\"event\":\"scale\",\"from\":%u,\"to\":%u,"
+		        "\"nodes\":%u,\"ms\":%.3f}",
+		        from, to, connected, ms);
 		emit_json(&j);
 	}
 }

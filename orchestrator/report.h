@@ -22,6 +22,8 @@ void report_ready(struct orch *o, unsigned connected, double ms);
 /* Report a finished broadcast; with say false only as a JSON event. */
 void report_broadcast(struct orch *o, const struct bcast *b, bool say);
 void report_node_exit(struct orch *o, const struct node *nd);
+void report_scale(struct orch *o, unsigned from, unsigned to,
+                  unsigned connected, double ms);
 void report_shutdown(struct orch *o, const char *reason, int status, double ms);
 
 /* A human line about one node, prefixed with its name. */

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Install what is missing, build, and run the whole test suite twice:
-# a plain build and an ASan+UBSan build. Ends with "N passed, N failed".
+# Install what is missing, build, and run the whole test suite three
+# times: a plain build, ASan+UBSan, and TSan (the connect pool is
+# threaded). Ends with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 scripts/deps.sh || exit 1
@@ -32,6 +33,7 @@ run_suite() {
 
 run_suite build-test
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false
+run_suite build-tsan -Db_sanitize=thread -Db_lundef=false
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

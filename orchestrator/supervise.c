@@ -103,9 +103,10 @@ static void adopt(struct orch *o, struct batch *b, unsigned k)
 
 	if (j->fd >= 0 && current) {
 		if (console_attach(o, nd, j->fd) == 0) {
-			report_node(o, nd, "connected%s",
-			            nd->total_restarts ? " after a restart"
-			                               : "");
+			/* Newcomers of a reload are summed up by its scale
+			   report; a comeback is news of its own. */
+			if (nd->total_restarts)
+				report_node(o, nd, "connected after a restart");
 			return;
 		}
 		/* console_attach() closed it. */

@@ -4,15 +4,13 @@
  * Theory of operation.
  *
  * Spawn: node i is started with posix_spawn in a process group of its
- * own (a terminal's Ctrl-C reaches only us, so teardown stays orderly),
- * its output on a pipe we read a line at a time, a readiness pipe as its
- * descriptor 3 and the run's random token in its environment. Nodes also
- * ask the kernel for SIGTERM when we die (PR_SET_PDEATHSIG).
+ * own, its output on a pipe we read a line at a time, a readiness pipe as
+ * its descriptor 3 and the run's random token in its environment.
  *
  * Readiness: a node writes one byte on descriptor 3 once it listens. One
  * epoll loop (loop.c) waits for those bytes, the nodes' output, and
- * signals, which are blocked and read from a signalfd: SIGCHLD reaps in
- * the loop, SIGINT/SIGTERM stop, so no work happens in a signal handler.
+ * signals, which are blocked and read from a signalfd, so no work happens
+ * in a signal handler.
  *
  * Connect: a pool of pthreads (connector.c) connects to every node with
  * exponential backoff until [connect] timeout_ms, sends HELLO with the
@@ -24,12 +22,25 @@
  * buffer and flushed without waiting on any one node (console.c). Acks
  * are matched by sequence number (inflight.c), checked for length and
  * checksum, and each broadcast is reported in order when every ack is in
- * or its deadline passes.
+ * or its deadline passes, so a stopped node delays only itself.
+ *
+ * Supervise: nodes that die are restarted (restart = on-failure), and a
+ * reload resizes the fleet, all from the loop (supervise.c): new nodes
+ * are connected by a pool whose eventfd wakes the loop.
  *
  * Teardown: stop reading input, wait for broadcasts in flight (not after
- * a signal), send BYE, SIGTERM (and SIGCONT, for stopped nodes), wait
- * [node] stop_timeout_ms while reaping, SIGKILL the rest, reap all. A
- * second Ctrl-C cuts the wait short.
+ * a signal), send BYE, SIGTERM (and SIGCONT, for stopped nodes) to each
+ * node's process group, wait [node] stop_timeout_ms while reaping, SIGKILL
+ * the rest. A second Ctrl-C cuts the wait short.
+ *
+ * Why these mechanisms, together: own process groups keep a terminal's
+ * Ctrl-C (sent to the whole foreground group) from killing nodes behind
+ * our back, so teardown stays ordered and exits 130; and they let us
+ * signal whatever a wrapper command started. Reaping on SIGCHLD through
+ * the signalfd notices a crash at once, with its status, with no zombie
+ * and no handler race. Nodes ask for SIGKILL at our death
+ * (PR_SET_PDEATHSIG) and exit on EOF of their connection, so a SIGKILLed
+ * orchestrator leaves nothing behind, even a stopped node.
  */
 #include <errno.h>
 #include <signal.h>

@@ -71,9 +71,10 @@ static void schedule_restart(struct orch *o, struct node *nd)
 void supervise_node_exit(struct orch *o, struct node *nd)
 {
 	if (nd->state == NODE_STOPPING) {
+		/* Freed by supervise_tick(): the loop may still hold events
+		   for its watchers in the round that brought this exit. */
 		nd->state = NODE_DOWN;
 		nd->stop_ns = 0;
-		drop_retired(o);
 		return;
 	}
 	o->incomplete = true;
@@ -254,6 +255,7 @@ void supervise_tick(struct orch *o)
 			fleet_signal_node(nd, SIGKILL);
 		}
 	}
+	drop_retired(o);
 	connect_ready(o);
 	check_scale(o);
 }

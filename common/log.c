@@ -15,7 +15,8 @@ void log_init(const char *progname)
 }
 
 /* Format one line and write it in a single call; keeps errno intact. */
-static void emit(int err, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void emit(int err, const char *fmt,
+                                                       va_list ap)
 {
 	char line[2048];
 	size_t n = 0;

@@ -148,9 +148,12 @@ static void command(struct orch *o, const char *p, size_t len)
 	} else if (len == 7 && !memcmp(p, "/reload", 7)) {
 		o->reload_pending = true;
 	} else {
+		struct buf name = {0};
+		report_escape(&name, p, len > 40 ? 40 : len);
 		log_msg("unknown command '%.*s'; commands are /status, "
 		        "/reload, /help, /quit; //text broadcasts '/text'",
-		        (int)(len > 40 ? 40 : len), p);
+		        (int)buf_used(&name), (char *)buf_head(&name));
+		buf_free(&name);
 	}
 }
 

@@ -210,11 +210,18 @@ static int build_argv(struct orch *o, const struct node *nd, char *words,
 /* The node's output: print whole lines, remember the last one. */
 static void on_line(struct node *nd, const char *s, size_t len)
 {
-	size_t keep = len < NODE_LAST_LINE - 1 ? len : NODE_LAST_LINE - 1;
+	struct buf b = {0};
+	const char *text;
+	size_t keep;
 
-	memcpy(nd->last_line, s, keep);
+	report_escape(&b, s, len);
+	text = buf_used(&b) ? (const char *)buf_head(&b) : "";
+	keep = buf_used(&b) < NODE_LAST_LINE - 1 ? buf_used(&b)
+	                                         : NODE_LAST_LINE - 1;
+	memcpy(nd->last_line, text, keep);
 	nd->last_line[keep] = '\0';
-	report_node_output(nd->o, nd, s, len);
+	report_node_output(nd, text, buf_used(&b));
+	buf_free(&b);
 }
 
 /* Read what the node printed; return 1 after reading some, 0 when nothing

@@ -232,11 +232,24 @@ void report_node(struct orch *o, const struct node *nd, const char *fmt, ...)
 	human(o, "%s %s\n", name, msg);
 }
 
-void report_node_output(struct orch *o, const struct node *nd, const char *text,
-                        size_t len)
+void report_escape(struct buf *b, const char *text, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			buf_append(
+			    b, (char[]){'\\', 'x', hex[c >> 4], hex[c & 15]},
+			    4);
+		else
+			buf_append(b, &text[i], 1);
+	}
+}
+
+void report_node_output(const struct node *nd, const char *text, size_t len)
 {
 	/* Always stderr: node chatter never mixes into --json's stdout. */
 	fprintf(stderr, "[node %u] %.*s\n", nd->index, (int)len, text);
 	fflush(stderr);
-	(void)o;
 }

@@ -30,8 +30,12 @@ void report_shutdown(struct orch *o, const char *reason, int status, double ms);
 void report_node(struct orch *o, const struct node *nd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* A line of the node's own output, as "[node 3] text". */
-void report_node_output(struct orch *o, const struct node *nd, const char *text,
-                        size_t len);
+/* Append text to b with control characters (escape sequences, bells,
+   carriage returns) shown as \xNN: a node's bytes must not drive our
+   terminal. */
+void report_escape(struct buf *b, const char *text, size_t len);
+
+/* A line of the node's own output (escaped), as "[node 3] text". */
+void report_node_output(const struct node *nd, const char *text, size_t len);
 
 #endif

@@ -5,6 +5,8 @@ set -eu
 
 PACKAGES="gcc meson ninja-build pkg-config libinih-dev libcmocka-dev
 zlib1g-dev python3 ${FANOUT_EXTRA_PACKAGES:-}"
+# The whole test suite also fuzzes (clang's libFuzzer) and runs valgrind.
+[ "${1:-}" = "--test" ] && PACKAGES="$PACKAGES clang libclang-rt-dev valgrind"
 
 missing=""
 for p in $PACKAGES; do

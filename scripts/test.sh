@@ -1,10 +1,12 @@
 #!/bin/sh
 # Install what is missing, build, and run the whole test suite three
-# times: a plain build, ASan+UBSan, and TSan (the connect pool is
-# threaded). Ends with "N passed, N failed".
+# times: a plain build (with one run under valgrind), ASan+UBSan, and TSan
+# (the connect pool is threaded). Then fuzz the frame decoder and the
+# config parser for FUZZ_SECONDS each (default 60). Ends with
+# "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
-scripts/deps.sh || exit 1
+scripts/deps.sh --test || exit 1
 
 passed=0
 failed=0
@@ -34,6 +36,34 @@ run_suite() {
 run_suite build-test
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false
 run_suite build-tsan -Db_sanitize=thread -Db_lundef=false
+
+# run_fuzz TARGET: fuzz for FUZZ_SECONDS from the seed corpus; a crash
+# leaves its input in build-fuzz/, to be added to fuzz/corpus/TARGET.
+run_fuzz() {
+	echo "=== fuzz_$1: ${FUZZ_SECONDS:-60} s"
+	mkdir -p "build-fuzz/corpus-$1"
+	(cd build-fuzz && "./fuzz/fuzz_$1" -max_total_time="${FUZZ_SECONDS:-60}" \
+		-max_len=4096 -print_final_stats=1 "corpus-$1" \
+		"../fuzz/corpus/$1") >"build-fuzz/fuzz_$1.log" 2>&1
+	rc=$?
+	tail -12 "build-fuzz/fuzz_$1.log"
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+}
+
+echo "=== build-fuzz: CC=clang meson setup -Dfuzz=true"
+if [ -d build-fuzz ]; then set -- --reconfigure; else set --; fi
+if CC=clang meson setup "$@" build-fuzz -Dfuzz=true -Dtests=false \
+	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null &&
+	ninja -C build-fuzz; then
+	run_fuzz proto
+	run_fuzz config
+else
+	failed=$((failed + 1))
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

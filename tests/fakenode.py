@@ -14,6 +14,11 @@ one ACK per MSG. Modes change one behaviour each:
     bad-len         acks with a wrong length
     unknown-seq     acks a sequence number never sent
     garbage         answers the first message with bytes that are no frame
+    bad-version     answers with a frame of protocol version 9
+    bad-type        answers with a frame of type 77
+    too-big         answers with a header announcing a 16 MiB body
+    cut-short       answers with half an ack, then closes the connection
+    welcome-wrong   its WELCOME names another index (index + 1)
 Python 3 standard library only.
 """
 import argparse
@@ -79,6 +84,20 @@ def serve(conn, index, modes):
         if "garbage" in modes:
             conn.sendall(b"\xde\xad\xbe\xef" * 8)
             continue
+        if "bad-version" in modes:
+            conn.sendall(HEADER.pack(20, 9, ACK, 0) + bytes(20))
+            continue
+        if "bad-type" in modes:
+            conn.sendall(HEADER.pack(20, VERSION, 77, 0) + bytes(20))
+            continue
+        if "too-big" in modes:
+            conn.sendall(HEADER.pack(16 << 20, VERSION, ACK, 0))
+            continue
+        if "cut-short" in modes:
+            seq = struct.unpack(">Q", body[:8])[0]
+            conn.sendall(ack_for(seq, index, body[8:], modes)[:14])
+            conn.close()
+            return 0
         seq = struct.unpack(">Q", body[:8])[0]
         conn.sendall(ack_for(seq, index, body[8:], modes))
 
@@ -114,7 +133,8 @@ def main():
         if ftype != HELLO or body != token:
             conn.close()
             continue
-        conn.sendall(frame(WELCOME, struct.pack(">II", args.index,
+        welcome_index = args.index + ("welcome-wrong" in modes)
+        conn.sendall(frame(WELCOME, struct.pack(">II", welcome_index,
                                                 os.getpid())))
         status = serve(conn, args.index, modes)
         if "ignore-term" in modes:

@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""One integration run under valgrind memcheck: orchestrator and nodes.
+
+The orchestrator runs 3 nodes (valgrind follows them: --trace-children),
+broadcasts lines holding every byte value, and shuts down at EOF. Every
+process's valgrind log must report no error and no leak.
+Run: python3 tests/memcheck.py -v   (FANOUT_BUILD as for integration.py)
+"""
+import glob
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+import integration
+
+VALGRIND = shutil.which("valgrind")
+
+
+@unittest.skipUnless(VALGRIND, "valgrind is not installed")
+class MemcheckRun(integration.FanoutTest):
+    def test_run_under_memcheck_has_no_error_and_no_leak(self):
+        base = self.ports(3)
+        cfg = self.write("vg.ini", "[cluster]\nnum_clients = 3\n"
+                         "base_port = %d\n[connect]\ntimeout_ms = 30000\n"
+                         "[broadcast]\nack_timeout_ms = 20000\n" % base)
+        logs = tempfile.mkdtemp(prefix="fanout-vg-")
+        self.addCleanup(shutil.rmtree, logs, True)
+        every_byte = bytes(b for b in range(256) if b != 0x0A)
+        data = b"hello\n" + every_byte + b"\n" + b"last without newline"
+        cmd = [VALGRIND, "--quiet", "--trace-children=yes",
+               "--leak-check=full",
+               "--show-leak-kinds=definite,indirect,possible",
+               "--errors-for-leak-kinds=definite,indirect,possible",
+               "--log-file=%s/vg.%%p.log" % logs,
+               integration.ORCH, "-c", cfg, "--json"]
+        p = subprocess.run(cmd, cwd=self.dir, input=data,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=120)
+        r = integration.Result(p.returncode, p.stdout.decode(),
+                               p.stderr.decode("utf-8", "replace"), 0)
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(r.events(), [5, 255, 20], 3)
+        files = glob.glob(os.path.join(logs, "vg.*.log"))
+        self.assertGreaterEqual(len(files), 4, "orchestrator + 3 nodes")
+        for path in files:
+            with open(path) as f:
+                text = f.read()
+            # --quiet leaves a log empty unless something was wrong.
+            self.assertFalse(re.search(r"\S", text),
+                             "valgrind reported in %s:\n%s" % (path, text))
+        self.assert_clean(base, 3)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -273,8 +273,10 @@ static int expire_pending(struct node_state *s)
 	return next == UINT64_MAX ? -1 : clock_ms_until(next);
 }
 
-/* Build the poll set: signals, listener, session, pending; return size. */
-static nfds_t poll_set(const struct node_state *s, struct pollfd *p)
+/* Build the poll set: signals, listener, session, pending. Return its
+   size; *first_pending gets the slot of the first pending connection. */
+static nfds_t poll_set(const struct node_state *s, struct pollfd *p,
+                       nfds_t *first_pending)
 {
 	nfds_t n = 0;
 
@@ -286,17 +288,27 @@ static nfds_t poll_set(const struct node_state *s, struct pollfd *p)
 			ev |= POLLIN;
 		p[n++] = (struct pollfd){.fd = s->session, .events = ev};
 	}
+	*first_pending = n;
 	for (size_t i = 0; i < s->npending; i++)
 		p[n++] =
 		    (struct pollfd){.fd = s->pending[i].fd, .events = POLLIN};
 	return n;
 }
 
+/* Return the index of the pending connection on fd, or -1. */
+static int find_pending(const struct node_state *s, int fd)
+{
+	for (size_t i = 0; i < s->npending; i++)
+		if (s->pending[i].fd == fd)
+			return (int)i;
+	return -1;
+}
+
 static void serve_once(struct node_state *s)
 {
 	struct pollfd p[3 + PENDING_MAX];
 	int timeout = expire_pending(s);
-	nfds_t n = poll_set(s, p), k = 2;
+	nfds_t first, n = poll_set(s, p, &first);
 	int r = poll(p, n, timeout);
 
 	if (r < 0) {
@@ -308,23 +320,21 @@ static void serve_once(struct node_state *s)
 	}
 	if (p[0].revents)
 		read_signal(s);
+	/* Accepting may reorder, drop or admit pending connections: below,
+	   slots are matched to connections by descriptor, never by place. */
 	if (p[1].revents)
 		accept_all(s);
-	if (s->session >= 0) {
-		if (p[k].revents & (POLLIN | POLLERR | POLLHUP))
-			read_session(s);
-		if (!s->done && flush_out(s) < 0) {
-			log_errno("write");
-			finish(s, 1);
-		}
-		k++;
+	if (first == 3 && p[2].revents && p[2].fd == s->session)
+		read_session(s);
+	if (s->session >= 0 && !s->done && flush_out(s) < 0) {
+		log_errno("write");
+		finish(s, 1);
 	}
-	/* Walk pending backwards so drops do not disturb unseen entries;
-	   entries accepted above were not polled and have no p[] slot. */
-	for (size_t i = n - k; i-- > 0;)
-		if (p[k + i].revents && i < s->npending &&
-		    s->pending[i].fd == p[k + i].fd)
-			read_pending(s, i);
+	for (nfds_t k = first; k < n && !s->done; k++) {
+		int i = p[k].revents ? find_pending(s, p[k].fd) : -1;
+		if (i >= 0)
+			read_pending(s, (size_t)i);
+	}
 }
 
 int node_serve(const struct node_ctx *ctx)

@@ -73,9 +73,10 @@ static int attempt(struct connector *c, struct connect_job *j)
 	if (proto_decode(buf, PROTO_HEADER_LEN + 8, &f, &used) != 1 ||
 	    f.type != FRAME_WELCOME || f.u.welcome.index != j->index) {
 		snprintf(j->err, sizeof(j->err),
-		         "handshake: the peer is not "
-		         "node %u of this run",
+		         "handshake: the peer is not node %u of this run",
 		         j->index);
+		/* It took our token: retrying will not change its answer. */
+		j->refused = true;
 		goto fail;
 	}
 	j->pid = (pid_t)f.u.welcome.pid;
@@ -117,7 +118,7 @@ static void run_job(struct connector *c, struct connect_job *j)
 			c->up++;
 			break;
 		}
-		if (!backoff(c, delay)) {
+		if (j->refused || !backoff(c, delay)) {
 			if (c->cancelled)
 				snprintf(j->err, sizeof(j->err), "cancelled");
 			break;

@@ -25,6 +25,7 @@ struct connect_job {
 	unsigned index;
 	int fd;    /* result: a connected, welcomed, blocking socket; or -1 */
 	pid_t pid; /* the pid the node's WELCOME gave */
+	bool refused;  /* a peer answered, but as another node: final */
 	char err[192]; /* why it failed, when fd is -1 */
 };
 

@@ -235,7 +235,7 @@ static int adopt_connections(struct orch *o, struct connect_job *jobs)
 			continue;
 		if (fd >= 0)
 			log_errno("node %u: adopting its connection", i);
-		else if (!start_broken(o))
+		else if (!start_broken(o) || jobs[i].refused)
 			report_node(o, nd,
 			            "could not be connected within %u ms: "
 			            "%s",

@@ -1,0 +1,797 @@
+#!/usr/bin/env python3
+"""Hostile-input tests for fanout (issue 4, SPEC §4 and §6): whatever can
+reach a node's port or come back from a node, and whatever arrives on the
+orchestrator's stdin.
+
+Run: python3 tests/hostile.py -v     (build from $FANOUT_BUILD)
+
+    H01  node authentication: silent strangers, wrong hellos, a flood, a
+         second orchestrator (build/node run directly by the test)
+    H02  start-up while strangers hammer every port of the range
+    H03  malformed frames from a node (tests/fakenode.py as node 1)
+    H04  malformed frames to a node (a fake orchestrator in the test)
+    H05  standard input: every byte value, over-long lines, last line
+    H06  a node's output cannot drive the console's terminal
+
+Built on tests/integration.py (FanoutTest, Orch, pick_ports, ...). Same
+rules: only 127.0.0.1, every wait is for an event with a deadline, every
+process is bounded in time and leftovers are killed by PID.
+Python 3 standard library only.
+"""
+import collections
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+import unittest
+import zlib
+
+import integration
+from integration import (EXIT_DEADLINE, FAKENODE, NODE, FanoutTest,
+                         proc_state, read_proc, wait_until)
+
+HOST = "127.0.0.1"
+HEADER = struct.Struct(">IBBH")
+VERSION = 1
+HELLO, WELCOME, MSG, ACK, BYE = 1, 2, 3, 4, 5
+NODE_LIFETIME = 30.0    # a node started by a test is killed after this
+FAULT_DEADLINE = 5.0    # a fault is reported and handled within this
+
+
+# --------------------------------------------------------------- helpers
+
+def frame(ftype, body=b"", version=VERSION, reserved=0):
+    return HEADER.pack(len(body), version, ftype, reserved) + body
+
+
+def connect(port, timeout=2.0):
+    s = socket.create_connection((HOST, port), timeout=timeout)
+    s.settimeout(timeout)
+    return s
+
+
+def recv_exact(sock, n, deadline):
+    """n bytes from sock before deadline (monotonic); None on EOF."""
+    data = b""
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("timed out reading %d bytes (got %r)"
+                                 % (n, data))
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(n - len(data))
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def read_frame(sock, timeout):
+    """(type, body) of the next frame, or (None, None) on EOF."""
+    deadline = time.monotonic() + timeout
+    head = recv_exact(sock, HEADER.size, deadline)
+    if head is None:
+        return None, None
+    length, version, ftype, reserved = HEADER.unpack(head)
+    if version != VERSION or reserved != 0 or length > 64:
+        raise AssertionError("unexpected header from node: %r" % head)
+    body = recv_exact(sock, length, deadline)
+    if body is None:
+        raise AssertionError("connection closed inside a frame")
+    return ftype, body
+
+
+def wait_closed(sock, timeout):
+    """Wait until the peer closes sock (EOF or reset) and return when
+    (monotonic). Fails if it sends data first or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError("connection still open after %.1f s"
+                                 % timeout)
+        sock.settimeout(left)
+        try:
+            data = sock.recv(4096)
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic()
+        if not data:
+            return time.monotonic()
+        raise AssertionError("the node sent %r to a connection it should "
+                             "have closed" % data)
+
+
+def still_open(sock):
+    """Whether sock has neither data nor EOF waiting (non-destructive)."""
+    r, _, _ = select.select([sock], [], [], 0)
+    return not r
+
+
+def process_argvs():
+    """{pid: argv} of every live (not zombie) process."""
+    found = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        raw = read_proc(int(d), "cmdline")
+        if not raw or proc_state(int(d)) in (None, "Z"):
+            continue
+        found[int(d)] = [a.decode("utf-8", "replace")
+                         for a in raw.split(b"\0")]
+    return found
+
+
+def fakenode_processes(lo, hi):
+    """{pid: port} of live fakenodes with --port in lo..hi."""
+    found = {}
+    for pid, argv in process_argvs().items():
+        if FAKENODE not in argv or "--port" not in argv[:-1]:
+            continue
+        port = argv[argv.index("--port") + 1]
+        if port.isdigit() and lo <= int(port) <= hi:
+            found[pid] = int(port)
+    return found
+
+
+def json_events(o):
+    """The JSON events an Orch has printed so far."""
+    with o.cond:
+        lines = list(o.out)
+    evs = []
+    for line in lines:
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(ev, dict) and "event" in ev:
+            evs.append(ev)
+    return evs
+
+
+def nth_event(o, name, n, timeout=FAULT_DEADLINE):
+    """The n-th (1-based) event called name, waiting for it."""
+    def got():
+        evs = [e for e in json_events(o) if e["event"] == name]
+        return evs[n - 1] if len(evs) >= n else None
+    try:
+        return wait_until(got, timeout, "%s event #%d" % (name, n))
+    except AssertionError as e:
+        raise AssertionError("%s; stdout=%r stderr=%r"
+                             % (e, o.out, o.err))
+
+
+class NodeProc:
+    """build/node run directly: a random token in its environment and
+    readiness reported on a pipe passed as FANOUT_READY_FD."""
+
+    def __init__(self, port, index=0):
+        self.port, self.index = port, index
+        self.token = os.urandom(32)
+        rfd, wfd = os.pipe()
+        env = dict(os.environ, FANOUT_TOKEN=self.token.hex(),
+                   FANOUT_READY_FD=str(wfd))
+        try:
+            self.p = subprocess.Popen(
+                [NODE, "--port", str(port), "--index", str(index)],
+                env=env, pass_fds=(wfd,), stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        finally:
+            os.close(wfd)
+        self.pid = self.p.pid
+        # Bounded in time whatever the test does.
+        self.timer = threading.Timer(NODE_LIFETIME, self.kill)
+        self.timer.daemon = True
+        self.timer.start()
+        self.err = b""
+        self.reader = threading.Thread(target=self._read_err, daemon=True)
+        self.reader.start()
+        try:
+            self._wait_ready(rfd, integration.READY_DEADLINE)
+        finally:
+            os.close(rfd)
+
+    def _read_err(self):
+        for chunk in iter(lambda: self.p.stderr.read1(4096), b""):
+            self.err += chunk
+
+    def _wait_ready(self, rfd, timeout):
+        r, _, _ = select.select([rfd], [], [], timeout)
+        got = os.read(rfd, 1) if r else b""
+        if got != b"R":
+            self.kill()
+            raise AssertionError("node on port %d not ready (read %r); "
+                                 "stderr=%r" % (self.port, got, self.err))
+
+    def hello(self, token=None):
+        return frame(HELLO, self.token if token is None else token)
+
+    def admit(self, budget=0.5):
+        """Connect as the orchestrator; return (socket, seconds to
+        WELCOME). The WELCOME must name our index and the node's pid."""
+        t0 = time.monotonic()
+        s = connect(self.port)
+        s.sendall(self.hello())
+        ftype, body = read_frame(s, max(budget, 0.1) + 1.0)
+        took = time.monotonic() - t0
+        if ftype != WELCOME:
+            raise AssertionError("no WELCOME (type %r, body %r); node "
+                                 "stderr=%r" % (ftype, body, self.err))
+        index, pid = struct.unpack(">II", body)
+        if (index, pid) != (self.index, self.pid):
+            raise AssertionError("WELCOME names index %d pid %d, not %d "
+                                 "and %d" % (index, pid, self.index,
+                                             self.pid))
+        if took >= budget:
+            raise AssertionError("WELCOME after %.3f s, not within %.1f s"
+                                 % (took, budget))
+        return s, took
+
+    def exchange(self, sock, seq, payload):
+        """Send a MSG and check its ACK (seq, index, length, crc32)."""
+        sock.sendall(frame(MSG, struct.pack(">Q", seq) + payload))
+        ftype, body = read_frame(sock, 2.0)
+        if ftype != ACK:
+            raise AssertionError("no ACK for #%d (type %r); node %s; "
+                                 "stderr=%r" % (seq, ftype, self.status(),
+                                                self.err))
+        got = struct.unpack(">QIII", body)
+        want = (seq, self.index, len(payload), zlib.crc32(payload))
+        if got != want:
+            raise AssertionError("ACK %r, expected %r" % (got, want))
+
+    def wait_exit(self, timeout):
+        """Exit status (negative: a signal); fails if still running."""
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("node still running %.1f s later; "
+                                 "stderr=%r" % (timeout, self.err))
+        self.reader.join(1.0)
+        return rc
+
+    def status(self):
+        """How the node stands, for messages (waits up to 1 s for it to
+        finish dying)."""
+        try:
+            rc = self.p.wait(1.0)
+        except subprocess.TimeoutExpired:
+            return "still running"
+        if rc < 0:
+            return "killed by %s" % signal.Signals(-rc).name
+        return "exited %d" % rc
+
+    def running(self):
+        return self.p.poll() is None
+
+    def kill(self):
+        if self.p.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self):
+        self.timer.cancel()
+        self.kill()
+        self.reader.join(1.0)
+        self.p.stderr.close()
+
+
+# ------------------------------------------------------------ base class
+
+class HostileTest(FanoutTest):
+    """FanoutTest that also cleans up what these tests start: nodes run
+    directly, fakenodes on the test's ports, and sockets."""
+
+    def setUp(self):
+        super().setUp()
+        self.socks = []
+        self.nodes = []
+
+    def tearDown(self):
+        for s in self.socks:
+            s.close()
+        for n in self.nodes:
+            n.close()
+        super().tearDown()
+        for lo, hi in self.ranges:
+            for pid in fakenode_processes(lo, hi):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def node(self, index=0):
+        n = NodeProc(self.ports(1), index)
+        self.nodes.append(n)
+        return n
+
+    def track(self, sock):
+        self.socks.append(sock)
+        return sock
+
+    def assert_nothing_left(self, base, n):
+        """No node, no fakenode, no listening port of the range."""
+        lo, hi = base, base + n - 1
+        try:        # a wrapper's child is reaped by someone else
+            wait_until(lambda: not fakenode_processes(lo, hi), 2.0,
+                       "fakenodes to exit")
+        except AssertionError:
+            pass
+        self.assertEqual(fakenode_processes(lo, hi), {},
+                         "fakenodes left behind (pid: port)")
+        self.assert_clean(base, n)
+
+
+# ------------------------------------------------- 1. node authentication
+
+class H01NodeAuthentication(HostileTest):
+    def test_silent_stranger_closed_after_1s_and_never_blocks_orchestrator(
+            self):
+        node = self.node(index=3)
+        stranger = self.track(connect(node.port))
+        t0 = time.monotonic()
+        client, took = node.admit(budget=0.5)
+        self.track(client)
+        self.assertTrue(still_open(stranger),
+                        "the stranger was closed before the client was "
+                        "admitted: the test proves nothing")
+        closed = wait_closed(stranger, 3.0) - t0
+        self.assertGreaterEqual(closed, 0.9, "stranger closed too early")
+        self.assertLessEqual(closed, 2.0, "stranger held too long")
+        node.exchange(client, 1, b"after the stranger")
+        self.assertTrue(node.running(), node.err)
+
+    def test_wrong_hello_garbage_or_other_frame_closed_at_once(self):
+        node = self.node(index=1)
+        cases = [
+            ("hello with a wrong token", node.hello(os.urandom(32))),
+            ("hello with the token in hex",
+             frame(HELLO, node.token.hex().encode())),
+            ("hello with a short token", frame(HELLO, node.token[:31])),
+            ("hello of version 2", frame(HELLO, node.token, version=2)),
+            ("hello with reserved bits", frame(HELLO, node.token,
+                                               reserved=1)),
+            ("garbage bytes", b"\xde\xad\xbe\xef" * 4),
+            ("an HTTP request", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            ("a MSG frame", frame(MSG, struct.pack(">Q", 1) + b"hi")),
+            ("a BYE frame", frame(BYE)),
+            ("a WELCOME frame", frame(WELCOME, struct.pack(">II", 1, 1))),
+            ("an ACK frame", frame(ACK, bytes(20))),
+        ]
+        for what, data in cases:
+            with self.subTest(stranger=what):
+                s = self.track(connect(node.port))
+                t0 = time.monotonic()
+                s.sendall(data)
+                took = wait_closed(s, 2.0) - t0
+                self.assertLess(took, 0.5, "%s closed after %.3f s"
+                                % (what, took))
+                self.assertTrue(node.running(), node.err)
+        client, _ = node.admit(budget=0.5)
+        self.track(client)
+        node.exchange(client, 1, b"admitted after the strangers")
+
+    def test_flood_of_strangers_does_not_delay_the_orchestrator(self):
+        node = self.node(index=2)
+        stop = threading.Event()
+        dropped = [0]
+
+        def garbage():
+            while not stop.is_set():
+                try:
+                    with connect(node.port, 1.0) as s:
+                        while not stop.is_set():
+                            s.sendall(b"\xff\x00garbage" * 512)
+                except OSError:
+                    dropped[0] += 1
+
+        t = threading.Thread(target=garbage, daemon=True)
+        t.start()
+        self.addCleanup(t.join, 5)
+        self.addCleanup(stop.set)
+        wait_until(lambda: dropped[0] >= 3, 5.0,
+                   "the garbage sender to be dropped thrice")
+        for _ in range(30):
+            self.track(connect(node.port))
+        client, took = node.admit(budget=1.2)
+        self.track(client)
+        stop.set()
+        t.join(5)
+        node.exchange(client, 1, b"through the flood")
+        self.assertTrue(node.running(), node.err)
+
+    def test_hello_among_a_burst_of_strangers_admitted_without_crash(self):
+        # The deterministic form of the flood: while the node is stopped,
+        # the orchestrator connects and says hello, then 20 strangers
+        # connect; the node wakes to all of them in one go, so its table
+        # of connections awaiting a hello overflows while it accepts, and
+        # it admits the orchestrator from there.
+        node = self.node(index=4)
+        os.kill(node.pid, signal.SIGSTOP)
+        self.addCleanup(lambda: node.running() and
+                        os.kill(node.pid, signal.SIGCONT))
+        wait_until(lambda: proc_state(node.pid) in ("T", "t"), 2.0,
+                   "the node to stop")
+        client = self.track(connect(node.port))
+        client.sendall(node.hello())
+        for _ in range(20):
+            self.track(connect(node.port))
+        os.kill(node.pid, signal.SIGCONT)
+        ftype, body = read_frame(client, 1.0)
+        self.assertEqual(ftype, WELCOME, node.err)
+        self.assertEqual(struct.unpack(">II", body), (4, node.pid))
+        node.exchange(client, 1, b"after the burst")
+        self.assertTrue(node.running(), node.err)
+
+    def test_second_orchestrator_refused_first_keeps_working(self):
+        node = self.node(index=0)
+        first, _ = node.admit()
+        self.track(first)
+        node.exchange(first, 1, b"first")
+        second = self.track(connect(node.port))
+        t0 = time.monotonic()
+        second.sendall(node.hello())
+        took = wait_closed(second, 2.0) - t0
+        self.assertLess(took, 0.5, "second orchestrator closed after %.3f s"
+                        % took)
+        payload = bytes(range(256)) * 40
+        node.exchange(first, 2, payload)
+        node.exchange(first, 3, b"")
+        first.sendall(frame(BYE))
+        self.assertEqual(node.wait_exit(2.0), 0, node.err)
+
+
+# ------------------------------------------- 2. start-up with strangers
+
+class Strangers(threading.Thread):
+    """Connects to every port of a range about every millisecond and keeps
+    the sockets open (silent, or after sending garbage) for 2 s, longer
+    than a node keeps them."""
+
+    KEEP = 2.0
+
+    def __init__(self, ports, payload=None):
+        super().__init__(daemon=True)
+        self.ports = list(ports)
+        self.payload = payload
+        self.stop = threading.Event()
+        self.rounds = 0
+        self.connected = 0
+        self.socks = collections.deque()
+
+    def run(self):
+        try:
+            while not self.stop.is_set():
+                now = time.monotonic()
+                for port in self.ports:
+                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    s.settimeout(0.2)
+                    try:
+                        s.connect((HOST, port))
+                        if self.payload:
+                            s.send(self.payload)
+                    except OSError:
+                        s.close()
+                        continue
+                    self.connected += 1
+                    self.socks.append((now, s))
+                while self.socks and now - self.socks[0][0] > self.KEEP:
+                    self.socks.popleft()[1].close()
+                self.rounds += 1
+                time.sleep(0.001)
+        finally:
+            while self.socks:
+                self.socks.popleft()[1].close()
+
+    def finish(self):
+        self.stop.set()
+        self.join(5)
+
+
+class H02StartupWithStrangers(HostileTest):
+    """Strangers knock on every port before and while the orchestrator
+    starts. With the readiness descriptor, the orchestrator connects the
+    moment a node listens; without it (the node command unsets
+    FANOUT_READY_FD), it connects by retrying every 100 to 200 ms, so
+    strangers are usually there first, overflowing the node's table of
+    connections that have not said hello yet."""
+
+    def check(self, payload, ready_fd):
+        n = 3
+        base = self.ports(n)
+        args = ["-n", str(n), "-p", str(base), "--json"]
+        if not ready_fd:
+            cfg = self.write("noready.ini", "[node]\ncommand = env -u "
+                             "FANOUT_READY_FD %s --port {port} --index "
+                             "{index}\n[connect]\nretry_initial_ms = 100\n"
+                             "retry_max_ms = 200\n" % NODE)
+            args = ["-c", cfg] + args
+        strangers = Strangers(range(base, base + n), payload)
+        self.addCleanup(strangers.finish)
+        strangers.start()
+        wait_until(lambda: strangers.rounds >= 20, 5.0,
+                   "strangers to start knocking")
+        o = self.start(args)
+        ready = o.wait_event("ready")
+        self.assertEqual(ready["nodes"], n, o.err)
+        self.assertLess(ready["ms"], 1500, "start-up delayed by strangers")
+        o.send("despite strangers\n")
+        ev = nth_event(o, "broadcast", 1)
+        self.assertEqual((ev["acked"], ev["expected"]), (n, n), ev)
+        # Strangers in while the session runs do not disturb it either.
+        wait_until(lambda: strangers.connected >= 4 * n, 5.0,
+                   "strangers to get in")
+        o.send("still there\n")
+        ev = nth_event(o, "broadcast", 2)
+        self.assertEqual((ev["acked"], ev["expected"]), (n, n), ev)
+        strangers.finish()
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0, o.err)
+        self.assert_nothing_left(base, n)
+
+    def test_silent_strangers_do_not_delay_startup(self):
+        self.check(None, ready_fd=True)
+
+    def test_garbage_strangers_do_not_delay_startup(self):
+        self.check(GARBAGE, ready_fd=True)
+
+    def test_silent_strangers_first_do_not_delay_startup_by_retry(self):
+        self.check(None, ready_fd=False)
+
+    def test_garbage_strangers_first_do_not_delay_startup_by_retry(self):
+        self.check(GARBAGE, ready_fd=False)
+
+
+GARBAGE = b"\xde\xad\xbe\xef garbage \x00\x01\x02" * 8
+
+
+# --------------------------------------- 3. malformed frames from a node
+
+ONE_FAKE_SCRIPT = """#!/bin/sh
+# Arguments: PORT INDEX. Node 1 is a fakenode in mode {mode}.
+if [ "$2" = 1 ]; then
+    exec python3 '{fake}' --port "$1" --index "$2" --mode '{mode}'
+fi
+exec '{node}' --port "$1" --index "$2"
+"""
+
+
+class H03MalformedFromNode(HostileTest):
+    N = 3
+
+    def config(self, mode):
+        base = self.ports(self.N)
+        script = self.write("one-fake-%s.sh" % mode, ONE_FAKE_SCRIPT.format(
+            mode=mode, fake=FAKENODE, node=NODE), 0o755)
+        cfg = self.write("%s.ini" % mode,
+                         "[cluster]\nnum_clients = %d\nbase_port = %d\n"
+                         "[node]\ncommand = %s {port} {index}\n"
+                         "[connect]\ntimeout_ms = 3000\n"
+                         "[broadcast]\nack_timeout_ms = 1000\n"
+                         % (self.N, base, script))
+        return base, cfg
+
+    def run_two_broadcasts(self, mode):
+        base, cfg = self.config(mode)
+        o = self.start(["-c", cfg, "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], self.N, o.err)
+        o.send("first\n")
+        b1 = nth_event(o, "broadcast", 1)
+        o.send("second\n")
+        b2 = nth_event(o, "broadcast", 2)
+        o.close_stdin()
+        rc = o.wait(EXIT_DEADLINE)
+        return base, o, rc, b1, b2
+
+    def check_dropped(self, mode, what):
+        t0 = time.monotonic()
+        base, o, rc, b1, b2 = self.run_two_broadcasts(mode)
+        for b in (b1, b2):
+            self.assertIn(1, b["missing"], b)
+            self.assertEqual(b["acked"], 2, b)
+            self.assertNotIn(1, b["corrupt"], b)
+        self.assertEqual(rc, 1, o.err)
+        o.wait_line("err", r"\bnode 1 \(127\.0\.0\.1:%d\b.*(%s)"
+                    % (base + 1, what), 0)
+        self.assertLess(time.monotonic() - t0, FAULT_DEADLINE)
+        self.assert_nothing_left(base, self.N)
+
+    def test_bad_version_drops_node_1(self):
+        self.check_dropped("bad-version", "version")
+
+    def test_bad_type_drops_node_1(self):
+        self.check_dropped("bad-type", "type")
+
+    def test_too_big_drops_node_1(self):
+        self.check_dropped("too-big", "larger|too big|too large|bound|"
+                           "exceed|limit")
+
+    def test_cut_short_then_eof_drops_node_1(self):
+        self.check_dropped("cut-short", "clos|cut|truncat|short|EOF|lost")
+
+    def test_ack_for_unknown_seq_drops_node_1(self):
+        self.check_dropped("unknown-seq", "never sent|unknown")
+
+    def test_garbage_drops_node_1(self):
+        self.check_dropped("garbage", "bad frame|version|type|larger|"
+                           "length|reserved")
+
+    def check_corrupt(self, mode):
+        base, o, rc, b1, b2 = self.run_two_broadcasts(mode)
+        for b in (b1, b2):
+            self.assertEqual(b["corrupt"], [1], b)
+            self.assertEqual((b["acked"], b["expected"]), (2, 3), b)
+            self.assertNotIn(1, b["missing"], b)
+        self.assertEqual(rc, 1, o.err)
+        self.assert_nothing_left(base, self.N)
+
+    def test_ack_with_wrong_checksum_is_corrupt(self):
+        self.check_corrupt("bad-crc")
+
+    def test_ack_with_wrong_length_is_corrupt(self):
+        self.check_corrupt("bad-len")
+
+    def test_welcome_naming_another_index_fails_startup(self):
+        base, cfg = self.config("welcome-wrong")
+        r = self.run_orch(["-c", cfg, "--json"], "never sent\n",
+                          timeout=15)
+        self.assertEqual(r.rc, 69, r)
+        self.assertLess(r.secs, FAULT_DEADLINE, r)
+        self.assertRegex(r.stderr, r"\bnode 1\b.*handshake", r)
+        evs = r.events()
+        self.assertEqual([e for e in evs if e["event"] in
+                          ("ready", "broadcast")], [], r)
+        self.assert_nothing_left(base, self.N)
+
+
+# ----------------------------------------- 4. malformed frames to a node
+
+class H04MalformedToNode(HostileTest):
+    def admitted(self):
+        node = self.node(index=5)
+        s, _ = node.admit()
+        self.track(s)
+        node.exchange(s, 1, b"all is well")
+        return node, s
+
+    def check_rejected(self, data, what):
+        node, s = self.admitted()
+        s.sendall(data)
+        rc = node.wait_exit(2.0)
+        self.assertEqual(rc, 1, "exit status for %s; stderr=%r"
+                         % (what, node.err))
+        self.assertRegex(node.err.decode("utf-8", "replace"),
+                         "(?i)" + what, "no message naming the fault")
+        wait_closed(s, 1.0)
+
+    def test_wrong_version_exits_1(self):
+        self.check_rejected(frame(MSG, bytes(12), version=2), "version")
+
+    def test_unknown_type_exits_1(self):
+        self.check_rejected(frame(77), "type")
+
+    def test_reserved_bits_exit_1(self):
+        self.check_rejected(frame(MSG, bytes(12), reserved=0x100),
+                            "reserved")
+
+    def test_length_beyond_bound_exits_1(self):
+        # Only the header, announcing a 16 MiB body: the node must not
+        # wait for it.
+        self.check_rejected(HEADER.pack(16 << 20, VERSION, MSG, 0),
+                            "larger|too big|too large|bound|exceed|limit")
+
+    def test_hello_again_exits_1(self):
+        node, s = self.admitted()
+        s.sendall(node.hello())
+        rc = node.wait_exit(2.0)
+        self.assertEqual(rc, 1, node.err)
+        self.assertRegex(node.err.decode("utf-8", "replace"),
+                         "(?i)unexpected|type|hello")
+
+    def test_other_node_frames_exit_1(self):
+        for ftype, body in ((WELCOME, bytes(8)), (ACK, bytes(20))):
+            with self.subTest(type=ftype):
+                self.check_rejected(frame(ftype, body),
+                                    "unexpected|type")
+
+    def test_frame_cut_short_then_eof_exits(self):
+        whole = frame(MSG, struct.pack(">Q", 2) + b"cut short")
+        for cut in (3, HEADER.size, HEADER.size + 5, len(whole) - 1):
+            with self.subTest(cut=cut):
+                node, s = self.admitted()
+                s.sendall(whole[:cut])
+                s.shutdown(socket.SHUT_WR)
+                rc = node.wait_exit(2.0)
+                self.assertIn(rc, (0, 1), "cut at %d: status %r, stderr=%r"
+                              % (cut, rc, node.err))
+
+
+# ----------------------------------------------------- 5. standard input
+
+EVERY_BYTE = bytes(b for b in range(256) if b != 0x0a)
+
+
+class H05StandardInput(HostileTest):
+    def test_every_byte_value_is_carried_intact(self):
+        n = 3
+        base = self.ports(n)
+        self.assertEqual(len(EVERY_BYTE), 255)
+        r = self.run_orch(["-n", str(n), "-p", str(base), "--json"],
+                          EVERY_BYTE + b"\n" + EVERY_BYTE[::-1] + b"\n")
+        self.assertEqual(r.rc, 0, r)
+        evs = r.events()        # every stdout line is a JSON event
+        # Acked by all, none corrupt: each node's checksum matched.
+        self.assert_broadcasts(evs, [255, 255], n)
+        self.assertEqual(self.shutdown_event(evs)["status"], 0, r)
+        self.assert_clean(base, n)
+
+    def test_over_long_line_refused_next_and_last_unterminated_sent(self):
+        n = 2
+        base = self.ports(n)
+        limit = 300
+        cfg = self.write("limit.ini", "[cluster]\nnum_clients = %d\n"
+                         "base_port = %d\n[broadcast]\n"
+                         "max_message_bytes = %d\n" % (n, base, limit))
+        text = (EVERY_BYTE + b"\n" + b"\xff" * (limit + 1) + b"\n" +
+                b"y" * limit + b"\n" + b"next\n" + b"last-\x00\xc3(")
+        r = self.run_orch(["-c", cfg, "--json"], text)
+        self.assertRegex(r.stderr, r"max_message_bytes", r)
+        evs = r.events()
+        self.assert_broadcasts(evs, [255, limit, 4, 8], n)
+        # A refused line is a failure the status reports (as in T09).
+        self.assertEqual(r.rc, 1, r)
+        self.assertEqual(self.shutdown_event(evs)["reason"], "eof", r)
+        self.assert_clean(base, n)
+
+
+# ------------------------------------------------ 6. node output sanitised
+
+NOISY_SCRIPT = r"""#!/bin/sh
+# Arguments: PORT INDEX. Print terminal controls to stderr, then be a node.
+printf '\033[31mred\007 bell\r\bback\033]0;title\007\033[0m\177\n' >&2
+exec '{node}' --port "$1" --index "$2"
+"""
+
+
+class H06NodeOutputSanitised(HostileTest):
+    def test_escape_sequences_in_node_output_are_escaped(self):
+        n = 2
+        base = self.ports(n)
+        script = self.write("noisy.sh", NOISY_SCRIPT.format(node=NODE),
+                            0o755)
+        cfg = self.write("noisy.ini", "[cluster]\nnum_clients = %d\n"
+                         "base_port = %d\n[node]\ncommand = %s {port} "
+                         "{index}\n" % (n, base, script))
+        r = self.run_orch(["-c", cfg, "--json"], "x\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(r.events(), [1], n)
+        for bad in ("\x1b", "\x07", "\x08", "\x7f", "\r"):
+            self.assertNotIn(bad, r.stderr,
+                             "raw %r on the orchestrator's stderr" % bad)
+        lines = [l for l in r.stderr.splitlines()
+                 if l.startswith("[node 0] ") and "red" in l]
+        self.assertEqual(len(lines), 1, r)
+        self.assertIn("\\x1b[31mred\\x07", lines[0], r)
+        self.assertIn("back", lines[0], r)
+        self.assert_clean(base, n)
+
+
+if __name__ == "__main__":
+    unittest.main()

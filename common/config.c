@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parse.h"
 #include "proto.h"
 
 enum kind { K_UINT, K_HOST, K_COMMAND, K_RESTART };
@@ -149,21 +150,6 @@ static const char *nearest_section(const char *name)
 	return best;
 }
 
-int config_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	unsigned long v;
-	char *end;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* Return whether s is a plausible host name or numeric address. */
 static bool valid_host(const char *s)
 {
@@ -204,7 +190,7 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 	}
 	switch (k->kind) {
 	case K_UINT:
-		if (config_parse_uint(v, k->min, k->max,
+		if (parse_uint(v, k->min, k->max,
 		                      (unsigned *)(void *)field) == 0)
 			return 0;
 		snprintf(msg, msglen,

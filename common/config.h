@@ -55,10 +55,6 @@ int config_override(struct config *c, const char *section, const char *key,
                     const char *value, const char *option, char *err,
                     size_t errlen);
 
-/* Parse s as a whole decimal number in lo..hi (no sign, no blanks, no
-   trailing characters) into *out. Return 0, or -1 leaving *out alone. */
-int config_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out);
-
 /* Check rules that span keys (the port range fits, retry_initial_ms <=
    retry_max_ms); where names the source in messages. */
 int config_check(const struct config *c, const char *where, char *err,

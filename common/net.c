@@ -94,9 +94,15 @@ int net_resolve(const char *host, int port, struct net_addr *a, char *err,
 
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
+	/* A numeric address first: it needs no name service, which is most
+	   of what a node spends starting up. */
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
 	snprintf(service, sizeof(service), "%d", port);
 	rc = getaddrinfo(host, service, &hints, &res);
+	if (rc == EAI_NONAME) {
+		hints.ai_flags = AI_NUMERICSERV;
+		rc = getaddrinfo(host, service, &hints, &res);
+	}
 	if (rc != 0) {
 		snprintf(err, errlen, "resolve %s: %s", host, gai_strerror(rc));
 		errno = EINVAL;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "parse.h"
 #include "log.h"
 #include "net.h"
 #include "node_env.h"
@@ -64,14 +65,14 @@ static void parse_args(int argc, char **argv, struct args *a)
 	while ((c = getopt_long(argc, argv, "p:H:i:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (config_parse_uint(optarg, 1, 65535, &a->port) == 0)
+			if (parse_uint(optarg, 1, 65535, &a->port) == 0)
 				break;
 			log_msg("--port: '%s' is not a port in 1..65535",
 			        optarg);
 			exit(EXIT_USAGE);
 		case 'H': a->host = optarg; break;
 		case 'i':
-			if (config_parse_uint(optarg, 0, CONFIG_MAX_NODES - 1,
+			if (parse_uint(optarg, 0, CONFIG_MAX_NODES - 1,
 			                      &a->index) == 0)
 				break;
 			log_msg("--index: '%s' is not an index in 0..%d",
@@ -129,7 +130,7 @@ static int notify_ready(void)
 
 	if (!s)
 		return 0;
-	if (config_parse_uint(s, 3, 0x7fffffff, &fd) < 0) {
+	if (parse_uint(s, 3, 0x7fffffff, &fd) < 0) {
 		log_msg("%s: '%s' is not a descriptor", ENV_READY_FD, s);
 		return -1;
 	}

@@ -388,7 +388,7 @@ int console_attach(struct orch *o, struct node *nd, int fd)
 		nd->sock = -1;
 		return -1;
 	}
-	nd->state = NODE_CONNECTED;
+	fleet_set_state(nd, NODE_CONNECTED);
 	nd->joined = true;
 	return 0;
 }

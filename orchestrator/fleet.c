@@ -13,6 +13,7 @@
 #include "log.h"
 #include "net.h"
 #include "node_env.h"
+#include "pidmap.h"
 #include "report.h"
 
 #define READY_FD        3  /* where a node finds its readiness pipe */
@@ -88,6 +89,7 @@ void fleet_free(struct orch *o)
 		fleet_drop_last(o);
 	free(o->nodes);
 	o->nodes = NULL;
+	pidmap_free(&o->pids);
 	o->n = 0;
 	free(o->node_env);
 	o->node_env = NULL;
@@ -281,7 +283,7 @@ static void on_ready(struct watcher *w, uint32_t events)
 	if (io_read(nd->ready_fd, &c, 1) < 0 && errno == EAGAIN)
 		return;
 	if (nd->state == NODE_STARTING)
-		nd->state = NODE_READY;
+		fleet_set_state(nd, NODE_READY);
 	close_watched(nd->o, &nd->w_ready, &nd->ready_fd);
 }
 
@@ -329,8 +331,7 @@ int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen)
 
 	if (build_argv(o, nd, words, sizeof(words), argv) <= 0) {
 		snprintf(err, errlen,
-		         "[node] command: too many or too long "
-		         "words");
+		         "[node] command: too many or too long words");
 		return -1;
 	}
 	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
@@ -353,14 +354,23 @@ int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen)
 	}
 	close(ready[1]);
 	close(out[1]);
+	ready[1] = out[1] = -1;
 	nd->pid = pid;
+	if (pidmap_put(&o->pids, nd) < 0) {
+		/* Unmapped it would never be reaped: stop it now. */
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	nd->running = true;
-	nd->generation++;
+	/* Unique across the fleet: a connect job knows its node's start. */
+	nd->generation = ++o->spawns;
 	nd->restart_ns = 0;
 	/* A custom command may wrap node in something that does not pass
 	   descriptor 3 on (ssh, a script): its readiness is found out by
 	   connecting, with retry. */
-	nd->state = o->cfg.command[0] ? NODE_READY : NODE_STARTING;
+	fleet_set_state(nd, o->cfg.command[0] ? NODE_READY : NODE_STARTING);
 	nd->ready_fd = ready[0];
 	nd->out_fd = out[0];
 	nd->last_line[0] = '\0';
@@ -379,23 +389,20 @@ fail:
 	return -1;
 }
 
+void fleet_set_state(struct node *nd, enum node_state s)
+{
+	nd->o->nready += (s == NODE_READY) - (nd->state == NODE_READY);
+	nd->state = s;
+}
+
 void fleet_disconnect(struct orch *o, struct node *nd)
 {
 	close_watched(o, &nd->w_sock, &nd->sock);
 	buf_consume(&nd->in, buf_used(&nd->in));
 	buf_consume(&nd->out, buf_used(&nd->out));
 	if (nd->state == NODE_CONNECTED || nd->state == NODE_CONNECTING)
-		nd->state = NODE_LOST;
+		fleet_set_state(nd, NODE_LOST);
 	inflight_node_lost(&o->inflight, nd->index);
-}
-
-/* Return the node whose process is pid, or NULL. */
-static struct node *by_pid(struct orch *o, pid_t pid)
-{
-	for (unsigned i = 0; i < o->nalloc; i++)
-		if (o->nodes[i]->running && o->nodes[i]->pid == pid)
-			return o->nodes[i];
-	return NULL;
 }
 
 void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *))
@@ -404,7 +411,7 @@ void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *))
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		struct node *nd = by_pid(o, pid);
+		struct node *nd = pidmap_get(&o->pids, pid);
 		if (!nd)
 			continue;
 		/* The pipe holds the node's last words: read them all. */
@@ -415,8 +422,9 @@ void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *))
 		fleet_disconnect(o, nd);
 		nd->wait_status = st;
 		nd->running = false;
+		pidmap_del(&o->pids, pid);
 		if (nd->state != NODE_STOPPING)
-			nd->state = NODE_DOWN;
+			fleet_set_state(nd, NODE_DOWN);
 		on_exit(o, nd);
 	}
 }

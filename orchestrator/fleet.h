@@ -37,6 +37,9 @@ int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen);
    descriptors, and call on_exit(o, nd) for each. */
 void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *));
 
+/* Move nd to state s, keeping the fleet's count of ready nodes. */
+void fleet_set_state(struct node *nd, enum node_state s);
+
 /* Close a node's connection and stop watching it (it stays reapable). */
 void fleet_disconnect(struct orch *o, struct node *nd);
 

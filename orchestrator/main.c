@@ -153,16 +153,6 @@ static void report_start_failure(struct orch *o)
 	        nd->last_line);
 }
 
-/* Return how many nodes are at least ready. */
-static unsigned count_ready(const struct orch *o)
-{
-	unsigned k = 0;
-
-	for (unsigned i = 0; i < o->n; i++)
-		k += o->nodes[i]->state == NODE_READY;
-	return k;
-}
-
 /* Whether start-up must stop waiting: a node died, or a signal. */
 static bool start_broken(const struct orch *o)
 {
@@ -182,8 +172,7 @@ static int spawn_all(struct orch *o, uint64_t deadline)
 			log_msg("%s could not start: %s", name, err);
 			return EXIT_UNAVAILABLE;
 		}
-	while (count_ready(o) < o->n && !start_broken(o) &&
-	       clock_ns() < deadline)
+	while (o->nready < o->n && !start_broken(o) && clock_ns() < deadline)
 		loop_run_once(&o->loop, clock_ms_until(deadline));
 	if (start_broken(o))
 		return 0;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "inflight.h"
 #include "loop.h"
+#include "pidmap.h"
 #include "proto.h"
 #include "token.h"
 
@@ -78,9 +79,13 @@ struct orch {
 	struct loop loop;
 	struct watcher w_signal, w_stdin;
 	struct node **nodes;
-	unsigned n;      /* the fleet's size: nodes 0..n-1 */
-	unsigned nalloc; /* nodes allocated: n plus surplus still stopping */
+	unsigned n;        /* the fleet's size: nodes 0..n-1 */
+	unsigned nalloc;   /* nodes allocated: n plus surplus still stopping */
+	unsigned nready;   /* nodes in NODE_READY (fleet_set_state keeps it) */
+	bool timers_armed; /* some node has restart_ns or stop_ns set */
 	struct batch *batches; /* connect pools at work while running */
+	struct pidmap pids;    /* running nodes by process id */
+	unsigned spawns;       /* processes started: numbers generations */
 	struct {
 		bool active;
 		unsigned from, to;

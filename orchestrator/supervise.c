@@ -62,6 +62,7 @@ static void schedule_restart(struct orch *o, struct node *nd)
 	delay = RESTART_DELAY_MS << nd->restarts;
 	nd->restarts++;
 	nd->restart_ns = now + MS_NS(delay);
+	o->timers_armed = true;
 	report_node(o, nd,
 	            "restarting in %u ms (restart %u of at most %u "
 	            "within %u s)",
@@ -73,7 +74,7 @@ void supervise_node_exit(struct orch *o, struct node *nd)
 	if (nd->state == NODE_STOPPING) {
 		/* Freed by supervise_tick(): the loop may still hold events
 		   for its watchers in the round that brought this exit. */
-		nd->state = NODE_DOWN;
+		fleet_set_state(nd, NODE_DOWN);
 		nd->stop_ns = 0;
 		return;
 	}
@@ -119,7 +120,7 @@ static void adopt(struct orch *o, struct batch *b, unsigned k)
 		   back if it is allowed to come back. */
 		report_node(o, nd, "could not be connected within %u ms: %s",
 		            o->cfg.connect_timeout_ms, j->err);
-		nd->state = NODE_LOST;
+		fleet_set_state(nd, NODE_LOST);
 		fleet_signal_node(nd, SIGKILL);
 	}
 }
@@ -183,13 +184,11 @@ static struct batch *new_batch(struct orch *o, unsigned n)
 /* Connect every node that became ready since the last round. */
 static void connect_ready(struct orch *o)
 {
-	unsigned n = 0;
+	unsigned n = o->nready;
 	struct net_addr a;
 	struct batch *b;
 	char err[256];
 
-	for (unsigned i = 0; i < o->n; i++)
-		n += o->nodes[i]->state == NODE_READY;
 	if (n == 0)
 		return;
 	if (net_resolve(o->cfg.host, 0, &a, err, sizeof(err)) < 0) {
@@ -205,7 +204,7 @@ static void connect_ready(struct orch *o)
 		struct node *nd = o->nodes[i];
 		if (nd->state != NODE_READY)
 			continue;
-		nd->state = NODE_CONNECTING;
+		fleet_set_state(nd, NODE_CONNECTING);
 		b->jobs[b->njobs] = (struct connect_job){.index = i, .addr = a};
 		net_addr_set_port(&b->jobs[b->njobs].addr, (int)nd->port);
 		b->generation[b->njobs++] = nd->generation;
@@ -217,7 +216,7 @@ static void connect_ready(struct orch *o)
 		log_errno("connect threads");
 		connector_finish(&b->c);
 		for (unsigned k = 0; k < b->njobs; k++)
-			o->nodes[b->jobs[k].index]->state = NODE_READY;
+			fleet_set_state(o->nodes[b->jobs[k].index], NODE_READY);
 		free_batch(o, b);
 	}
 }
@@ -242,9 +241,12 @@ static void check_scale(struct orch *o)
 	             (double)(clock_ns() - o->scale.t0_ns) / 1e6);
 }
 
-void supervise_tick(struct orch *o)
+/* Fire the restarts and SIGKILLs that are due; keep timers_armed true
+   only while some remain, so an idle fleet costs no scan. */
+static void fire_timers(struct orch *o)
 {
 	uint64_t now = clock_ns();
+	bool armed = false;
 
 	for (unsigned i = 0; i < o->nalloc; i++) {
 		struct node *nd = o->nodes[i];
@@ -254,7 +256,15 @@ void supervise_tick(struct orch *o)
 			nd->stop_ns = 0;
 			fleet_signal_node(nd, SIGKILL);
 		}
+		armed |= nd->restart_ns || nd->stop_ns;
 	}
+	o->timers_armed = armed;
+}
+
+void supervise_tick(struct orch *o)
+{
+	if (o->timers_armed)
+		fire_timers(o);
 	drop_retired(o);
 	connect_ready(o);
 	check_scale(o);
@@ -264,7 +274,7 @@ int supervise_timeout(const struct orch *o)
 {
 	uint64_t next = UINT64_MAX;
 
-	for (unsigned i = 0; i < o->nalloc; i++) {
+	for (unsigned i = 0; o->timers_armed && i < o->nalloc; i++) {
 		const struct node *nd = o->nodes[i];
 		if (nd->restart_ns && nd->restart_ns < next)
 			next = nd->restart_ns;
@@ -279,15 +289,16 @@ static void retire(struct orch *o, struct node *nd)
 {
 	nd->restart_ns = 0;
 	if (!nd->running) {
-		nd->state = NODE_DOWN;
+		fleet_set_state(nd, NODE_DOWN);
 		return;
 	}
 	if (nd->state == NODE_CONNECTED)
 		console_bye_node(o, nd);
-	nd->state = NODE_STOPPING;
+	fleet_set_state(nd, NODE_STOPPING);
 	fleet_signal_node(nd, SIGTERM);
 	fleet_signal_node(nd, SIGCONT);
 	nd->stop_ns = clock_ns() + MS_NS(o->cfg.stop_timeout_ms);
+	o->timers_armed = true;
 }
 
 int supervise_scale(struct orch *o, unsigned n)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "parse.h"
 
 #define ERRLEN 512
 
@@ -923,23 +924,23 @@ static void test_parse_uint(void **state)
 	unsigned v;
 
 	(void)state;
-	assert_int_equal(config_parse_uint("0", 0, 10, &v), 0);
+	assert_int_equal(parse_uint("0", 0, 10, &v), 0);
 	assert_int_equal(v, 0);
-	assert_int_equal(config_parse_uint("10", 0, 10, &v), 0);
+	assert_int_equal(parse_uint("10", 0, 10, &v), 0);
 	assert_int_equal(v, 10);
-	assert_int_equal(config_parse_uint("007", 0, 10, &v), 0);
+	assert_int_equal(parse_uint("007", 0, 10, &v), 0);
 	assert_int_equal(v, 7);
-	assert_int_equal(config_parse_uint("4294967295", 0, UINT_MAX, &v), 0);
+	assert_int_equal(parse_uint("4294967295", 0, UINT_MAX, &v), 0);
 	assert_int_equal(v, UINT_MAX);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		v = 12345;
-		if (config_parse_uint(bad[i], 0, 10, &v) != -1)
+		if (parse_uint(bad[i], 0, 10, &v) != -1)
 			fail_msg("'%s' accepted", bad[i]);
 		assert_int_equal(v, 12345);
 	}
 	v = 12345;
-	assert_int_equal(config_parse_uint("4294967296", 0, UINT_MAX, &v), -1);
-	assert_int_equal(config_parse_uint("4", 5, 10, &v), -1);
+	assert_int_equal(parse_uint("4294967296", 0, UINT_MAX, &v), -1);
+	assert_int_equal(parse_uint("4", 5, 10, &v), -1);
 	assert_int_equal(v, 12345);
 }
 

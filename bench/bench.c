@@ -1,0 +1,5 @@
+/* bench.c - placeholder, replaced by the benchmark. */
+int main(void)
+{
+	return 0;
+}

@@ -1,0 +1,82 @@
+/* pidmap.c - see pidmap.h. */
+#include "pidmap.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "orch.h"
+
+/* Return the home slot of pid (Fibonacci hashing). */
+static unsigned home(const struct pidmap *m, pid_t pid)
+{
+	return (unsigned)(((uint32_t)pid * 2654435769u) & (m->cap - 1));
+}
+
+/* Rebuild the table with cap slots; return 0 or -1. */
+static int resize(struct pidmap *m, unsigned cap)
+{
+	struct pidmap n = {.slot = calloc(cap, sizeof(*n.slot)), .cap = cap};
+
+	if (!n.slot)
+		return -1;
+	for (unsigned i = 0; i < m->cap; i++)
+		if (m->slot[i])
+			pidmap_put(&n, m->slot[i]);
+	free(m->slot);
+	*m = n;
+	return 0;
+}
+
+int pidmap_put(struct pidmap *m, struct node *nd)
+{
+	unsigned i;
+
+	if (2 * (m->used + 1) > m->cap && resize(m, m->cap ? 2 * m->cap : 64))
+		return -1;
+	for (i = home(m, nd->pid); m->slot[i]; i = (i + 1) & (m->cap - 1))
+		;
+	m->slot[i] = nd;
+	m->used++;
+	return 0;
+}
+
+struct node *pidmap_get(const struct pidmap *m, pid_t pid)
+{
+	if (m->cap == 0)
+		return NULL;
+	for (unsigned i = home(m, pid); m->slot[i]; i = (i + 1) & (m->cap - 1))
+		if (m->slot[i]->pid == pid)
+			return m->slot[i];
+	return NULL;
+}
+
+void pidmap_del(struct pidmap *m, pid_t pid)
+{
+	unsigned i, j, mask = m->cap - 1;
+
+	if (m->cap == 0)
+		return;
+	for (i = home(m, pid); m->slot[i] && m->slot[i]->pid != pid;
+	     i = (i + 1) & mask)
+		;
+	if (!m->slot[i])
+		return;
+	m->slot[i] = NULL;
+	m->used--;
+	/* Shift back every later entry of the run that may now sit past
+	   a hole between its home and itself. */
+	for (j = (i + 1) & mask; m->slot[j]; j = (j + 1) & mask) {
+		unsigned h = home(m, m->slot[j]->pid);
+		if (((j - h) & mask) >= ((j - i) & mask)) {
+			m->slot[i] = m->slot[j];
+			m->slot[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+void pidmap_free(struct pidmap *m)
+{
+	free(m->slot);
+	*m = (struct pidmap){0};
+}

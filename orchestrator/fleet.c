@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -16,9 +17,10 @@
 #include "pidmap.h"
 #include "report.h"
 
-#define READY_FD        3  /* where a node finds its readiness pipe */
-#define MAX_ARGS        64 /* words in a [node] command */
-#define OUTPUT_LINE_MAX 4096
+#define READY_FD         3  /* where a node finds its readiness pipe */
+#define MAX_ARGS         64 /* words in a [node] command */
+#define OUTPUT_LINE_MAX  4096
+#define SPAWN_THREAD_MIN 32 /* nodes worth a second spawning thread */
 
 extern char **environ;
 
@@ -81,19 +83,6 @@ int fleet_init(struct orch *o, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
-}
-
-void fleet_free(struct orch *o)
-{
-	while (o->nalloc > 0)
-		fleet_drop_last(o);
-	free(o->nodes);
-	o->nodes = NULL;
-	pidmap_free(&o->pids);
-	o->n = 0;
-	free(o->node_env);
-	o->node_env = NULL;
-	explicit_bzero(o->env_vars, sizeof(o->env_vars));
 }
 
 int fleet_add(struct orch *o, unsigned n)
@@ -321,7 +310,12 @@ static int watch_pipes(struct orch *o, struct node *nd)
 	return 0;
 }
 
-int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen)
+/* Start nd's process: pipes, argv, posix_spawn. Touches only nd and
+   reads o, so two threads may start different nodes at once. On success
+   nd->pid, nd->ready_fd and nd->out_fd are set; return 0, or -1 with a
+   message in err. */
+static int start_process(struct orch *o, struct node *nd, char *err,
+                         size_t errlen)
 {
 	char words[8192], *argv[MAX_ARGS + 1];
 	int ready[2] = {-1, -1}, out[2] = {-1, -1}, rc;
@@ -354,30 +348,9 @@ int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen)
 	}
 	close(ready[1]);
 	close(out[1]);
-	ready[1] = out[1] = -1;
 	nd->pid = pid;
-	if (pidmap_put(&o->pids, nd) < 0) {
-		/* Unmapped it would never be reaped: stop it now. */
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		snprintf(err, errlen, "out of memory");
-		goto fail;
-	}
-	nd->running = true;
-	/* Unique across the fleet: a connect job knows its node's start. */
-	nd->generation = ++o->spawns;
-	nd->restart_ns = 0;
-	/* A custom command may wrap node in something that does not pass
-	   descriptor 3 on (ssh, a script): its readiness is found out by
-	   connecting, with retry. */
-	fleet_set_state(nd, o->cfg.command[0] ? NODE_READY : NODE_STARTING);
 	nd->ready_fd = ready[0];
 	nd->out_fd = out[0];
-	nd->last_line[0] = '\0';
-	if (watch_pipes(o, nd) < 0) {
-		snprintf(err, errlen, "epoll: %s", strerror(errno));
-		return -1;
-	}
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++) {
@@ -387,6 +360,183 @@ fail:
 			close(out[i]);
 	}
 	return -1;
+}
+
+/* Take a started process into the fleet: map its pid, watch its pipes.
+   Return 0, or -1 with a message in err (the process is then killed,
+   or left to the reaper when only watching failed). */
+static int adopt_process(struct orch *o, struct node *nd, char *err,
+                         size_t errlen)
+{
+	if (pidmap_put(&o->pids, nd) < 0) {
+		/* Unmapped it would never be reaped: stop it now. */
+		kill(nd->pid, SIGKILL);
+		waitpid(nd->pid, NULL, 0);
+		close(nd->ready_fd);
+		close(nd->out_fd);
+		nd->ready_fd = nd->out_fd = -1;
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	nd->running = true;
+	/* Unique across the fleet: a connect job knows its node's start. */
+	nd->generation = ++o->spawns;
+	nd->restart_ns = 0;
+	nd->last_line[0] = '\0';
+	/* A custom command may wrap node in something that does not pass
+	   descriptor 3 on (ssh, a script): its readiness is found out by
+	   connecting, with retry. */
+	fleet_set_state(nd, o->cfg.command[0] ? NODE_READY : NODE_STARTING);
+	if (watch_pipes(o, nd) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen)
+{
+	if (start_process(o, nd, err, errlen) < 0)
+		return -1;
+	return adopt_process(o, nd, err, errlen);
+}
+
+/* Work of one spawning thread: every other node from first. */
+struct spawner {
+	struct orch *o;
+	unsigned first, end;
+	unsigned failed; /* index of the node that failed, or end */
+	char err[512];
+	bool *stop; /* shared: set by the first thread that fails */
+};
+
+static void spawn_range(struct spawner *s)
+{
+	s->failed = s->end;
+	for (unsigned i = s->first; i < s->end; i += 2) {
+		if (__atomic_load_n(s->stop, __ATOMIC_RELAXED))
+			break;
+		if (start_process(s->o, s->o->nodes[i], s->err,
+		                  sizeof(s->err)) < 0) {
+			s->failed = i;
+			__atomic_store_n(s->stop, true, __ATOMIC_RELAXED);
+			break;
+		}
+	}
+}
+
+/* The second spawning thread. The kernel sends a node its parent-death
+   signal when the *thread* that forked it exits, so this thread must
+   outlive its nodes: it reports its work done, then stays parked until
+   fleet_free(). */
+static void *spawner_main(void *arg)
+{
+	struct spawner *s = arg;
+	struct park *pk = &s->o->park;
+
+	spawn_range(s);
+	pthread_mutex_lock(&pk->mu);
+	pk->done = true;
+	pthread_cond_broadcast(&pk->cv);
+	while (!pk->quit)
+		pthread_cond_wait(&pk->cv, &pk->mu);
+	pthread_mutex_unlock(&pk->mu);
+	return NULL;
+}
+
+/* Run spawner s on the parked thread; return false if it cannot start. */
+static bool spawn_in_thread(struct orch *o, struct spawner *s)
+{
+	struct park *pk = &o->park;
+
+	if (pthread_mutex_init(&pk->mu, NULL) ||
+	    pthread_cond_init(&pk->cv, NULL))
+		return false;
+	if (pthread_create(&pk->thread, NULL, spawner_main, s) != 0) {
+		pthread_cond_destroy(&pk->cv);
+		pthread_mutex_destroy(&pk->mu);
+		return false;
+	}
+	pk->started = true;
+	return true;
+}
+
+/* Wait until the parked thread has done its spawning. */
+static void spawn_thread_wait(struct orch *o)
+{
+	struct park *pk = &o->park;
+
+	pthread_mutex_lock(&pk->mu);
+	while (!pk->done)
+		pthread_cond_wait(&pk->cv, &pk->mu);
+	pthread_mutex_unlock(&pk->mu);
+}
+
+/* Let the parked thread go, once its nodes are gone. */
+static void spawn_thread_end(struct orch *o)
+{
+	struct park *pk = &o->park;
+
+	if (!pk->started)
+		return;
+	pthread_mutex_lock(&pk->mu);
+	pk->quit = true;
+	pthread_cond_broadcast(&pk->cv);
+	pthread_mutex_unlock(&pk->mu);
+	pthread_join(pk->thread, NULL);
+	pthread_cond_destroy(&pk->cv);
+	pthread_mutex_destroy(&pk->mu);
+	pk->started = false;
+}
+
+/* Adopt every started node into the fleet, in order; return 0, or -1
+   with *failed and err for the first that could not be adopted. All are
+   adopted even after a failure: teardown must find them. */
+static int adopt_all(struct orch *o, unsigned *failed, char *err, size_t errlen)
+{
+	char ignored[512];
+	int rc = 0;
+
+	for (unsigned i = 0; i < o->n; i++) {
+		struct node *nd = o->nodes[i];
+		if (nd->pid <= 0 || nd->running)
+			continue;
+		if (adopt_process(o, nd, rc ? ignored : err,
+		                  rc ? sizeof(ignored) : errlen) < 0 &&
+		    rc == 0) {
+			*failed = i;
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+int fleet_spawn_all(struct orch *o, unsigned *failed, char *err, size_t errlen)
+{
+	bool stop = false;
+	struct spawner s[2] = {{o, 0, o->n, 0, "", &stop},
+	                       {o, 1, o->n, 0, "", &stop}};
+	bool threaded;
+	int rc;
+
+	for (unsigned i = 0; i < o->n; i++)
+		o->nodes[i]->pid = 0;
+	/* The calling thread waits while each child it spawns execs (vfork
+	   semantics): a second thread keeps the other core busy meanwhile. */
+	threaded = o->n >= SPAWN_THREAD_MIN && spawn_in_thread(o, &s[1]);
+	spawn_range(&s[0]);
+	if (threaded)
+		spawn_thread_wait(o);
+	else if (!stop)
+		spawn_range(&s[1]);
+	rc = adopt_all(o, failed, err, errlen);
+	for (int k = 0; k < 2 && rc == 0; k++)
+		if (s[k].failed < s[k].end) {
+			*failed = s[k].failed;
+			snprintf(err, errlen, "%s", s[k].err);
+			rc = -1;
+		}
+	return rc;
 }
 
 void fleet_set_state(struct node *nd, enum node_state s)
@@ -455,4 +605,18 @@ unsigned fleet_alive(const struct orch *o)
 	for (unsigned i = 0; i < o->nalloc; i++)
 		alive += o->nodes[i]->running;
 	return alive;
+}
+
+void fleet_free(struct orch *o)
+{
+	spawn_thread_end(o);
+	while (o->nalloc > 0)
+		fleet_drop_last(o);
+	free(o->nodes);
+	o->nodes = NULL;
+	pidmap_free(&o->pids);
+	o->n = 0;
+	free(o->node_env);
+	o->node_env = NULL;
+	explicit_bzero(o->env_vars, sizeof(o->env_vars));
 }

@@ -33,6 +33,12 @@ void fleet_drop_last(struct orch *o);
    err (the command could not be run). */
 int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen);
 
+/* Start every node of the fleet, from two threads when there are many.
+   Return 0, or -1 with *failed the index of a node that could not be
+   started and a message in err; nodes started are in the fleet either
+   way (to be torn down). */
+int fleet_spawn_all(struct orch *o, unsigned *failed, char *err, size_t errlen);
+
 /* Reap every child that has exited: drain its output, close its
    descriptors, and call on_exit(o, nd) for each. */
 void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *));

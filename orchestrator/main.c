@@ -164,14 +164,14 @@ static bool start_broken(const struct orch *o)
 static int spawn_all(struct orch *o, uint64_t deadline)
 {
 	char err[512];
+	unsigned bad;
 
-	for (unsigned i = 0; i < o->n; i++)
-		if (fleet_spawn(o, o->nodes[i], err, sizeof(err)) < 0) {
-			char name[128];
-			report_node_name(o->nodes[i], name, sizeof(name));
-			log_msg("%s could not start: %s", name, err);
-			return EXIT_UNAVAILABLE;
-		}
+	if (fleet_spawn_all(o, &bad, err, sizeof(err)) < 0) {
+		char name[128];
+		report_node_name(o->nodes[bad], name, sizeof(name));
+		log_msg("%s could not start: %s", name, err);
+		return EXIT_UNAVAILABLE;
+	}
 	while (o->nready < o->n && !start_broken(o) && clock_ns() < deadline)
 		loop_run_once(&o->loop, clock_ms_until(deadline));
 	if (start_broken(o))

@@ -9,6 +9,7 @@
 #define FANOUT_ORCH_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,12 @@ struct orch {
 	struct batch *batches; /* connect pools at work while running */
 	struct pidmap pids;    /* running nodes by process id */
 	unsigned spawns;       /* processes started: numbers generations */
+	struct park {          /* the second spawning thread (fleet.c) */
+		pthread_t thread;
+		pthread_mutex_t mu;
+		pthread_cond_t cv;
+		bool started, done, quit;
+	} park;
 	struct {
 		bool active;
 		unsigned from, to;

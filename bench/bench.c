@@ -82,7 +82,7 @@
 #define MAX_ROUNDS   200
 #define DELIVERIES   100000 /* pipelined deliveries per run, at least */
 #define DEFAULT_PORT 20000  /* below the usual ephemeral range */
-#define LOG_TAIL     2048   /* bytes of the orchestrator's log shown */
+#define LOG_PART     1024   /* bytes shown of each end of a long log */
 
 /* Every figure, fanout's then the floor's; one row per repetition. */
 enum fig {
@@ -165,6 +165,7 @@ static int kid_status[MAX_N];
 static unsigned nkids;
 
 static struct orch_run orun;
+static const struct bench *dirs; /* for on_signal(), once it exists */
 
 /* Return the milliseconds since t0. */
 static double ms_since(uint64_t t0)
@@ -241,21 +242,35 @@ static long proc_status_kb(pid_t pid, const char *key)
 	return -1;
 }
 
+/* Wait for a SIGCHLD (blocked, so it waits for us) until deadline; return
+   0, or -1 once the deadline has passed. */
+static int wait_chld(uint64_t deadline)
+{
+	int ms = clock_ms_until(deadline);
+	sigset_t chld;
+
+	if (ms == 0)
+		return -1;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	sigtimedwait(&chld, NULL, &ts);
+	return 0;
+}
+
 /* Reap the children p[0..n) (0 for none), storing their statuses and
    zeroing their pids; return 0 once all are reaped, -1 (with a message)
-   if TIMEOUT_MS passes first. SIGCHLD is blocked, so we wait for it. */
+   if TIMEOUT_MS passes first. Other children reaped meanwhile (nodes
+   orphaned to us) are forgotten. */
 static int reap(pid_t *p, int *st, unsigned n)
 {
 	uint64_t deadline = clock_ns() + MS_NS(TIMEOUT_MS);
 	unsigned left = 0, hint = 0;
-	sigset_t chld;
 
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
 	for (unsigned i = 0; i < n; i++)
 		left += p[i] > 0;
 	while (left > 0) {
-		int s, ms;
+		int s;
 		pid_t w = waitpid(-1, &s, WNOHANG);
 
 		if (w > 0) {
@@ -273,44 +288,59 @@ static int reap(pid_t *p, int *st, unsigned n)
 			log_errno("waitpid (%u children left)", left);
 			return -1;
 		}
-		ms = clock_ms_until(deadline);
-		if (ms == 0) {
+		if (w == 0 && wait_chld(deadline) < 0) {
 			log_msg("%u children still running after %d s", left,
 			        TIMEOUT_MS / 1000);
 			return -1;
 		}
-		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-		sigtimedwait(&chld, NULL, &ts);
 	}
 	return 0;
 }
 
-/* Kill the orchestrator, and its nodes first, and reap it. */
-static void orch_kill(void)
-{
-	pid_t nodes[MAX_N];
-	unsigned n;
-	int st;
-
-	if (orch_pid <= 0)
-		return;
-	n = children_of(orch_pid, nodes, MAX_N);
-	for (unsigned i = 0; i < n; i++)
-		kill(nodes[i], SIGKILL);
-	kill(orch_pid, SIGKILL);
-	reap(&orch_pid, &st, 1);
-	orch_pid = 0;
-}
-
-/* Kill and reap every child we have; for the error paths. */
+/* Kill every child we have, and what it left to us, and reap them all;
+   for the error paths. The orchestrator goes first, its nodes (listed
+   while still its own) after it, so that its log does not fill up with
+   their deaths; as a subreaper we reap them in its place. */
 static void kill_all(void)
 {
-	orch_kill();
-	for (unsigned i = 0; i < nkids; i++)
-		if (kids[i] > 0)
-			kill(kids[i], SIGKILL);
-	reap(kids, kid_status, nkids);
+	uint64_t deadline = clock_ns() + MS_NS(TIMEOUT_MS);
+	pid_t pids[MAX_N];
+	unsigned n = 0;
+	pid_t w;
+
+	if (orch_pid > 0) {
+		n = children_of(orch_pid, pids, MAX_N);
+		kill(orch_pid, SIGKILL);
+		for (unsigned i = 0; i < n; i++)
+			kill(pids[i], SIGKILL);
+		orch_pid = 0;
+	}
+	n = children_of(getpid(), pids, MAX_N);
+	for (unsigned i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
 	nkids = 0;
+	for (;;) {
+		w = waitpid(-1, NULL, WNOHANG);
+		if (w < 0 && errno != EINTR)
+			return; /* ECHILD: none left */
+		if (w == 0 && wait_chld(deadline) < 0)
+			break;
+	}
+	log_msg("some children could not be reaped in %d s", TIMEOUT_MS / 1000);
+}
+
+/* Return whether orphans of the orchestrator were left to us, with a
+   message then; they are killed by kill_all(). */
+static bool orphans_left(void)
+{
+	pid_t pids[8];
+	unsigned n = children_of(getpid(), pids, 8);
+
+	if (n > 0)
+		log_msg("the orchestrator exited leaving %s%u processes behind "
+		        "(pid %d...)",
+		        n == 8 ? "at least " : "", n, (int)pids[0]);
+	return n > 0;
 }
 
 /* Return a description of a wait status in buf. */
@@ -494,6 +524,20 @@ static void make_line(char *out, const char *tag, unsigned long long i)
 
 /* ---- fanout ------------------------------------------------------------ */
 
+/* In a new child: die with the bench (return -1 if it is gone already)
+   and give back the signal dispositions and mask the bench changed. */
+static int child_setup(const struct bench *b, pid_t parent)
+{
+	static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP};
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	sigprocmask(SIG_SETMASK, &b->oldmask, NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		return -1;
+	return 0;
+}
+
 /* Exec the orchestrator in the child with in and out as its standard input
    and output and logfd as its error. Never returns. */
 static void orch_exec(const struct bench *b, unsigned n, int in, int out,
@@ -503,10 +547,8 @@ static void orch_exec(const struct bench *b, unsigned n, int in, int out,
 
 	snprintf(nbuf, sizeof(nbuf), "%u", n);
 	snprintf(pbuf, sizeof(pbuf), "%d", b->port);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	if (child_setup(b, parent) < 0)
 		_exit(127);
-	sigprocmask(SIG_SETMASK, &b->oldmask, NULL);
-	signal(SIGPIPE, SIG_DFL);
 	if (dup2(logfd, 2) < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 	    chdir(b->dir) < 0) {
 		log_errno("orchestrator's descriptors");
@@ -653,7 +695,7 @@ static int fanout_pipelined(struct orch_run *o, unsigned n, unsigned m,
 	t1 = clock_ns();
 	cpu = thread_cpu_ns() - cpu;
 	if (rc < 0)
-		orch_kill(); /* so that the writer stops at once */
+		kill_all(); /* so that the writer stops at once */
 	pthread_join(th, NULL);
 	if (rc < 0 || f.rc < 0)
 		return -1;
@@ -704,6 +746,8 @@ static int fanout_teardown(struct orch_run *o, double *fig)
 	if (reap(&orch_pid, &st, 1) < 0)
 		return -1;
 	fig[F_DOWN] = ms_since(t0);
+	if (orphans_left())
+		return -1;
 	if (st != 0) {
 		log_msg("orchestrator %s", status_str(st, how, sizeof(how)));
 		return -1;
@@ -725,24 +769,40 @@ static unsigned pipelined_for(unsigned n)
 	return m < 100 ? 100 : m;
 }
 
-/* Show the end of the orchestrator's standard error. */
+/* Copy len bytes of fd from offset off to standard error; return 0 or -1. */
+static int copy_out(int fd, off_t off, size_t len)
+{
+	char text[LOG_PART];
+	ssize_t r =
+	    pread(fd, text, len < sizeof(text) ? len : sizeof(text), off);
+
+	if (r <= 0)
+		return -1;
+	(void)!write(STDERR_FILENO, text, (size_t)r);
+	return 0;
+}
+
+/* Show the orchestrator's standard error: all of it, or when long its
+   beginning (the first fault) and its end (the last words). */
 static void show_log(const struct bench *b)
 {
-	char text[LOG_TAIL];
 	int fd = open(b->log, O_RDONLY | O_CLOEXEC);
 	off_t end;
-	ssize_t r;
 
 	if (fd < 0)
 		return;
 	end = lseek(fd, 0, SEEK_END);
-	lseek(fd, end > LOG_TAIL ? end - LOG_TAIL : 0, SEEK_SET);
-	r = io_read(fd, text, sizeof(text));
+	if (end > 0)
+		log_msg("the orchestrator's standard error said:");
+	if (end <= 2 * LOG_PART) {
+		copy_out(fd, 0, (size_t)end);
+	} else {
+		copy_out(fd, 0, LOG_PART);
+		dprintf(STDERR_FILENO, "\n[... %lld bytes ...]\n",
+		        (long long)end - 2 * LOG_PART);
+		copy_out(fd, end - LOG_PART, LOG_PART);
+	}
 	close(fd);
-	if (r <= 0)
-		return;
-	log_msg("the orchestrator's standard error ended with:");
-	(void)!write(STDERR_FILENO, text, (size_t)r);
 }
 
 /* One fanout run of n nodes: fill fanout's figures in fig; return 0, or
@@ -772,7 +832,7 @@ static int fanout_rep(const struct bench *b, unsigned n, const char *data,
 	orch_close(o);
 	return 0;
 fail:
-	orch_kill();
+	kill_all();
 	orch_close(o);
 	show_log(b);
 	log_msg("fanout with %u nodes failed", n);
@@ -783,7 +843,8 @@ fail:
 
 /* A floor child: listen on port, say so on the ready pipe, then ack every
    whole 32-byte message of the one connection until EOF. Never returns. */
-static void floor_child(int port, const int ready[2], pid_t parent)
+static void floor_child(const struct bench *b, int port, const int ready[2],
+                        pid_t parent)
 {
 	static uint8_t in[CHUNK], acks[(CHUNK / MSG_BYTES + 1) * ACK_BYTES];
 	size_t part = 0;
@@ -791,7 +852,7 @@ static void floor_child(int port, const int ready[2], pid_t parent)
 	int lfd, c;
 
 	close(ready[0]);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	if (child_setup(b, parent) < 0)
 		_exit(1);
 	lfd = net_listen("127.0.0.1", port, 1, err, sizeof(err));
 	if (lfd < 0) {
@@ -878,7 +939,7 @@ static int floor_start(const struct bench *b, struct floor_run *f, double *fig)
 	for (nkids = 0; nkids < f->n; nkids++) {
 		kids[nkids] = fork();
 		if (kids[nkids] == 0)
-			floor_child(b->port + (int)nkids, ready, parent);
+			floor_child(b, b->port + (int)nkids, ready, parent);
 		if (kids[nkids] < 0) {
 			log_errno("floor: fork");
 			break;
@@ -1096,31 +1157,21 @@ static int floor_rep(const struct bench *b, struct floor_run *f, double *fig)
 
 /* ---- set-up ------------------------------------------------------------ */
 
-static void usage(FILE *to)
-{
-	fprintf(to,
-	        "usage: bench [--json] [--reps R] [--sizes N,N,...] "
-	        "[--port BASE]\n"
-	        "             [--orchestrator PATH] [--verbose]\n"
-	        "\n"
-	        "Measure fanout (start-up, lock-step rounds, pipelined "
-	        "throughput,\n"
-	        "teardown, memory) next to a bare floor of plain sockets, and "
-	        "print\n"
-	        "the medians over R repetitions.\n"
-	        "\n"
-	        "  --json               one JSON object instead of a table\n"
-	        "  --reps R             repetitions of each figure (default "
-	        "5)\n"
-	        "  --sizes LIST         fleet sizes (default 1,10,100,1000)\n"
-	        "  --port BASE          node i listens on BASE+i (default "
-	        "%d)\n"
-	        "  --orchestrator PATH  default: ../orchestrator from this "
-	        "program\n"
-	        "  --verbose            each repetition's figures on "
-	        "stderr\n",
-	        DEFAULT_PORT);
-}
+/* The usage, for --help and for a wrong option. */
+static const char usage_text[] =
+    "usage: bench [--json] [--reps R] [--sizes N,N,...] [--port BASE]\n"
+    "             [--orchestrator PATH] [--verbose]\n"
+    "\n"
+    "Measure fanout (start-up, lock-step rounds, pipelined throughput,\n"
+    "teardown, memory) next to a bare floor of plain sockets, and print\n"
+    "the medians over R repetitions.\n"
+    "\n"
+    "  --json               one JSON object instead of a table\n"
+    "  --reps R             repetitions of each figure (default 5)\n"
+    "  --sizes LIST         fleet sizes (default 1,10,100,1000)\n"
+    "  --port BASE          node i listens on BASE+i (default 20000)\n"
+    "  --orchestrator PATH  default: ../orchestrator from this program\n"
+    "  --verbose            each repetition's figures on stderr\n";
 
 /* Parse s, a whole decimal number in lo..hi, into *out; return 0 or -1. */
 static int parse_num(const char *s, unsigned lo, unsigned hi, unsigned *out)
@@ -1180,7 +1231,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		case 'j': b->json = true; break;
 		case 'v': b->verbose = true; break;
 		case 'o': orch = optarg; break;
-		case 'h': usage(stdout); exit(0);
+		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'r':
 			if (parse_num(optarg, 1, MAX_REPS, &b->reps) == 0)
 				break;
@@ -1199,7 +1250,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 				break;
 			log_msg("--port: '%s' is not a port", optarg);
 			exit(2);
-		default: usage(stderr); exit(2);
+		default: fputs(usage_text, stderr); exit(2);
 		}
 	}
 	if (optind < argc) {
@@ -1283,6 +1334,25 @@ static void remove_dir(const struct bench *b)
 	rmdir(b->dir);
 }
 
+/* On SIGINT, SIGTERM or SIGHUP: kill the children (nodes follow the
+   orchestrator by their parent-death signal), remove the temporary
+   directory, and die of the signal. Async-signal-safe calls only. */
+static void on_signal(int sig)
+{
+	if (orch_pid > 0)
+		kill(orch_pid, SIGKILL);
+	for (unsigned i = 0; i < nkids; i++)
+		if (kids[i] > 0)
+			kill(kids[i], SIGKILL);
+	if (dirs) {
+		unlink(dirs->conf);
+		unlink(dirs->log);
+		rmdir(dirs->dir);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* Raise RLIMIT_NOFILE for n nodes: n sockets here, three descriptors per
    node in the orchestrator if the hard limit allows. Return 0, or -1 with
    a message naming the limit when even our own need cannot be met. */
@@ -1305,8 +1375,8 @@ static int raise_nofile(unsigned n)
 	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
 	if (rl.rlim_cur < need || setrlimit(RLIMIT_NOFILE, &rl) < 0) {
 		log_msg("%u nodes need %llu open files but RLIMIT_NOFILE "
-		        "allows %llu (hard limit %llu): raise it (ulimit -n) "
-		        "or run as root",
+		        "allows %llu (hard limit %llu): raise the hard limit "
+		        "(ulimit -Hn, limits.conf; needs CAP_SYS_RESOURCE)",
 		        n, (unsigned long long)need,
 		        (unsigned long long)rl.rlim_cur,
 		        (unsigned long long)rl.rlim_max);
@@ -1361,7 +1431,7 @@ static void print_header(const struct bench *b)
 	uname(&u);
 	sched_getaffinity(0, sizeof(cpus), &cpus);
 	printf("fanout bench, %s, Linux %s, %d CPUs, %u reps, medians; "
-	       "x = fanout/floor cost\n",
+	       "x = fanout cost / floor cost (Macks/s: floor / fanout)\n",
 	       date, u.release, CPU_COUNT(&cpus), b->reps);
 	printf("%5s  %-21s  %-21s  %-15s  %-19s  %-13s  %s\n", "",
 	       "start-up ms", "round p50 ms", "round p99 ms",
@@ -1447,10 +1517,10 @@ static void print_json(const struct bench *b, double med[][NFIG])
 static void print_rep(unsigned n, unsigned r, const double *v)
 {
 	fprintf(stderr,
-	        "bench: N=%u rep %u: start-up %.1f|%.1f ms, round p50 "
-	        "%.3f|%.3f p99 %.3f|%.3f ms, %.2f|%.2f Macks/s (reader %.0f%% "
-	        "CPU), teardown "
-	        "%.1f|%.1f ms, RSS %.1f|%.1f MiB\n",
+	        "bench: N=%u rep %u: start-up %.1f|%.1f ms, "
+	        "round p50 %.3f|%.3f p99 %.3f|%.3f ms, "
+	        "%.2f|%.2f Macks/s (reader %.0f%% CPU), "
+	        "teardown %.1f|%.1f ms, RSS %.1f|%.1f MiB\n",
 	        n, r + 1, v[F_START], v[L_START], v[F_P50], v[L_P50], v[F_P99],
 	        v[L_P99], v[F_RATE] / 1e6, v[L_RATE] / 1e6, v[F_RCPU] * 100,
 	        v[F_DOWN], v[L_DOWN], v[F_ORSS], v[F_NRSS]);
@@ -1508,14 +1578,23 @@ int main(int argc, char **argv)
 		maxn = b.sizes[i] > maxn ? b.sizes[i] : maxn;
 	if (find_orchestrator(&b) < 0 || raise_nofile(maxn) < 0)
 		return 1;
-	/* Children are reaped with sigtimedwait; a closed pipe is an error
-	   to report, not a signal to die of. */
+	/* Children are reaped with sigtimedwait, nodes orphaned by a killed
+	   orchestrator too; a closed pipe is an error to report, not a
+	   signal to die of. */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, &b.oldmask);
 	signal(SIGPIPE, SIG_IGN);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		log_errno("prctl");
+		return 1;
+	}
 	if (make_dir(&b) < 0)
 		return 1;
+	dirs = &b;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	if (!b.json)
 		print_header(&b);
 	for (unsigned s = 0; s < b.nsizes && rc == 0; s++) {

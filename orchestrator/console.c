@@ -30,7 +30,9 @@ static const char help_text[] =
 int console_init(struct orch *o)
 {
 	o->frame = malloc(PROTO_HEADER_LEN + 8);
-	if (!o->frame || inflight_init(&o->inflight, CONSOLE_WINDOW) < 0)
+	o->scratch = malloc(READ_CHUNK);
+	if (!o->frame || !o->scratch ||
+	    inflight_init(&o->inflight, CONSOLE_WINDOW) < 0)
 		return -1;
 	return 0;
 }
@@ -40,7 +42,9 @@ void console_free(struct orch *o)
 	inflight_free(&o->inflight);
 	buf_free(&o->line);
 	free(o->frame);
+	free(o->scratch);
 	o->frame = NULL;
+	o->scratch = NULL;
 }
 
 /* Whether standard input should be read now. */
@@ -71,8 +75,13 @@ static void flush_node(struct orch *o, struct node *nd)
 	           EPOLLIN | (buf_used(&nd->out) ? EPOLLOUT : 0));
 }
 
+/* Write out the broadcasts queued since the last flush, if any: one
+   write per node for a whole batch of input. */
 static void flush_all(struct orch *o)
 {
+	if (!o->unflushed)
+		return;
+	o->unflushed = false;
 	for (unsigned i = 0; i < o->nalloc; i++) {
 		struct node *nd = o->nodes[i];
 		if (nd->state == NODE_CONNECTED && buf_used(&nd->out) > 0 &&
@@ -110,6 +119,7 @@ static void broadcast(struct orch *o, const uint8_t *p, size_t len)
 		buf_append(&nd->out, o->frame, head);
 		buf_append(&nd->out, p, len);
 		inflight_expect(b, i);
+		o->unflushed = true;
 	}
 }
 
@@ -315,42 +325,65 @@ static int handle_ack(struct orch *o, struct node *nd, const struct frame *f)
 	return 0;
 }
 
-/* Decode and account every whole frame nd has sent. */
-static void handle_frames(struct orch *o, struct node *nd)
+/* Decode and account every whole frame in p (len bytes) from nd. Return
+   the bytes consumed, or -1 if nd was dropped for what it sent. */
+static ssize_t handle_frames(struct orch *o, struct node *nd, const uint8_t *p,
+                             size_t len)
 {
+	size_t done = 0, used;
 	struct frame f;
-	size_t used;
 	int rc;
 
-	while ((rc = proto_decode(buf_head(&nd->in), buf_used(&nd->in), &f,
-	                          &used)) != 0) {
+	while ((rc = proto_decode(p + done, len - done, &f, &used)) != 0) {
 		if (rc < 0) {
 			violation(o, nd, "sent a bad frame (%s)",
 			          proto_strerror(rc));
-			return;
+			return -1;
 		}
 		if (f.type != FRAME_ACK) {
 			violation(o, nd,
-			          "sent a frame that is not an ack "
-			          "(type %d)",
+			          "sent a frame that is not an ack (type %d)",
 			          (int)f.type);
-			return;
+			return -1;
 		}
 		if (handle_ack(o, nd, &f) < 0)
-			return;
-		buf_consume(&nd->in, used);
+			return -1;
+		done += used;
 	}
+	return (ssize_t)done;
+}
+
+/* Read what nd sent into the shared scratch buffer, or after the partial
+   frame nd->in keeps; return read(2)'s result. Acks are read where they
+   land and only a partial frame is kept per node, so a thousand nodes
+   cost no thousand read buffers. */
+static ssize_t read_node(struct orch *o, struct node *nd, const uint8_t **p,
+                         size_t *len)
+{
+	ssize_t r;
+
+	if (buf_used(&nd->in) == 0) {
+		r = io_read(nd->sock, o->scratch, READ_CHUNK);
+		*p = o->scratch;
+		*len = r > 0 ? (size_t)r : 0;
+		return r;
+	}
+	if (buf_reserve(&nd->in, READ_CHUNK) < 0)
+		return -1;
+	r = io_read(nd->sock, buf_tail(&nd->in), READ_CHUNK);
+	if (r > 0)
+		buf_commit(&nd->in, (size_t)r);
+	*p = buf_head(&nd->in);
+	*len = buf_used(&nd->in);
+	return r;
 }
 
 static void read_acks(struct orch *o, struct node *nd)
 {
-	ssize_t r;
+	const uint8_t *p;
+	size_t len;
+	ssize_t r = read_node(o, nd, &p, &len), used;
 
-	if (buf_reserve(&nd->in, READ_CHUNK) < 0) {
-		log_errno("reading from node %u", nd->index);
-		return;
-	}
-	r = io_read(nd->sock, buf_tail(&nd->in), READ_CHUNK);
 	if (r < 0 && errno == EAGAIN)
 		return;
 	if (r <= 0) {
@@ -364,8 +397,13 @@ static void read_acks(struct orch *o, struct node *nd)
 		fleet_disconnect(o, nd);
 		return;
 	}
-	buf_commit(&nd->in, (size_t)r);
-	handle_frames(o, nd);
+	used = handle_frames(o, nd, p, len);
+	if (used < 0)
+		return;
+	if (p == o->scratch)
+		buf_append(&nd->in, p + used, len - (size_t)used);
+	else
+		buf_consume(&nd->in, (size_t)used);
 }
 
 static void on_sock(struct watcher *w, uint32_t events)

@@ -109,10 +109,12 @@ struct orch {
 	struct inflight inflight;
 	struct buf line; /* stdin bytes not yet a whole line */
 	bool discarding; /* inside a line too long to send */
+	bool unflushed;  /* broadcasts queued on sockets, not yet written */
 	bool stdin_eof;
 	bool stdin_plain; /* a regular file: epoll cannot watch it */
 	uint64_t lineno;
-	uint8_t *frame; /* scratch: one encoded MSG frame */
+	uint8_t *frame;   /* scratch: one encoded MSG frame */
+	uint8_t *scratch; /* where acks are read (console.c) */
 
 	FILE *human;                /* stdout, or stderr with --json */
 	uint64_t sent, fully_acked; /* broadcasts reported, and how many

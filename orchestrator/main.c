@@ -314,6 +314,7 @@ static void run_console(struct orch *o)
 		supervise_tick(o);
 		if (console_done(o))
 			break;
+		report_flush(o);
 		if (loop_run_once(&o->loop, loop_timeout(o)) < 0) {
 			log_errno("epoll");
 			o->stop = STOP_ERROR;

@@ -8,6 +8,13 @@
 
 #define LIST_HUMAN_MAX 10 /* nodes named in one human line */
 
+void report_flush(struct orch *o)
+{
+	fflush(stdout);
+	if (o->human != stdout)
+		fflush(o->human);
+}
+
 void report_node_name(const struct node *nd, char *out, size_t outlen)
 {
 	const char *host = nd->o->cfg.host;
@@ -38,7 +45,6 @@ static void emit_json(struct buf *b)
 {
 	buf_append(b, "\n", 1);
 	fwrite(buf_head(b), 1, buf_used(b), stdout);
-	fflush(stdout);
 	buf_free(b);
 }
 
@@ -70,7 +76,6 @@ static void human(struct orch *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(o->human, fmt, ap);
 	va_end(ap);
-	fflush(o->human);
 }
 
 void report_ready(struct orch *o, unsigned connected, double ms)

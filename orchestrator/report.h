@@ -3,7 +3,9 @@
  *
  * Human text goes to o->human (stdout, or stderr under --json); under
  * --json each event is also one JSON object on a line of stdout (SPEC §4).
- * Each event is flushed at once: a reader of a pipe sees it as it happens.
+ * Output is flushed by report_flush() before the event loop waits, so a
+ * reader sees every event as soon as the orchestrator has nothing else to
+ * do, and a burst of events costs one write, not one each.
  */
 #ifndef FANOUT_REPORT_H
 #define FANOUT_REPORT_H
@@ -11,6 +13,9 @@
 #include <stddef.h>
 
 #include "orch.h"
+
+/* Write out what the reports above have buffered. */
+void report_flush(struct orch *o);
 
 /* Write "node 3 (127.0.0.1:8891, pid 4242)" into out. */
 void report_node_name(const struct node *nd, char *out, size_t outlen);

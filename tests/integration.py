@@ -174,6 +174,9 @@ def pick_ports(n):
             for p in range(base, base + n):
                 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                 socks.append(s)
+                # As nodes bind: a port whose old connections linger in
+                # TIME_WAIT is free for them, and must be for us.
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 s.bind(("127.0.0.1", p))
         except OSError:
             continue
@@ -898,6 +901,41 @@ class T14ReviewRegressions(FanoutTest):
         r = Result(p.returncode, p.stdout.decode(), p.stderr.decode(), 0)
         self.assertEqual(r.rc, 0, r)
         self.assert_broadcasts(r.events(), [1], 2)
+
+
+class T15OpenFileLimit(FanoutTest):
+    @unittest.skipUnless(shutil.which("setpriv") and shutil.which("prlimit"),
+                         "setpriv or prlimit missing")
+    def test_nofile_limit_too_low_is_named(self):
+        base = self.ports(100)
+        # Without CAP_SYS_RESOURCE even root cannot raise the hard limit.
+        cmd = ["setpriv", "--bounding-set", "-sys_resource", "--inh-caps",
+               "-sys_resource", "prlimit", "--nofile=64:64", ORCH, "-n",
+               "100", "-p", str(base)]
+        p = subprocess.run(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=RUN_TIMEOUT)
+        err = p.stderr.decode()
+        self.assertEqual(p.returncode, 69, err)
+        self.assertIn("RLIMIT_NOFILE", err)
+        self.assertRegex(err, r"100 nodes need \d+ open files")
+        self.assert_clean(base, 100)
+
+
+class T16Thousand(FanoutTest):
+    @unittest.skipUnless(os.environ.get("FANOUT_SANITIZER", "none") == "none",
+                         "a thousand sanitized processes are too heavy")
+    def test_thousand_nodes_end_to_end(self):
+        base = self.ports(1000)
+        lines = ["line %d" % i for i in range(20)]
+        r = self.run_orch(["-n", "1000", "-p", str(base), "--json"],
+                          "".join(l + "\n" for l in lines), timeout=60)
+        self.assertEqual(r.rc, 0, r)
+        evs = r.events()
+        self.assertEqual(evs[0]["event"], "ready")
+        self.assertEqual(evs[0]["nodes"], 1000)
+        self.assert_broadcasts(evs, [len(l) for l in lines], 1000)
+        self.assert_clean(base, 1000)
 
 
 if __name__ == "__main__":

@@ -190,8 +190,8 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 	}
 	switch (k->kind) {
 	case K_UINT:
-		if (parse_uint(v, k->min, k->max,
-		                      (unsigned *)(void *)field) == 0)
+		if (parse_uint(v, k->min, k->max, (unsigned *)(void *)field) ==
+		    0)
 			return 0;
 		snprintf(msg, msglen,
 		         "%s: '%s' is not a whole number in %u..%u", k->name, v,

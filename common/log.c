@@ -8,6 +8,12 @@
 #include <unistd.h>
 
 static const char *prog = "";
+static void (*before_write)(void);
+
+void log_before_write(void (*fn)(void))
+{
+	before_write = fn;
+}
 
 void log_init(const char *progname)
 {
@@ -37,6 +43,8 @@ __attribute__((format(printf, 2, 0))) static void emit(int err, const char *fmt,
 			n = sizeof(line) - 2;
 	}
 	line[n++] = '\n';
+	if (before_write)
+		before_write();
 	/* Diagnostics are best effort: nowhere to report a failed write. */
 	(void)!write(STDERR_FILENO, line, n);
 	errno = saved;

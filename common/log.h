@@ -12,6 +12,10 @@
 /* Set the prefix of every line; NULL or "" for none. Call once, early. */
 void log_init(const char *progname);
 
+/* Call fn before each line is written (NULL: nothing), so a terminal
+   console can clear its prompt first. */
+void log_before_write(void (*fn)(void));
+
 /* Print a message. */
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -13,7 +13,9 @@
 #include "fleet.h"
 #include "log.h"
 #include "net.h"
+#include "parse.h"
 #include "report.h"
+#include "term.h"
 
 #define READ_CHUNK      65536
 #define CUT_SHORT_SHOWN 10          /* broadcasts named when a stop cuts them */
@@ -22,6 +24,7 @@
 static const char help_text[] =
     "Every line you type is broadcast to all nodes. Commands:\n"
     "  /status   one row per node: address, pid, state, acks, round trip\n"
+    "  /send I text  send text to node I alone\n"
     "  /reload   read the configuration again and resize the fleet\n"
     "  /help     this text\n"
     "  /quit     stop the fleet and exit (so does 'exit' or end of input)\n"
@@ -90,8 +93,9 @@ static void flush_all(struct orch *o)
 	}
 }
 
-/* Queue one message for every connected node. */
-static void broadcast(struct orch *o, const uint8_t *p, size_t len)
+/* Queue one message for every connected node, or only for node only
+   (-1 for all). */
+static void send_message(struct orch *o, const uint8_t *p, size_t len, int only)
 {
 	size_t head =
 	    proto_encode_msg_head(o->frame, PROTO_HEADER_LEN + 8,
@@ -106,6 +110,8 @@ static void broadcast(struct orch *o, const uint8_t *p, size_t len)
 	}
 	for (unsigned i = 0; i < o->n; i++) {
 		struct node *nd = o->nodes[i];
+		if (only >= 0 && i != (unsigned)only)
+			continue;
 		/* A node down, or this far behind, misses the message rather
 		   than making us buffer without bound; it is still counted.
 		   One that never joined yet (a reload adds it) is not. */
@@ -123,26 +129,69 @@ static void broadcast(struct orch *o, const uint8_t *p, size_t len)
 	}
 }
 
+/* Return the median of nd's recent round trips, in ms (0 if none). */
+static double median_rtt_ms(const struct node *nd)
+{
+	uint32_t v[RTT_KEEP];
+	unsigned n = nd->rtt_count < RTT_KEEP ? nd->rtt_count : RTT_KEEP;
+
+	if (n == 0)
+		return 0;
+	memcpy(v, nd->rtt_us, n * sizeof(v[0]));
+	/* Insertion sort: at most RTT_KEEP values, once per /status. */
+	for (unsigned i = 1; i < n; i++)
+		for (unsigned k = i; k > 0 && v[k - 1] > v[k]; k--) {
+			uint32_t t = v[k];
+			v[k] = v[k - 1];
+			v[k - 1] = t;
+		}
+	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0) / 1e3;
+}
+
 static void print_status(struct orch *o)
 {
 	static const char *const names[] = {"starting",  "ready", "connecting",
 	                                    "connected", "lost",  "stopping",
 	                                    "down"};
 
-	fprintf(o->human, "%5s  %-22s %8s  %-9s %8s %7s %5s %9s\n", "node",
-	        "address", "pid", "state", "acked", "missed", "late",
-	        "last rtt");
+	term_hide();
+	fprintf(o->human, "%5s  %-21s %7s  %-9s %7s %6s %5s %9s %9s %8s\n",
+	        "node", "address", "pid", "state", "acked", "missed", "late",
+	        "last rtt", "median", "restarts");
 	for (unsigned i = 0; i < o->nalloc; i++) {
 		struct node *nd = o->nodes[i];
 		char addr[CONFIG_HOST_MAX + 16];
 		snprintf(addr, sizeof(addr), "%s:%u", o->cfg.host, nd->port);
 		fprintf(o->human,
-		        "%5u  %-22s %8d  %-9s %8" PRIu64 " %7" PRIu64
-		        " %5" PRIu64 " %6.2f ms\n",
+		        "%5u  %-21s %7d  %-9s %7" PRIu64 " %6" PRIu64
+		        " %5" PRIu64 " %6.2f ms %6.2f ms %8u\n",
 		        i, addr, (int)nd->pid, names[nd->state], nd->acked,
-		        nd->missed, nd->late, (double)nd->last_rtt_ns / 1e6);
+		        nd->missed, nd->late, (double)nd->last_rtt_ns / 1e6,
+		        median_rtt_ms(nd), nd->total_restarts);
 	}
 	fflush(o->human);
+}
+
+/* "/send I text": a message to node I alone. */
+static void send_one(struct orch *o, const char *args, size_t len)
+{
+	char num[16];
+	size_t k = 0;
+	unsigned i;
+
+	while (k < len && k < sizeof(num) - 1 && args[k] != ' ')
+		num[k] = args[k], k++;
+	num[k] = '\0';
+	if (o->n == 0 || k >= len - 1 || parse_uint(num, 0, o->n - 1, &i) < 0) {
+		log_msg("usage: /send I text, with I a node index in 0..%u",
+		        o->n ? o->n - 1 : 0);
+		return;
+	}
+	if (o->nodes[i]->state != NODE_CONNECTED) {
+		report_node(o, o->nodes[i], "is not connected; nothing sent");
+		return;
+	}
+	send_message(o, (const uint8_t *)args + k + 1, len - k - 1, (int)i);
 }
 
 /* Handle a line starting with '/' (not "//"). */
@@ -151,8 +200,11 @@ static void command(struct orch *o, const char *p, size_t len)
 	if (len == 5 && !memcmp(p, "/quit", 5)) {
 		o->stop = STOP_EXIT;
 	} else if (len == 5 && !memcmp(p, "/help", 5)) {
+		term_hide();
 		fputs(help_text, o->human);
 		fflush(o->human);
+	} else if (len > 6 && !memcmp(p, "/send ", 6)) {
+		send_one(o, p + 6, len - 6);
 	} else if (len == 7 && !memcmp(p, "/status", 7)) {
 		print_status(o);
 	} else if (len == 7 && !memcmp(p, "/reload", 7)) {
@@ -160,9 +212,11 @@ static void command(struct orch *o, const char *p, size_t len)
 	} else {
 		struct buf name = {0};
 		report_escape(&name, p, len > 40 ? 40 : len);
-		log_msg("unknown command '%.*s'; commands are /status, "
-		        "/reload, /help, /quit; //text broadcasts '/text'",
-		        (int)buf_used(&name), (char *)buf_head(&name));
+		log_msg(
+		    "unknown command '%.*s'; commands are /status, "
+		    "/send I text, /reload, /help, /quit; //text broadcasts "
+		    "'/text'",
+		    (int)buf_used(&name), (char *)buf_head(&name));
 		buf_free(&name);
 	}
 }
@@ -176,11 +230,11 @@ static void handle_line(struct orch *o, const uint8_t *p, size_t len)
 	if (len == 4 && !memcmp(p, "exit", 4))
 		o->stop = STOP_EXIT;
 	else if (len >= 2 && p[0] == '/' && p[1] == '/')
-		broadcast(o, p + 1, len - 1);
+		send_message(o, p + 1, len - 1, -1);
 	else if (p[0] == '/')
 		command(o, (const char *)p, len);
 	else
-		broadcast(o, p, len);
+		send_message(o, p, len, -1);
 }
 
 /* Say a line is refused: it is longer than a message may be. */
@@ -252,8 +306,31 @@ static void read_stdin(struct orch *o)
 
 static void on_stdin(struct watcher *w, uint32_t events)
 {
+	struct orch *o = w->arg;
+
 	(void)events;
-	read_stdin(w->arg);
+	if (term_active())
+		term_read();
+	else
+		read_stdin(o);
+	if (o->stdin_eof)
+		loop_watch(&o->loop, &o->w_stdin, 0);
+}
+
+void console_line(struct orch *o, const char *p, size_t len)
+{
+	if (len > o->cfg.max_message_bytes) {
+		refuse_long_line(o);
+	} else if (inflight_full(&o->inflight)) {
+		o->lineno++;
+		log_msg("%u broadcasts are in flight; line %" PRIu64
+		        " not sent",
+		        CONSOLE_WINDOW, o->lineno);
+		o->incomplete = true;
+	} else {
+		handle_line(o, (const uint8_t *)p, len);
+	}
+	flush_all(o);
 }
 
 int console_start(struct orch *o)
@@ -303,6 +380,9 @@ static int handle_ack(struct orch *o, struct node *nd, const struct frame *f)
 	case ACK_OK:
 		nd->acked++;
 		nd->last_rtt_ns = rtt;
+		nd->rtt_us[nd->rtt_count++ % RTT_KEEP] =
+		    (uint32_t)(rtt / 1000 > UINT32_MAX ? UINT32_MAX
+		                                       : rtt / 1000);
 		return 0;
 	case ACK_CORRUPT: nd->corrupt++; return 0;
 	case ACK_LATE:

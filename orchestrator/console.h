@@ -23,6 +23,10 @@ void console_free(struct orch *o);
 /* Start reading standard input; return 0 or -1. */
 int console_start(struct orch *o);
 
+/* Handle one line typed at the terminal (term.c): a command, or a
+   broadcast sent at once. */
+void console_line(struct orch *o, const char *p, size_t len);
+
 /* Make fd (connected and welcomed) node nd's connection; return 0 or -1. */
 int console_attach(struct orch *o, struct node *nd, int fd);
 

@@ -62,6 +62,7 @@
 #include "report.h"
 #include "sigfd.h"
 #include "supervise.h"
+#include "term.h"
 
 #define EXIT_USAGE       64
 #define CONNECT_THREADS  16
@@ -305,6 +306,7 @@ static void run_console(struct orch *o)
 		log_errno("standard input");
 		o->stop = STOP_ERROR;
 	}
+	term_start(o);
 	while (!console_done(o)) {
 		console_tick(o);
 		if (o->reload_pending && o->stop == STOP_NONE) {
@@ -315,11 +317,13 @@ static void run_console(struct orch *o)
 		if (console_done(o))
 			break;
 		report_flush(o);
+		term_show();
 		if (loop_run_once(&o->loop, loop_timeout(o)) < 0) {
 			log_errno("epoll");
 			o->stop = STOP_ERROR;
 		}
 	}
+	term_stop();
 	console_flush_reports(o);
 }
 

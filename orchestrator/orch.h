@@ -45,6 +45,7 @@ enum node_state {
 };
 
 #define NODE_LAST_LINE 512
+#define RTT_KEEP       64 /* round trips kept per node for /status */
 
 struct orch;
 
@@ -68,6 +69,8 @@ struct node {
 	char last_line[NODE_LAST_LINE];
 	int wait_status;
 	uint64_t acked, missed, late, corrupt, last_rtt_ns;
+	uint32_t rtt_us[RTT_KEEP]; /* the last round trips, in us */
+	unsigned rtt_count;        /* round trips recorded, ever */
 };
 
 enum phase { PHASE_STARTING, PHASE_RUNNING, PHASE_DRAINING, PHASE_STOPPING };

@@ -1,6 +1,8 @@
 /* report.c - see report.h. */
 #include "report.h"
 
+#include "term.h"
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <string.h>
@@ -73,6 +75,7 @@ static void human(struct orch *o, const char *fmt, ...)
 {
 	va_list ap;
 
+	term_hide();
 	va_start(ap, fmt);
 	vfprintf(o->human, fmt, ap);
 	va_end(ap);
@@ -255,6 +258,7 @@ void report_escape(struct buf *b, const char *text, size_t len)
 void report_node_output(const struct node *nd, const char *text, size_t len)
 {
 	/* Always stderr: node chatter never mixes into --json's stdout. */
+	term_hide();
 	fprintf(stderr, "[node %u] %.*s\n", nd->index, (int)len, text);
 	fflush(stderr);
 }

@@ -1,0 +1,168 @@
+/* term.c - see term.h. */
+#include "term.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "console.h"
+#include "log.h"
+#include "report.h"
+
+#define HISTORY_MAX 1000
+#define PROMPT      "fanout> "
+
+/* One terminal per process, as readline has it. */
+static struct {
+	struct orch *o;
+	bool active;
+	bool hidden;     /* prompt and line cleared for output */
+	bool in_handler; /* a typed line is being handled */
+	bool wrote;      /* output came while handling it */
+	char *saved;     /* the line being typed, while hidden */
+	int saved_point;
+	char history[4096];
+} term;
+
+int term_history_path(char *out, size_t outlen)
+{
+	const char *state = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (state && *state == '/')
+		n = snprintf(out, outlen, "%s/fanout/history", state);
+	else if (home && *home)
+		n = snprintf(out, outlen, "%s/.local/state/fanout/history",
+		             home);
+	else
+		return -1;
+	return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* Create the directories above path (mode 0700), as mkdir -p would. */
+static void make_parents(const char *path)
+{
+	char dir[sizeof(term.history)];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return;
+		*p = '/';
+	}
+}
+
+/* readline's line handler: a whole line typed, or NULL at end of input
+   (Ctrl-D on an empty line), which ends input as a pipe's EOF does. */
+static void on_line(char *line)
+{
+	struct orch *o = term.o;
+
+	term.in_handler = true;
+	if (!line) {
+		o->stdin_eof = true;
+	} else {
+		if (*line)
+			add_history(line);
+		console_line(o, line, strlen(line));
+		free(line);
+	}
+	term.in_handler = false;
+}
+
+bool term_start(struct orch *o)
+{
+	if (!isatty(STDIN_FILENO) || !isatty(fileno(o->human)))
+		return false;
+	term.o = o;
+	rl_outstream = o->human;
+	/* Signals stay ours: they arrive through the signalfd. */
+	rl_catch_signals = 0;
+	rl_catch_sigwinch = 0;
+	using_history();
+	stifle_history(HISTORY_MAX);
+	if (term_history_path(term.history, sizeof(term.history)) == 0)
+		read_history(term.history); /* none yet is fine */
+	rl_callback_handler_install(PROMPT, on_line);
+	term.active = true;
+	log_before_write(term_hide);
+	return true;
+}
+
+void term_stop(void)
+{
+	if (!term.active)
+		return;
+	term_hide();
+	free(term.saved);
+	term.saved = NULL;
+	rl_callback_handler_remove();
+	log_before_write(NULL);
+	term.active = false;
+	if (term.history[0]) {
+		make_parents(term.history);
+		if (write_history(term.history) != 0)
+			log_msg("history not saved in %s", term.history);
+	}
+}
+
+bool term_active(void)
+{
+	return term.active;
+}
+
+void term_read(void)
+{
+	rl_callback_read_char();
+	/* Output of the line just handled was buffered while readline drew
+	   its next prompt: clear that, then let the output out. */
+	if (term.wrote) {
+		term.wrote = false;
+		term_hide();
+		report_flush(term.o);
+	}
+}
+
+void term_hide(void)
+{
+	if (!term.active || term.hidden)
+		return;
+	if (term.in_handler) {
+		term.wrote = true; /* no prompt is drawn yet */
+		return;
+	}
+	term.saved_point = rl_point;
+	term.saved = rl_copy_text(0, rl_end);
+	rl_save_prompt();
+	rl_replace_line("", 0);
+	rl_redisplay();
+	fflush(rl_outstream);
+	term.hidden = true;
+}
+
+void term_show(void)
+{
+	if (!term.active || !term.hidden)
+		return;
+	fflush(stdout);
+	fflush(rl_outstream);
+	rl_restore_prompt();
+	rl_replace_line(term.saved ? term.saved : "", 0);
+	rl_point = term.saved_point;
+	free(term.saved);
+	term.saved = NULL;
+	term.hidden = false;
+	if (!term.o->stdin_eof)
+		rl_redisplay();
+	fflush(rl_outstream);
+}

@@ -1,0 +1,39 @@
+/*
+ * term.h - the console on a terminal: a prompt, line editing and
+ * history (GNU readline's callback interface, driven by the event loop
+ * one character at a time), and output that never breaks the line being
+ * typed: printing hides the prompt and the line, the loop shows them
+ * again before it waits.
+ */
+#ifndef FANOUT_TERM_H
+#define FANOUT_TERM_H
+
+#include <stdbool.h>
+
+#include "orch.h"
+
+/* Take over standard input if it and the human output are a terminal:
+   prompt, editing, history from term_history_path(). Return whether it
+   did; each typed line then goes to console_line(). */
+bool term_start(struct orch *o);
+
+/* Give the terminal back and save the history. */
+void term_stop(void);
+
+/* Whether term_start() took the terminal. */
+bool term_active(void);
+
+/* Feed the editor what the terminal sent (standard input is readable). */
+void term_read(void);
+
+/* Clear the prompt and the line being typed before printing. */
+void term_hide(void);
+
+/* Draw them again (before the loop waits). */
+void term_show(void);
+
+/* Write the history file's path into out: $XDG_STATE_HOME/fanout/history,
+   else ~/.local/state/fanout/history. Return 0, or -1 if neither is set. */
+int term_history_path(char *out, size_t outlen);
+
+#endif

@@ -15,6 +15,7 @@ const char cli_usage[] =
     "  -n, --nodes N      number of nodes, overrides [cluster] num_clients\n"
     "  -p, --port PORT    first node's port, overrides [cluster] base_port\n"
     "      --json         one JSON event per line on stdout; text on stderr\n"
+    "      --log-dir DIR  write node i's output to DIR/node-i.log instead\n"
     "  -q, --quiet        print only errors and the final summary\n"
     "  -h, --help         show this help\n"
     "  -V, --version      show the version\n"
@@ -30,6 +31,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	    {"nodes", required_argument, NULL, 'n'},
 	    {"port", required_argument, NULL, 'p'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"log-dir", required_argument, NULL, 'L'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
@@ -49,6 +51,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		case 'n': c->num_clients = optarg; break;
 		case 'p': c->base_port = optarg; break;
 		case 'j': c->json = true; break;
+		case 'L': c->log_dir = optarg; break;
 		case 'q': c->quiet = true; break;
 		case 'h': c->help = true; break;
 		case 'V': c->version = true; break;

@@ -1,7 +1,8 @@
 /*
  * cli.h - the orchestrator's command line.
  *
- *   orchestrator [-c FILE] [-n N] [-p PORT] [--json] [-q] [-h] [-V]
+ *   orchestrator [-c FILE] [-n N] [-p PORT] [--json] [--log-dir DIR] [-q]
+ *                [-h] [-V]
  *
  * Parsing is pure: nothing is printed and nothing exits here, so it is
  * unit tested. -n and -p are kept as strings and applied to the config
@@ -20,6 +21,7 @@ struct cli {
 	bool config_given;       /* -c was used: a missing file is an error */
 	const char *num_clients; /* -n, or NULL */
 	const char *base_port;   /* -p, or NULL */
+	const char *log_dir;     /* --log-dir, or NULL: node output there */
 	bool json, quiet, help, version;
 };
 

@@ -198,9 +198,28 @@ static int build_argv(struct orch *o, const struct node *nd, char *words,
 	return argc;
 }
 
-/* The node's output: print whole lines, remember the last one. */
+/* Append a line of nd's output to DIR/node-I.log (--log-dir). */
+static void log_line(const struct node *nd, const char *text, size_t len)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/node-%u.log", nd->o->cli.log_dir,
+	         nd->index);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		report_node_output(nd, text, len); /* not lost, at least */
+		return;
+	}
+	if (io_write_all(fd, text, len) < 0 || io_write_all(fd, "\n", 1) < 0)
+		log_errno("%s", path);
+	close(fd);
+}
+
+/* The node's output: show or log whole lines, remember the last few. */
 static void on_line(struct node *nd, const char *s, size_t len)
 {
+	char *last = nd->last_lines[nd->nlines++ % NODE_LAST_LINES];
 	struct buf b = {0};
 	const char *text;
 	size_t keep;
@@ -209,10 +228,20 @@ static void on_line(struct node *nd, const char *s, size_t len)
 	text = buf_used(&b) ? (const char *)buf_head(&b) : "";
 	keep = buf_used(&b) < NODE_LAST_LINE - 1 ? buf_used(&b)
 	                                         : NODE_LAST_LINE - 1;
-	memcpy(nd->last_line, text, keep);
-	nd->last_line[keep] = '\0';
-	report_node_output(nd, text, buf_used(&b));
+	memcpy(last, text, keep);
+	last[keep] = '\0';
+	if (nd->o->cli.log_dir)
+		log_line(nd, text, buf_used(&b));
+	else
+		report_node_output(nd, text, buf_used(&b));
 	buf_free(&b);
+}
+
+const char *fleet_last_line(const struct node *nd, unsigned back)
+{
+	if (back >= nd->nlines || back >= NODE_LAST_LINES)
+		return NULL;
+	return nd->last_lines[(nd->nlines - 1 - back) % NODE_LAST_LINES];
 }
 
 /* Read what the node printed; return 1 after reading some, 0 when nothing
@@ -382,7 +411,7 @@ static int adopt_process(struct orch *o, struct node *nd, char *err,
 	/* Unique across the fleet: a connect job knows its node's start. */
 	nd->generation = ++o->spawns;
 	nd->restart_ns = 0;
-	nd->last_line[0] = '\0';
+	nd->nlines = 0;
 	/* A custom command may wrap node in something that does not pass
 	   descriptor 3 on (ssh, a script): its readiness is found out by
 	   connecting, with retry. */

@@ -39,6 +39,10 @@ int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen);
    way (to be torn down). */
 int fleet_spawn_all(struct orch *o, unsigned *failed, char *err, size_t errlen);
 
+/* Return the line nd printed back lines before its last (0: the last),
+   or NULL if it printed no such line since it started. */
+const char *fleet_last_line(const struct node *nd, unsigned back);
+
 /* Reap every child that has exited: drain its output, close its
    descriptors, and call on_exit(o, nd) for each. */
 void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *));

@@ -64,10 +64,12 @@
 #include "supervise.h"
 #include "term.h"
 
-#define EXIT_USAGE       64
-#define CONNECT_THREADS  16
-#define KILL_WAIT_MS     2000
-#define CONNECT_SLICE_MS 10 /* how long the pool wait sleeps between turns */
+#define EXIT_USAGE        64
+#define CONNECT_THREADS   16
+#define KILL_WAIT_MS      2000
+#define CONNECT_SLICE_MS  10
+#define PROGRESS_MIN      100 /* nodes worth a live start-up count */
+#define PROGRESS_EVERY_MS 50  /* how long the pool wait sleeps between turns */
 
 static double ms_since(uint64_t t0)
 {
@@ -142,16 +144,28 @@ static int setup_signals(struct orch *o)
 	return loop_watch(&o->loop, &o->w_signal, EPOLLIN);
 }
 
-/* Report the node that broke start-up, with its last words. */
-static void report_start_failure(struct orch *o)
+/* On a terminal, a live count while a large fleet starts; the ready
+   line (or an error) replaces it. */
+static void progress(struct orch *o, const char *what, unsigned k)
 {
-	char name[128], how[96];
-	struct node *nd = o->failed;
+	uint64_t now = clock_ns();
 
-	report_node_name(nd, name, sizeof(name));
-	report_wait_status(nd->wait_status, how, sizeof(how));
-	log_msg("%s %s%s%s", name, how, nd->last_line[0] ? ": " : "",
-	        nd->last_line);
+	if (o->n < PROGRESS_MIN || o->cli.quiet || !isatty(fileno(o->human)) ||
+	    now - o->progress_ns < MS_NS(PROGRESS_EVERY_MS))
+		return;
+	o->progress_ns = now;
+	fprintf(o->human, "\r%s %u/%u\033[K", what, k, o->n);
+	fflush(o->human);
+}
+
+/* Erase the progress line, if one was drawn. */
+static void progress_done(struct orch *o)
+{
+	if (o->progress_ns == 0)
+		return;
+	fputs("\r\033[K", o->human);
+	fflush(o->human);
+	o->progress_ns = 0;
 }
 
 /* Whether start-up must stop waiting: a node died, or a signal. */
@@ -173,8 +187,10 @@ static int spawn_all(struct orch *o, uint64_t deadline)
 		log_msg("%s could not start: %s", name, err);
 		return EXIT_UNAVAILABLE;
 	}
-	while (o->nready < o->n && !start_broken(o) && clock_ns() < deadline)
+	while (o->nready < o->n && !start_broken(o) && clock_ns() < deadline) {
+		progress(o, "started", o->nready);
 		loop_run_once(&o->loop, clock_ms_until(deadline));
+	}
 	if (start_broken(o))
 		return 0;
 	for (unsigned i = 0; i < o->n; i++)
@@ -252,8 +268,10 @@ static int connect_all(struct orch *o, uint64_t deadline)
 		goto out;
 	}
 	while (!connector_wait(&c, clock_ns() + MS_NS(CONNECT_SLICE_MS), &up) &&
-	       !start_broken(o))
+	       !start_broken(o)) {
+		progress(o, "connected", up);
 		loop_run_once(&o->loop, 0);
+	}
 	connector_finish(&c);
 	status = adopt_connections(o, jobs);
 out:
@@ -275,8 +293,9 @@ static int start_fleet(struct orch *o)
 	status = spawn_all(o, deadline);
 	if (status == 0 && !start_broken(o))
 		status = connect_all(o, deadline);
+	progress_done(o);
 	if (o->failed) {
-		report_start_failure(o);
+		report_last_words(o, o->failed, true);
 		return EXIT_UNAVAILABLE;
 	}
 	if (o->stop == STOP_SIGNAL)
@@ -392,6 +411,10 @@ static void configure(struct orch *o, int argc, char **argv)
 		exit(EXIT_CONFIG);
 	}
 	o->human = o->cli.json ? stderr : stdout;
+	/* Colour for a person at a terminal, never into a file or pipe,
+	   and never against NO_COLOR (no-color.org). */
+	o->color = isatty(fileno(o->human)) && isatty(STDERR_FILENO) &&
+	           !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
 }
 
 /* Everything start-up needs before the first node. Return 0 or -1. */

@@ -44,8 +44,9 @@ enum node_state {
 	NODE_DOWN,       /* reaped; restart_ns says if it starts again */
 };
 
-#define NODE_LAST_LINE 512
-#define RTT_KEEP       64 /* round trips kept per node for /status */
+#define NODE_LAST_LINE  512
+#define NODE_LAST_LINES 3  /* a failing node's last words, quoted */
+#define RTT_KEEP        64 /* round trips kept per node for /status */
 
 struct orch;
 
@@ -66,7 +67,8 @@ struct node {
 	struct watcher w_ready, w_out, w_sock;
 	struct buf in, out; /* socket buffers */
 	struct buf text;    /* output line being assembled */
-	char last_line[NODE_LAST_LINE];
+	char last_lines[NODE_LAST_LINES][NODE_LAST_LINE]; /* a ring */
+	unsigned nlines; /* lines the node printed since it started */
 	int wait_status;
 	uint64_t acked, missed, late, corrupt, last_rtt_ns;
 	uint32_t rtt_us[RTT_KEEP]; /* the last round trips, in us */
@@ -107,7 +109,8 @@ struct orch {
 	uint8_t token[PROTO_TOKEN_LEN];
 	char **node_env; /* environ plus what node_env.h names: */
 	char env_vars[2][TOKEN_HEX_LEN + 32];
-	uint64_t t0_ns; /* start of the run */
+	uint64_t t0_ns;       /* start of the run */
+	uint64_t progress_ns; /* when the start-up count was last drawn */
 
 	struct inflight inflight;
 	struct buf line; /* stdin bytes not yet a whole line */
@@ -120,6 +123,8 @@ struct orch {
 	uint8_t *scratch; /* where acks are read (console.c) */
 
 	FILE *human;                /* stdout, or stderr with --json */
+	bool color;                 /* human output is a terminal, and
+	                               NO_COLOR is not set */
 	uint64_t sent, fully_acked; /* broadcasts reported, and how many
 	                               were acked by every node */
 	bool incomplete;            /* some ack was missing or a node died */

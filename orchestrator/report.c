@@ -1,7 +1,14 @@
 /* report.c - see report.h. */
 #include "report.h"
 
+#include "fleet.h"
+#include "log.h"
 #include "term.h"
+
+#define RED   "\033[31m"
+#define GREEN "\033[32m"
+#define DIM   "\033[2m"
+#define RESET "\033[0m"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -9,6 +16,12 @@
 #include <sys/wait.h>
 
 #define LIST_HUMAN_MAX 10 /* nodes named in one human line */
+
+/* Return the escape code when colour is on, else "". */
+static const char *paint(const struct orch *o, const char *code)
+{
+	return o->color ? code : "";
+}
 
 void report_flush(struct orch *o)
 {
@@ -84,8 +97,8 @@ static void human(struct orch *o, const char *fmt, ...)
 void report_ready(struct orch *o, unsigned connected, double ms)
 {
 	if (!o->cli.quiet)
-		human(o, "ready: %u/%u nodes in %.1f ms\n", connected, o->n,
-		      ms);
+		human(o, "%sready: %u/%u nodes in %.1f ms%s\n", paint(o, GREEN),
+		      connected, o->n, ms, paint(o, RESET));
 	if (o->cli.json) {
 		struct buf b = {0};
 		bprintf(&b,
@@ -152,7 +165,9 @@ void report_broadcast(struct orch *o, const struct bcast *b, bool say)
 		human_nodes(o, &h, b, "; missing: ", SLOT_PENDING, SLOT_LOST);
 		human_nodes(o, &h, b, "; corrupt: ", SLOT_CORRUPT,
 		            SLOT_CORRUPT);
-		human(o, "%.*s\n", (int)buf_used(&h), (char *)buf_head(&h));
+		human(o, "%s%.*s%s\n", full ? "" : paint(o, RED),
+		      (int)buf_used(&h), (char *)buf_head(&h),
+		      full ? "" : paint(o, RESET));
 		buf_free(&h);
 	}
 	if (o->cli.json) {
@@ -170,17 +185,34 @@ void report_broadcast(struct orch *o, const struct bcast *b, bool say)
 	}
 }
 
-void report_node_exit(struct orch *o, const struct node *nd)
+void report_last_words(struct orch *o, const struct node *nd, bool error)
 {
-	int st = nd->wait_status;
+	const char *last = fleet_last_line(nd, 0);
 	char name[128], how[96];
 
 	report_node_name(nd, name, sizeof(name));
-	report_wait_status(st, how, sizeof(how));
-	if (nd->last_line[0])
-		human(o, "%s %s: %s\n", name, how, nd->last_line);
+	report_wait_status(nd->wait_status, how, sizeof(how));
+	if (error)
+		log_msg("%s %s%s%s", name, how, last ? ": " : "",
+		        last ? last : "");
 	else
-		human(o, "%s %s\n", name, how);
+		human(o, "%s%s %s%s%s%s\n", paint(o, RED), name, how,
+		      last ? ": " : "", last ? last : "", paint(o, RESET));
+	/* The lines before it, oldest first, for context. */
+	for (unsigned back = NODE_LAST_LINES - 1; back > 0; back--) {
+		const char *line = fleet_last_line(nd, back);
+		if (line && error)
+			log_msg("  before that: %s", line);
+		else if (line)
+			human(o, "  before that: %s\n", line);
+	}
+}
+
+void report_node_exit(struct orch *o, const struct node *nd)
+{
+	int st = nd->wait_status;
+
+	report_last_words(o, nd, false);
 	if (o->cli.json) {
 		struct buf j = {0};
 		bprintf(&j, "{\"event\":\"node_exit\",\"index\":%u,\"pid\":%d,",
@@ -259,6 +291,11 @@ void report_node_output(const struct node *nd, const char *text, size_t len)
 {
 	/* Always stderr: node chatter never mixes into --json's stdout. */
 	term_hide();
+	if (nd->o->color) {
+		fprintf(stderr, DIM "[node %u]" RESET " %.*s\n", nd->index,
+		        (int)len, text);
+		return;
+	}
 	fprintf(stderr, "[node %u] %.*s\n", nd->index, (int)len, text);
 	fflush(stderr);
 }

@@ -27,6 +27,10 @@ void report_ready(struct orch *o, unsigned connected, double ms);
 /* Report a finished broadcast; with say false only as a JSON event. */
 void report_broadcast(struct orch *o, const struct bcast *b, bool say);
 void report_node_exit(struct orch *o, const struct node *nd);
+
+/* "node 3 (...) exited 1: its last line", and the lines before it, for
+   a node that ended: as an error on stderr, or as console output. */
+void report_last_words(struct orch *o, const struct node *nd, bool error);
 void report_scale(struct orch *o, unsigned from, unsigned to,
                   unsigned connected, double ms);
 void report_shutdown(struct orch *o, const char *reason, int status, double ms);

@@ -938,5 +938,54 @@ class T16Thousand(FanoutTest):
         self.assert_clean(base, 1000)
 
 
+class T17Console(FanoutTest):
+    def test_send_to_one_node(self):
+        base = self.ports(3)
+        r = self.run_orch(["-n", "3", "-p", str(base), "--json"],
+                          "/send 1 just you\n/send 9 nobody\nall\n")
+        self.assertEqual(r.rc, 0, r)
+        bcs = [e for e in r.events() if e["event"] == "broadcast"]
+        self.assertEqual([(b["acked"], b["expected"], b["bytes"])
+                          for b in bcs], [(1, 1, 8), (3, 3, 3)])
+        self.assertIn("usage: /send I text", r.stderr)
+        self.assert_clean(base, 3)
+
+    def test_log_dir_takes_node_output(self):
+        base = self.ports(2)
+        logs = os.path.join(self.dir, "logs")
+        os.mkdir(logs)
+        script = self.write("chatty.sh", "#!/bin/sh\necho hello from $2 >&2\n"
+                            "exec %s \"$@\"\n" % NODE, 0o755)
+        cfg = self.write("c.ini", "[cluster]\nnum_clients = 2\n"
+                         "base_port = %d\n[node]\ncommand = %s --port "
+                         "{port} --index {index}\n" % (base, script))
+        r = self.run_orch(["-c", cfg, "--log-dir", logs], "x\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertNotIn("[node", r.stderr)
+        for i in range(2):
+            with open(os.path.join(logs, "node-%d.log" % i)) as f:
+                self.assertEqual(f.read(), "hello from %d\n" % (base + i))
+        self.assert_clean(base, 2)
+
+    def test_no_colour_when_not_a_terminal(self):
+        base = self.ports(2)
+        r = self.run_orch(["-n", "2", "-p", str(base)], "x\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertNotIn("\x1b", r.stdout + r.stderr)
+
+    def test_failed_node_quoted_with_its_last_lines(self):
+        base = self.ports(2)
+        script = self.write("dying.sh", "#!/bin/sh\necho first >&2\n"
+                            "echo second >&2\necho third >&2\n"
+                            "echo last words >&2\nexit 4\n", 0o755)
+        cfg = self.write("c.ini", "[cluster]\nnum_clients = 2\n"
+                         "base_port = %d\n[node]\ncommand = %s {port}\n"
+                         % (base, script))
+        r = self.run_orch(["-c", cfg], "")
+        self.assertEqual(r.rc, 69, r)
+        self.assertRegex(r.stderr, r"exited 4: last words\n"
+                         r".*before that: second\n.*before that: third")
+
+
 if __name__ == "__main__":
     unittest.main()

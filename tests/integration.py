@@ -149,17 +149,21 @@ _claimed_lock = threading.Lock()
 
 def pick_ports(n):
     """Return the first port of n consecutive free ports on 127.0.0.1,
-    chosen at random in 20000..60000, outside the ephemeral range when
-    that leaves room (an outgoing connection could take a node's port)."""
+    chosen at random in 20000..65535, outside the ephemeral range when
+    that leaves room (an outgoing connection could take a node's port).
+    Large ranges prefer the space above the ephemeral range, which the
+    other tests (small ranges, below it) leave alone."""
     eph_lo, eph_hi = ephemeral_range()
     windows = []
-    for lo, hi in ((20000, min(60000, eph_lo - 1)),
-                   (max(20000, eph_hi + 1), 60000)):
+    for lo, hi in ((20000, min(65535, eph_lo - 1)),
+                   (max(20000, eph_hi + 1), 65535)):
         if hi - lo + 1 >= n + 1:
             windows.append((lo, hi))
     if not windows:
         windows = [(20000, 60000)]
-    for _ in range(500):
+    if n >= 100 and len(windows) > 1:
+        windows = windows[1:]
+    for _ in range(2000):
         lo, hi = random.choice(windows)
         base = random.randint(lo, hi - n + 1)
         with _claimed_lock:

@@ -147,6 +147,20 @@ _claimed = []           # ranges handed out in this process
 _claimed_lock = threading.Lock()
 
 
+def port_bindable(port):
+    """Whether a node could bind port on 127.0.0.1 now. One socket at a
+    time: holding a thousand would run into the open-file limit."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As nodes bind: a port whose old connections linger in
+        # TIME_WAIT is free for them, and must be for us.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def pick_ports(n):
     """Return the first port of n consecutive free ports on 127.0.0.1,
     chosen at random in 20000..65535, outside the ephemeral range when
@@ -161,36 +175,31 @@ def pick_ports(n):
             windows.append((lo, hi))
     if not windows:
         windows = [(20000, 60000)]
-    if n >= 100 and len(windows) > 1:
-        windows = windows[1:]
+    if len(windows) > 1:
+        # Small ranges below the ephemeral range, large ones above it:
+        # scattered small ones would leave no room for a large one.
+        windows = windows[1:] if n >= 100 else windows[:1]
+    why = {"claimed": 0, "listening": 0, "unbindable": 0}
     for _ in range(2000):
         lo, hi = random.choice(windows)
         base = random.randint(lo, hi - n + 1)
         with _claimed_lock:
             if any(base <= b + m - 1 and b <= base + n - 1
                    for b, m in _claimed):
+                why["claimed"] += 1
                 continue
         listening = listening_ports()
         if any(p in listening for p in range(base, base + n)):
+            why["listening"] += 1
             continue
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                socks.append(s)
-                # As nodes bind: a port whose old connections linger in
-                # TIME_WAIT is free for them, and must be for us.
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(("127.0.0.1", p))
-        except OSError:
+        if not all(port_bindable(p) for p in range(base, base + n)):
+            why["unbindable"] += 1
             continue
-        finally:
-            for s in socks:
-                s.close()
         with _claimed_lock:
             _claimed.append((base, n))
         return base
-    raise RuntimeError("no free range of %d ports found" % n)
+    raise RuntimeError("no free range of %d ports found in %r: %r"
+                       % (n, windows, why))
 
 
 class Orch:

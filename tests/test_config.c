@@ -395,7 +395,7 @@ static void test_unknown_key(void **state)
 	            "max_message_byte", "'max_message_bytes'");
 	parse_fails("[node]\nrestarts = never\n", 2, "'restarts'", "'restart'");
 	parse_fails("[node]\ncomand = x\n", 2, "'comand'", "'command'");
-	parse_fails("[cluster]\nhots = ::1\n", 2, "'hots'", "'host'");
+	parse_fails("[cluster]\nhots = ::1\n", 2, "'hots'", "'hosts'");
 	/* Between equally near keys, the one of the same section wins. */
 	parse_fails("[broadcast]\nc_timeout_ms = 1\n", 2, "'c_timeout_ms'",
 	            "did you mean 'ack_timeout_ms'");

@@ -12,7 +12,7 @@
 #include "parse.h"
 #include "proto.h"
 
-enum kind { K_UINT, K_HOST, K_COMMAND, K_RESTART };
+enum kind { K_UINT, K_HOST, K_HOSTS, K_COMMAND, K_RESTART };
 
 struct key {
 	const char *section, *name;
@@ -30,6 +30,7 @@ static const struct key keys[] = {
     U("cluster", "num_clients", num_clients, 1, CONFIG_MAX_NODES),
     U("cluster", "base_port", base_port, 1, 65535),
     {"cluster", "host", K_HOST, offsetof(struct config, host), 0, 0},
+    {"cluster", "hosts", K_HOSTS, offsetof(struct config, hosts), 0, 0},
     {"node", "command", K_COMMAND, offsetof(struct config, command), 0, 0},
     U("node", "stop_timeout_ms", stop_timeout_ms, 0, 3600000),
     {"node", "restart", K_RESTART, offsetof(struct config, restart), 0, 0},
@@ -176,6 +177,47 @@ static const char *bad_placeholder(const char *s)
 	return NULL;
 }
 
+/* Parse "a, b, c" into c->hosts; on error write what is wrong into msg
+   and return -1. */
+static int set_hosts(struct config *c, const char *v, char *msg, size_t msglen)
+{
+	unsigned n = 0;
+
+	for (const char *p = v;; p++) {
+		char h[CONFIG_HOST_MAX + 2];
+		size_t len;
+
+		p += strspn(p, " \t");
+		len = strcspn(p, ",");
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		snprintf(h, sizeof(h), "%.*s", (int)len, p);
+		if (n == CONFIG_HOSTS_MAX) {
+			snprintf(msg, msglen, "hosts: more than %d hosts",
+			         CONFIG_HOSTS_MAX);
+			return -1;
+		}
+		if (len > CONFIG_HOST_MAX || !valid_host(h)) {
+			snprintf(
+			    msg, msglen,
+			    "hosts: entry %u is not a host name or address",
+			    n + 1);
+			return -1;
+		}
+		strcpy(c->hosts[n++], h);
+		p = strchr(p, ',');
+		if (!p)
+			break;
+	}
+	c->nhosts = n;
+	return 0;
+}
+
+const char *config_node_host(const struct config *c, unsigned i)
+{
+	return c->nhosts ? c->hosts[i % c->nhosts] : c->host;
+}
+
 /* Store value into the field of k; on error write what is wrong (without
    a location) into msg and return -1. */
 static int set_value(struct config *c, const struct key *k, const char *v,
@@ -205,6 +247,7 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 		snprintf(msg, msglen, "%s: '%s' is not a host name or address",
 		         k->name, v);
 		return -1;
+	case K_HOSTS: return set_hosts(c, v, msg, msglen);
 	case K_COMMAND:
 		bad = bad_placeholder(v);
 		if (strlen(v) > CONFIG_COMMAND_MAX) {

@@ -17,6 +17,7 @@
 
 #define CONFIG_MAX_NODES      4096
 #define CONFIG_HOST_MAX       255
+#define CONFIG_HOSTS_MAX      64
 #define CONFIG_COMMAND_MAX    4095
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
 
@@ -26,6 +27,9 @@ struct config {
 	unsigned num_clients; /* [cluster] */
 	unsigned base_port;
 	char host[CONFIG_HOST_MAX + 1];
+	/* [cluster] hosts: node i runs on hosts[i % nhosts] (none: host) */
+	char hosts[CONFIG_HOSTS_MAX][CONFIG_HOST_MAX + 1];
+	unsigned nhosts;
 	char command[CONFIG_COMMAND_MAX + 1]; /* [node]; "" = built-in */
 	unsigned stop_timeout_ms;
 	enum restart_policy restart;
@@ -54,6 +58,10 @@ int config_load(struct config *c, const char *path, bool *missing, char *err,
 int config_override(struct config *c, const char *section, const char *key,
                     const char *value, const char *option, char *err,
                     size_t errlen);
+
+/* Return the host node i runs on and listens at: hosts[i % nhosts], or
+   host when no hosts are listed. */
+const char *config_node_host(const struct config *c, unsigned i);
 
 /* Check rules that span keys (the port range fits, retry_initial_ms <=
    retry_max_ms); where names the source in messages. */

@@ -161,7 +161,8 @@ static void print_status(struct orch *o)
 	for (unsigned i = 0; i < o->nalloc; i++) {
 		struct node *nd = o->nodes[i];
 		char addr[CONFIG_HOST_MAX + 16];
-		snprintf(addr, sizeof(addr), "%s:%u", o->cfg.host, nd->port);
+		snprintf(addr, sizeof(addr), "%s:%u",
+		         config_node_host(&o->cfg, i), nd->port);
 		fprintf(o->human,
 		        "%5u  %-21s %7d  %-9s %7" PRIu64 " %6" PRIu64
 		        " %5" PRIu64 " %6.2f ms %6.2f ms %8u\n",

@@ -129,7 +129,8 @@ static int expand_word(const struct orch *o, const struct node *nd,
 	for (size_t i = 0; i < wlen;) {
 		int n;
 		if (!strncmp(w + i, "{host}", 6))
-			n = snprintf(out + k, outlen - k, "%s", o->cfg.host),
+			n = snprintf(out + k, outlen - k, "%s",
+			             config_node_host(&o->cfg, nd->index)),
 			i += 6;
 		else if (!strncmp(w + i, "{port}", 6))
 			n = snprintf(out + k, outlen - k, "%u", nd->port),
@@ -157,7 +158,7 @@ static void default_argv(struct orch *o, const struct node *nd, char *words,
 	snprintf(index, 16, "%u", nd->index);
 	argv[0] = o->node_path;
 	argv[1] = "--host";
-	argv[2] = o->cfg.host;
+	argv[2] = (char *)config_node_host(&o->cfg, nd->index);
 	argv[3] = "--port";
 	argv[4] = port;
 	argv[5] = "--index";
@@ -566,6 +567,23 @@ int fleet_spawn_all(struct orch *o, unsigned *failed, char *err, size_t errlen)
 			rc = -1;
 		}
 	return rc;
+}
+
+int fleet_node_addr(struct orch *o, const struct node *nd, struct net_addr *a,
+                    char *err, size_t errlen)
+{
+	unsigned h = o->cfg.nhosts ? nd->index % o->cfg.nhosts : 0;
+
+	/* Each host is looked up once per run, however many nodes it has. */
+	if (!o->host_known[h]) {
+		if (net_resolve(config_node_host(&o->cfg, nd->index), 0,
+		                &o->host_addr[h], err, errlen) < 0)
+			return -1;
+		o->host_known[h] = true;
+	}
+	*a = o->host_addr[h];
+	net_addr_set_port(a, (int)nd->port);
+	return 0;
 }
 
 void fleet_set_state(struct node *nd, enum node_state s)

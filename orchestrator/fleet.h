@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "net.h"
 #include "orch.h"
 
 /* Locate node beside our own executable and build the environment nodes
@@ -46,6 +47,11 @@ const char *fleet_last_line(const struct node *nd, unsigned back);
 /* Reap every child that has exited: drain its output, close its
    descriptors, and call on_exit(o, nd) for each. */
 void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *));
+
+/* Write the address to connect to node nd into *a; return 0, or -1
+   with a message when its host does not resolve. */
+int fleet_node_addr(struct orch *o, const struct node *nd, struct net_addr *a,
+                    char *err, size_t errlen);
 
 /* Move nd to state s, keeping the fleet's count of ready nodes. */
 void fleet_set_state(struct node *nd, enum node_state s);

@@ -208,18 +208,15 @@ static int spawn_all(struct orch *o, uint64_t deadline)
 /* Resolve each node's address into a connect job. */
 static int make_jobs(struct orch *o, struct connect_job *jobs)
 {
-	struct net_addr a;
 	char err[256];
 
-	/* Once: a host name must not cost a lookup per node. */
-	if (net_resolve(o->cfg.host, 0, &a, err, sizeof(err)) < 0) {
-		log_msg("%s", err);
-		return -1;
-	}
 	for (unsigned i = 0; i < o->n; i++) {
 		jobs[i].index = i;
-		jobs[i].addr = a;
-		net_addr_set_port(&jobs[i].addr, (int)o->nodes[i]->port);
+		if (fleet_node_addr(o, o->nodes[i], &jobs[i].addr, err,
+		                    sizeof(err)) < 0) {
+			log_msg("%s", err);
+			return -1;
+		}
 	}
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "inflight.h"
 #include "loop.h"
+#include "net.h"
 #include "pidmap.h"
 #include "proto.h"
 #include "token.h"
@@ -91,8 +92,10 @@ struct orch {
 	bool timers_armed; /* some node has restart_ns or stop_ns set */
 	struct batch *batches; /* connect pools at work while running */
 	struct pidmap pids;    /* running nodes by process id */
-	unsigned spawns;       /* processes started: numbers generations */
-	struct park {          /* the second spawning thread (fleet.c) */
+	struct net_addr host_addr[CONFIG_HOSTS_MAX]; /* by host, resolved */
+	bool host_known[CONFIG_HOSTS_MAX];
+	unsigned spawns; /* processes started: numbers generations */
+	struct park {    /* the second spawning thread (fleet.c) */
 		pthread_t thread;
 		pthread_mutex_t mu;
 		pthread_cond_t cv;

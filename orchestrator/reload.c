@@ -42,12 +42,18 @@ static void keep_fleet_shape(const struct config *now, struct config *c)
 		log_msg("reload: host cannot change while nodes run; keeping "
 		        "%s",
 		        now->host);
+	if (c->nhosts != now->nhosts ||
+	    memcmp(c->hosts, now->hosts, sizeof(c->hosts)) != 0)
+		log_msg("reload: hosts cannot change while nodes run; keeping "
+		        "them");
 	if (strcmp(c->command, now->command) != 0)
 		log_msg("reload: command cannot change while nodes run; "
 		        "keeping the one they started with");
 	c->base_port = now->base_port;
 	memcpy(c->host, now->host, sizeof(c->host));
 	memcpy(c->command, now->command, sizeof(c->command));
+	memcpy(c->hosts, now->hosts, sizeof(c->hosts));
+	c->nhosts = now->nhosts;
 }
 
 void reload(struct orch *o)

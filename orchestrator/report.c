@@ -32,7 +32,7 @@ void report_flush(struct orch *o)
 
 void report_node_name(const struct node *nd, char *out, size_t outlen)
 {
-	const char *host = nd->o->cfg.host;
+	const char *host = config_node_host(&nd->o->cfg, nd->index);
 	bool v6 = strchr(host, ':') != NULL;
 
 	if (nd->pid > 0)

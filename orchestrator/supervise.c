@@ -185,16 +185,11 @@ static struct batch *new_batch(struct orch *o, unsigned n)
 static void connect_ready(struct orch *o)
 {
 	unsigned n = o->nready;
-	struct net_addr a;
 	struct batch *b;
 	char err[256];
 
 	if (n == 0)
 		return;
-	if (net_resolve(o->cfg.host, 0, &a, err, sizeof(err)) < 0) {
-		log_msg("connecting new nodes: %s", err);
-		return;
-	}
 	b = new_batch(o, n);
 	if (!b) {
 		log_errno("connecting new nodes");
@@ -204,10 +199,21 @@ static void connect_ready(struct orch *o)
 		struct node *nd = o->nodes[i];
 		if (nd->state != NODE_READY)
 			continue;
+		b->jobs[b->njobs] = (struct connect_job){.index = i};
+		if (fleet_node_addr(o, nd, &b->jobs[b->njobs].addr, err,
+		                    sizeof(err)) < 0) {
+			/* Not retried each round: the node is given up. */
+			report_node(o, nd, "cannot be reached: %s", err);
+			fleet_set_state(nd, NODE_LOST);
+			fleet_signal_node(nd, SIGKILL);
+			continue;
+		}
 		fleet_set_state(nd, NODE_CONNECTING);
-		b->jobs[b->njobs] = (struct connect_job){.index = i, .addr = a};
-		net_addr_set_port(&b->jobs[b->njobs].addr, (int)nd->port);
 		b->generation[b->njobs++] = nd->generation;
+	}
+	if (b->njobs == 0) {
+		free_batch(o, b);
+		return;
 	}
 	if (connector_start(&b->c, b->jobs, b->njobs, o->token,
 	                    clock_ns() + MS_NS(o->cfg.connect_timeout_ms),

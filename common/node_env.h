@@ -11,4 +11,9 @@
 /* A descriptor the node writes one byte to once it listens, then closes. */
 #define ENV_READY_FD "FANOUT_READY_FD"
 
+/* Where no descriptor can be inherited (a node started through ssh), the
+   token comes as one line on the node's standard input instead, and the
+   node says it listens with this line on its standard output. */
+#define READY_LINE "fanout-node: ready"
+
 #endif

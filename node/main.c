@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,15 +18,16 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "parse.h"
 #include "log.h"
 #include "net.h"
 #include "node_env.h"
+#include "parse.h"
 #include "session.h"
 #include "sigfd.h"
 #include "token.h"
 
-#define EXIT_USAGE 64
+#define EXIT_USAGE    64
+#define TOKEN_WAIT_MS 10000 /* for the token line on standard input */
 
 struct args {
 	const char *host;
@@ -73,7 +75,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 		case 'H': a->host = optarg; break;
 		case 'i':
 			if (parse_uint(optarg, 0, CONFIG_MAX_NODES - 1,
-			                      &a->index) == 0)
+			               &a->index) == 0)
 				break;
 			log_msg("--index: '%s' is not an index in 0..%d",
 			        optarg, CONFIG_MAX_NODES - 1);
@@ -91,15 +93,47 @@ static void parse_args(int argc, char **argv, struct args *a)
 	}
 }
 
+/* Read the token line the orchestrator writes on our standard input
+   when it cannot use the environment (ssh); return 0 or -1. */
+static int token_from_stdin(uint8_t token[PROTO_TOKEN_LEN])
+{
+	char line[TOKEN_HEX_LEN + 2];
+	size_t got = 0;
+	int rc;
+
+	if (isatty(STDIN_FILENO))
+		return -1; /* nobody to give it: do not wait on a person */
+	while (got < sizeof(line) - 1) {
+		struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+		ssize_t r;
+		if (poll(&p, 1, TOKEN_WAIT_MS) <= 0)
+			return -1;
+		r = io_read(STDIN_FILENO, line + got, sizeof(line) - 1 - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (memchr(line, '\n', got))
+			break;
+	}
+	line[got] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	rc = token_from_hex(line, token);
+	explicit_bzero(line, sizeof(line));
+	return rc;
+}
+
 /* Read the token from the environment and wipe it there: /proc/PID/environ
-   shows the original strings, which unsetenv() alone would leave. */
+   shows the original strings, which unsetenv() alone would leave. Without
+   it, read it from standard input. */
 static int take_token(uint8_t token[PROTO_TOKEN_LEN])
 {
 	char *hex = getenv(ENV_TOKEN);
-	int rc = token_from_hex(hex, token);
+	int rc;
 
-	if (hex)
-		memset(hex, 'x', strlen(hex));
+	if (!hex)
+		return token_from_stdin(token);
+	rc = token_from_hex(hex, token);
+	memset(hex, 'x', strlen(hex));
 	unsetenv(ENV_TOKEN);
 	return rc;
 }
@@ -128,8 +162,11 @@ static int notify_ready(void)
 	const char *s = getenv(ENV_READY_FD);
 	unsigned fd;
 
-	if (!s)
-		return 0;
+	if (!s) {
+		/* No descriptor came with us (ssh): say it on stdout. */
+		return io_write_all(STDOUT_FILENO, READY_LINE "\n",
+		                    strlen(READY_LINE) + 1);
+	}
 	if (parse_uint(s, 3, 0x7fffffff, &fd) < 0) {
 		log_msg("%s: '%s' is not a descriptor", ENV_READY_FD, s);
 		return -1;
@@ -153,8 +190,9 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &a);
 	ctx.index = a.index;
 	if (take_token(ctx.token) < 0) {
-		log_msg("%s is missing or malformed: node is started by "
-		        "orchestrator",
+		log_msg("no token: %s is unset or malformed, and no token "
+		        "line came on standard input (node is started by "
+		        "orchestrator)",
 		        ENV_TOKEN);
 		return EXIT_USAGE;
 	}

@@ -220,6 +220,12 @@ static void log_line(const struct node *nd, const char *text, size_t len)
 /* The node's output: show or log whole lines, remember the last few. */
 static void on_line(struct node *nd, const char *s, size_t len)
 {
+	if (len == strlen(READY_LINE) && !memcmp(s, READY_LINE, len)) {
+		/* Readiness from a node with no descriptor 3 (ssh). */
+		if (nd->state == NODE_STARTING)
+			fleet_set_state(nd, NODE_READY);
+		return;
+	}
 	char *last = nd->last_lines[nd->nlines++ % NODE_LAST_LINES];
 	struct buf b = {0};
 	const char *text;
@@ -348,7 +354,10 @@ static int start_process(struct orch *o, struct node *nd, char *err,
                          size_t errlen)
 {
 	char words[8192], *argv[MAX_ARGS + 1];
-	int ready[2] = {-1, -1}, out[2] = {-1, -1}, rc;
+	int ready[2] = {-1, -1}, out[2] = {-1, -1}, in[2] = {-1, -1}, rc;
+	/* A custom command may start the node far away (ssh): the token
+	   goes on its standard input, never on its command line. */
+	bool token_on_stdin = o->cfg.command[0] != '\0';
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	pid_t pid;
@@ -358,12 +367,17 @@ static int start_process(struct orch *o, struct node *nd, char *err,
 		         "[node] command: too many or too long words");
 		return -1;
 	}
-	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    (token_on_stdin && pipe2(in, O_CLOEXEC) < 0)) {
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
 	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (token_on_stdin)
+		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	else
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
+		                                 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
 	posix_spawn_file_actions_adddup2(&fa, ready[1], READY_FD);
@@ -378,6 +392,16 @@ static int start_process(struct orch *o, struct node *nd, char *err,
 	}
 	close(ready[1]);
 	close(out[1]);
+	if (token_on_stdin) {
+		/* One short line into an empty pipe: it cannot block. */
+		char line[TOKEN_HEX_LEN + 2];
+		token_to_hex(o->token, line);
+		line[TOKEN_HEX_LEN] = '\n';
+		(void)!io_write_all(in[1], line, sizeof(line) - 1);
+		close(in[0]);
+		close(in[1]);
+		explicit_bzero(line, sizeof(line));
+	}
 	nd->pid = pid;
 	nd->ready_fd = ready[0];
 	nd->out_fd = out[0];
@@ -388,6 +412,8 @@ fail:
 			close(ready[i]);
 		if (out[i] >= 0)
 			close(out[i]);
+		if (in[i] >= 0)
+			close(in[i]);
 	}
 	return -1;
 }

@@ -213,11 +213,9 @@ static void command(struct orch *o, const char *p, size_t len)
 	} else {
 		struct buf name = {0};
 		report_escape(&name, p, len > 40 ? 40 : len);
-		log_msg(
-		    "unknown command '%.*s'; commands are /status, "
-		    "/send I text, /reload, /help, /quit; //text broadcasts "
-		    "'/text'",
-		    (int)buf_used(&name), (char *)buf_head(&name));
+		log_msg("unknown command '%.*s'; try /status, /send I text, "
+		        "/reload, /help, /quit (//text sends '/text')",
+		        (int)buf_used(&name), (char *)buf_head(&name));
 		buf_free(&name);
 	}
 }

@@ -380,6 +380,29 @@ static void test_parse_on_top(void **state)
 	assert_int_equal(c.base_port, 4001);
 }
 
+static void test_hosts(void **state)
+{
+	struct config c;
+	char many[CONFIG_HOSTS_MAX * 4 + 64] = "[cluster]\nhosts = ";
+
+	(void)state;
+	parse_ok(&c, "[cluster]\nhosts = a,  b.example ,10.0.0.3\n");
+	assert_int_equal(c.nhosts, 3);
+	assert_string_equal(c.hosts[1], "b.example");
+	assert_string_equal(config_node_host(&c, 0), "a");
+	assert_string_equal(config_node_host(&c, 4), "b.example");
+	assert_string_equal(config_node_host(&c, 5), "10.0.0.3");
+	parse_ok(&c, "[cluster]\nhost = ::1\n");
+	assert_int_equal(c.nhosts, 0);
+	assert_string_equal(config_node_host(&c, 7), "::1");
+	parse_fails("[cluster]\nhosts = a, b c\n", 2, "hosts", "entry 2");
+	parse_fails("[cluster]\nhosts = a,,b\n", 2, "hosts", "entry 2");
+	for (int i = 0; i <= CONFIG_HOSTS_MAX; i++)
+		strcat(many, i ? ",h" : "h");
+	strcat(many, "\n");
+	parse_fails(many, 2, "hosts", "more than");
+}
+
 static void test_unknown_key(void **state)
 {
 	(void)state;
@@ -961,6 +984,7 @@ int main(void)
 	    cmocka_unit_test(test_full_file),
 	    cmocka_unit_test(test_flat_seed_keys),
 	    cmocka_unit_test(test_parse_on_top),
+	    cmocka_unit_test(test_hosts),
 	    cmocka_unit_test(test_unknown_key),
 	    cmocka_unit_test(test_key_in_wrong_section),
 	    cmocka_unit_test(test_unknown_section),

@@ -68,6 +68,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "parse.h"
 #include "clock.h"
 #include "log.h"
 #include "net.h"
@@ -1173,22 +1174,6 @@ static const char usage_text[] =
     "  --orchestrator PATH  default: ../orchestrator from this program\n"
     "  --verbose            each repetition's figures on stderr\n";
 
-/* Parse s, a whole decimal number in lo..hi, into *out; return 0 or -1. */
-static int parse_num(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
 /* Parse a comma-separated list of fleet sizes into b; return 0 or -1. */
 static int parse_sizes(struct bench *b, const char *s)
 {
@@ -1201,7 +1186,7 @@ static int parse_sizes(struct bench *b, const char *s)
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
 		if (b->nsizes == MAX_SIZES ||
-		    parse_num(tok, 1, MAX_N, &b->sizes[b->nsizes]) < 0)
+		    parse_uint(tok, 1, MAX_N, &b->sizes[b->nsizes]) < 0)
 			return -1;
 		b->nsizes++;
 	}
@@ -1233,7 +1218,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		case 'o': orch = optarg; break;
 		case 'h': fputs(usage_text, stdout); exit(0);
 		case 'r':
-			if (parse_num(optarg, 1, MAX_REPS, &b->reps) == 0)
+			if (parse_uint(optarg, 1, MAX_REPS, &b->reps) == 0)
 				break;
 			log_msg("--reps: '%s' is not a number in 1..%d", optarg,
 			        MAX_REPS);
@@ -1246,7 +1231,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			        optarg, MAX_SIZES, MAX_N);
 			exit(2);
 		case 'p':
-			if (parse_num(optarg, 1, 65535, &port) == 0)
+			if (parse_uint(optarg, 1, 65535, &port) == 0)
 				break;
 			log_msg("--port: '%s' is not a port", optarg);
 			exit(2);

@@ -145,19 +145,7 @@ def fakenode_processes(lo, hi):
     return found
 
 
-def json_events(o):
-    """The JSON events an Orch has printed so far."""
-    with o.cond:
-        lines = list(o.out)
-    evs = []
-    for line in lines:
-        try:
-            ev = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(ev, dict) and "event" in ev:
-            evs.append(ev)
-    return evs
+json_events = integration.Orch.events_so_far
 
 
 def nth_event(o, name, n, timeout=FAULT_DEADLINE):

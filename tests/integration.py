@@ -256,6 +256,21 @@ class Orch:
                                                  self.out, self.err))
                 self.cond.wait(min(left, 0.05))
 
+    def events_so_far(self):
+        """The JSON events printed on stdout so far (other lines are
+        skipped)."""
+        with self.cond:
+            lines = list(self.out)
+        evs = []
+        for line in lines:
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(ev, dict) and "event" in ev:
+                evs.append(ev)
+        return evs
+
     def wait_event(self, event, timeout=READY_DEADLINE):
         m = self.wait_line("out", r'^\{.*"event":\s*"%s"' % event, timeout)
         return json.loads(m.string)

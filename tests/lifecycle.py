@@ -57,19 +57,7 @@ def arg_after(argv, flag):
     return None
 
 
-def events(o):
-    """The JSON events an Orch has printed so far."""
-    with o.cond:
-        lines = list(o.out)
-    evs = []
-    for line in lines:
-        try:
-            ev = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(ev, dict) and "event" in ev:
-            evs.append(ev)
-    return evs
+events = integration.Orch.events_so_far
 
 
 def wait_events(o, name, count, timeout=integration.READY_DEADLINE):

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include "parse.h"
 #include "proto.h"
 
-enum kind { K_UINT, K_HOST, K_HOSTS, K_COMMAND, K_RESTART };
+enum kind { K_UINT, K_HOST, K_HOSTS, K_PATH, K_COMMAND, K_RESTART };
 
 struct key {
 	const char *section, *name;
@@ -31,6 +32,8 @@ static const struct key keys[] = {
     U("cluster", "base_port", base_port, 1, 65535),
     {"cluster", "host", K_HOST, offsetof(struct config, host), 0, 0},
     {"cluster", "hosts", K_HOSTS, offsetof(struct config, hosts), 0, 0},
+    {"cluster", "hosts_file", K_PATH, offsetof(struct config, hosts_file), 0,
+     0},
     {"node", "command", K_COMMAND, offsetof(struct config, command), 0, 0},
     U("node", "stop_timeout_ms", stop_timeout_ms, 0, 3600000),
     {"node", "restart", K_RESTART, offsetof(struct config, restart), 0, 0},
@@ -248,6 +251,14 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 		         k->name, v);
 		return -1;
 	case K_HOSTS: return set_hosts(c, v, msg, msglen);
+	case K_PATH:
+		if (strlen(v) >= sizeof(c->hosts_file) ||
+		    strpbrk(v, "\t\r\n")) {
+			snprintf(msg, msglen, "%s: not a usable path", k->name);
+			return -1;
+		}
+		strcpy(field, v);
+		return 0;
 	case K_COMMAND:
 		bad = bad_placeholder(v);
 		if (strlen(v) > CONFIG_COMMAND_MAX) {
@@ -457,6 +468,15 @@ int config_parse_string(struct config *c, const char *text,
 	}
 	if (p.err_line)
 		return -1;
+	if (p.line_of[find_key("cluster", "hosts") - keys] &&
+	    p.line_of[find_key("cluster", "hosts_file") - keys]) {
+		snprintf(err, errlen,
+		         "%s:%d: hosts and hosts_file are both set; "
+		         "keep one",
+		         filename,
+		         later_line(&p, "cluster", "hosts", "hosts_file"));
+		return -1;
+	}
 	snprintf(where, sizeof(where), "%s:%d", filename,
 	         later_line(&p, "cluster", "num_clients", "base_port"));
 	if (check_ports(c, where, err, errlen) < 0)
@@ -466,31 +486,28 @@ int config_parse_string(struct config *c, const char *text,
 	return check_retry(c, where, err, errlen);
 }
 
-int config_load(struct config *c, const char *path, bool *missing, char *err,
-                size_t errlen)
+/* Read the text file at path (bounded, no NUL byte) into a new string in
+   *text. Return 0, 1 if it does not exist (nothing said), or -1 with a
+   message in err. */
+static int read_text(const char *path, char **text, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "re");
-	char *text;
 	size_t n;
 	int rc;
 
-	if (missing)
-		*missing = false;
 	if (!f) {
-		if (errno == ENOENT && missing) {
-			*missing = true;
-			return 0;
-		}
+		if (errno == ENOENT)
+			return 1;
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	text = malloc(CONFIG_MAX_FILE_BYTES + 1);
-	if (!text) {
+	*text = malloc(CONFIG_MAX_FILE_BYTES + 1);
+	if (!*text) {
 		fclose(f);
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	n = fread(text, 1, CONFIG_MAX_FILE_BYTES + 1, f);
+	n = fread(*text, 1, CONFIG_MAX_FILE_BYTES + 1, f);
 	rc = ferror(f) ? -1 : 0;
 	fclose(f);
 	if (rc < 0)
@@ -499,18 +516,107 @@ int config_load(struct config *c, const char *path, bool *missing, char *err,
 		snprintf(err, errlen, "%s: larger than %u bytes", path,
 		         CONFIG_MAX_FILE_BYTES),
 		    rc = -1;
-	else if (memchr(text, '\0', n))
+	else if (memchr(*text, '\0', n))
 		snprintf(err, errlen,
-		         "%s: contains a NUL byte; not a text "
-		         "file",
-		         path),
+		         "%s: contains a NUL byte; not a text file", path),
 		    rc = -1;
-	if (rc == 0) {
-		text[n] = '\0';
-		rc = config_parse_string(c, text, path, err, errlen);
+	if (rc < 0) {
+		free(*text);
+		*text = NULL;
+		return -1;
 	}
+	(*text)[n] = '\0';
+	return 0;
+}
+
+/* Read [cluster] hosts_file, relative to the directory of the config
+   file at config_path; return 0 or -1 with a message. */
+static int load_hosts(struct config *c, const char *config_path, char *err,
+                      size_t errlen)
+{
+	char path[PATH_MAX];
+	const char *slash = strrchr(config_path, '/');
+	char *text = NULL;
+	int rc;
+
+	if (c->hosts_file[0] == '/' || !slash)
+		snprintf(path, sizeof(path), "%s", c->hosts_file);
+	else
+		snprintf(path, sizeof(path), "%.*s/%s",
+		         (int)(slash - config_path), config_path,
+		         c->hosts_file);
+	rc = read_text(path, &text, err, errlen);
+	if (rc == 1)
+		snprintf(err, errlen, "%s (hosts_file): %s", path,
+		         strerror(ENOENT));
+	if (rc != 0)
+		return -1;
+	rc = config_parse_hosts(c, text, path, err, errlen);
 	free(text);
 	return rc;
+}
+
+int config_load(struct config *c, const char *path, bool *missing, char *err,
+                size_t errlen)
+{
+	char *text = NULL;
+	int rc = read_text(path, &text, err, errlen);
+
+	if (missing)
+		*missing = rc == 1;
+	if (rc == 1 && missing)
+		return 0;
+	if (rc == 1)
+		snprintf(err, errlen, "%s: %s", path, strerror(ENOENT));
+	if (rc != 0)
+		return -1;
+	rc = config_parse_string(c, text, path, err, errlen);
+	if (rc == 0 && c->hosts_file[0])
+		rc = load_hosts(c, path, err, errlen);
+	free(text);
+	return rc;
+}
+
+int config_parse_hosts(struct config *c, const char *text, const char *filename,
+                       char *err, size_t errlen)
+{
+	unsigned n = 0;
+	int line = 0;
+
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n");
+		char h[CONFIG_HOST_MAX + 2];
+		const char *s = p;
+
+		line++;
+		p += len + (p[len] == '\n');
+		len = strcspn(s, "#\n"); /* a comment ends the line */
+		while (len > 0 && strchr(" \t\r", s[0]))
+			s++, len--;
+		while (len > 0 && strchr(" \t\r", s[len - 1]))
+			len--;
+		if (len == 0)
+			continue;
+		snprintf(h, sizeof(h), "%.*s", (int)len, s);
+		if (len > CONFIG_HOST_MAX || !valid_host(h)) {
+			snprintf(err, errlen,
+			         "%s:%d: not a host name or address", filename,
+			         line);
+			return -1;
+		}
+		if (n == CONFIG_HOSTS_MAX) {
+			snprintf(err, errlen, "%s:%d: more than %d hosts",
+			         filename, line, CONFIG_HOSTS_MAX);
+			return -1;
+		}
+		strcpy(c->hosts[n++], h);
+	}
+	if (n == 0) {
+		snprintf(err, errlen, "%s: lists no host", filename);
+		return -1;
+	}
+	c->nhosts = n;
+	return 0;
 }
 
 int config_override(struct config *c, const char *section, const char *key,

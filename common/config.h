@@ -30,6 +30,7 @@ struct config {
 	/* [cluster] hosts: node i runs on hosts[i % nhosts] (none: host) */
 	char hosts[CONFIG_HOSTS_MAX][CONFIG_HOST_MAX + 1];
 	unsigned nhosts;
+	char hosts_file[1024]; /* [cluster] hosts_file: one host a line */
 	char command[CONFIG_COMMAND_MAX + 1]; /* [node]; "" = built-in */
 	unsigned stop_timeout_ms;
 	enum restart_policy restart;
@@ -58,6 +59,13 @@ int config_load(struct config *c, const char *path, bool *missing, char *err,
 int config_override(struct config *c, const char *section, const char *key,
                     const char *value, const char *option, char *err,
                     size_t errlen);
+
+/* Parse a hosts file's text into c->hosts: one host a line, '#' starts
+   a comment, blank lines skipped; filename is for messages
+   ("FILE:LINE: ..."). config_load() reads [cluster] hosts_file (relative
+   to the config file's directory) this way. Return 0 or -1. */
+int config_parse_hosts(struct config *c, const char *text, const char *filename,
+                       char *err, size_t errlen);
 
 /* Return the host node i runs on and listens at: hosts[i % nhosts], or
    host when no hosts are listed. */

@@ -53,6 +53,7 @@ static void keep_fleet_shape(const struct config *now, struct config *c)
 	memcpy(c->host, now->host, sizeof(c->host));
 	memcpy(c->command, now->command, sizeof(c->command));
 	memcpy(c->hosts, now->hosts, sizeof(c->hosts));
+	memcpy(c->hosts_file, now->hosts_file, sizeof(c->hosts_file));
 	c->nhosts = now->nhosts;
 }
 

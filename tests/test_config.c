@@ -403,6 +403,63 @@ static void test_hosts(void **state)
 	parse_fails(many, 2, "hosts", "more than");
 }
 
+static void test_hosts_file_text(void **state)
+{
+	struct config c;
+	char err[ERRLEN];
+
+	(void)state;
+	config_defaults(&c);
+	assert_int_equal(config_parse_hosts(&c,
+	                                    "# the fleet\n\n  a.example  \n"
+	                                    "10.0.0.2 # rack 2\n::1\n",
+	                                    "h.txt", err, sizeof(err)),
+	                 0);
+	assert_int_equal(c.nhosts, 3);
+	assert_string_equal(c.hosts[0], "a.example");
+	assert_string_equal(c.hosts[1], "10.0.0.2");
+	assert_int_equal(
+	    config_parse_hosts(&c, "a\nb c\n", "h.txt", err, sizeof(err)), -1);
+	assert_string_equal(err, "h.txt:2: not a host name or address");
+	assert_int_equal(
+	    config_parse_hosts(&c, "# none\n\n", "h.txt", err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "h.txt: lists no host");
+}
+
+static void test_hosts_file_load(void **state)
+{
+	char dir[] = "/tmp/fanout-hosts-XXXXXX", ini[64], hosts[64];
+	struct config c;
+	char err[ERRLEN];
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(ini, sizeof(ini), "%s/c.ini", dir);
+	snprintf(hosts, sizeof(hosts), "%s/hosts.txt", dir);
+	f = fopen(hosts, "w");
+	fputs("x\ny\n", f);
+	fclose(f);
+	f = fopen(ini, "w");
+	fputs("[cluster]\nhosts_file = hosts.txt\n", f);
+	fclose(f);
+	config_defaults(&c);
+	assert_int_equal(config_load(&c, ini, NULL, err, sizeof(err)), 0);
+	assert_int_equal(c.nhosts, 2);
+	assert_string_equal(config_node_host(&c, 3), "y");
+	f = fopen(ini, "w");
+	fputs("[cluster]\nhosts_file = nowhere.txt\n", f);
+	fclose(f);
+	assert_int_equal(config_load(&c, ini, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "nowhere.txt"));
+	unlink(hosts);
+	unlink(ini);
+	rmdir(dir);
+	parse_fails("[cluster]\nhosts = a\nhosts_file = h\n", 3, "hosts_file",
+	            "both");
+}
+
 static void test_unknown_key(void **state)
 {
 	(void)state;
@@ -985,6 +1042,8 @@ int main(void)
 	    cmocka_unit_test(test_flat_seed_keys),
 	    cmocka_unit_test(test_parse_on_top),
 	    cmocka_unit_test(test_hosts),
+	    cmocka_unit_test(test_hosts_file_text),
+	    cmocka_unit_test(test_hosts_file_load),
 	    cmocka_unit_test(test_unknown_key),
 	    cmocka_unit_test(test_key_in_wrong_section),
 	    cmocka_unit_test(test_unknown_section),

@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -610,6 +611,28 @@ int fleet_node_addr(struct orch *o, const struct node *nd, struct net_addr *a,
 	*a = o->host_addr[h];
 	net_addr_set_port(a, (int)nd->port);
 	return 0;
+}
+
+/* Each node costs up to three descriptors while starting. */
+int fleet_raise_nofile(unsigned nodes)
+{
+	rlim_t need = (rlim_t)nodes * 3 + 64;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max < need) {
+		struct rlimit want = {need, need};
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return 0;
+		log_msg("%u nodes need %lu open files but RLIMIT_NOFILE allows "
+		        "%lu (hard limit); raise it (ulimit -Hn) or run fewer "
+		        "nodes",
+		        nodes, (unsigned long)need, (unsigned long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 void fleet_set_state(struct node *nd, enum node_state s)

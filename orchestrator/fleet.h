@@ -53,6 +53,11 @@ void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *));
 int fleet_node_addr(struct orch *o, const struct node *nd, struct net_addr *a,
                     char *err, size_t errlen);
 
+/* Raise RLIMIT_NOFILE for a fleet of nodes (each costs up to three
+   descriptors while it starts). Return 0, or -1 with the limit named
+   in a message. */
+int fleet_raise_nofile(unsigned nodes);
+
 /* Move nd to state s, keeping the fleet's count of ready nodes. */
 void fleet_set_state(struct node *nd, enum node_state s);
 

@@ -47,7 +47,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,28 +73,6 @@
 static double ms_since(uint64_t t0)
 {
 	return (double)(clock_ns() - t0) / 1e6;
-}
-
-/* Each node costs up to three descriptors while starting. */
-static int raise_nofile(unsigned nodes)
-{
-	rlim_t need = (rlim_t)nodes * 3 + 64;
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
-		return 0;
-	if (rl.rlim_max < need) {
-		struct rlimit want = {need, need};
-		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
-			return 0;
-		log_msg("%u nodes need %lu open files but RLIMIT_NOFILE allows "
-		        "%lu (hard limit); raise it (ulimit -Hn) or run fewer "
-		        "nodes",
-		        nodes, (unsigned long)need, (unsigned long)rl.rlim_max);
-		return -1;
-	}
-	rl.rlim_cur = need;
-	return setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 static void on_node_exit(struct orch *o, struct node *nd)
@@ -424,7 +401,7 @@ static int prepare(struct orch *o)
 		log_errno("setup");
 		return -1;
 	}
-	if (raise_nofile(o->cfg.num_clients) < 0)
+	if (fleet_raise_nofile(o->cfg.num_clients) < 0)
 		return -1;
 	if (token_generate(o->token) < 0) {
 		log_errno("getrandom");

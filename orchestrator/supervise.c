@@ -91,8 +91,10 @@ static void restart(struct orch *o, struct node *nd)
 
 	nd->restart_ns = 0;
 	nd->total_restarts++;
-	if (fleet_spawn(o, nd, err, sizeof(err)) < 0)
+	if (fleet_spawn(o, nd, err, sizeof(err)) < 0) {
 		report_node(o, nd, "could not be restarted: %s", err);
+		schedule_restart(o, nd); /* a later try, within the limit */
+	}
 }
 
 /* Adopt or drop the result of one job of a finished batch. */
@@ -100,8 +102,12 @@ static void adopt(struct orch *o, struct batch *b, unsigned k)
 {
 	struct connect_job *j = &b->jobs[k];
 	struct node *nd = j->index < o->nalloc ? o->nodes[j->index] : NULL;
+	/* The job's own start of the node, or a later start that the job's
+	   retries reached (its WELCOME names the new pid): either way this
+	   is the node now, and it serves only the first connection. */
 	bool current = nd && nd->running && nd->state == NODE_CONNECTING &&
-	               nd->generation == b->generation[k];
+	               (nd->generation == b->generation[k] ||
+	                (j->fd >= 0 && j->pid == nd->pid));
 
 	if (j->fd >= 0 && current) {
 		if (console_attach(o, nd, j->fd) == 0) {
@@ -319,6 +325,10 @@ int supervise_scale(struct orch *o, unsigned n)
 	}
 	if (n == from)
 		return 0;
+	if (n > from && (fleet_raise_nofile(n) < 0 || fleet_add(o, n) < 0)) {
+		log_errno("reload: %u nodes", n);
+		return -1;
+	}
 	o->scale.active = true;
 	o->scale.from = from;
 	o->scale.to = n;
@@ -330,13 +340,11 @@ int supervise_scale(struct orch *o, unsigned n)
 		drop_retired(o);
 		return 0;
 	}
-	if (fleet_add(o, n) < 0) {
-		log_errno("reload");
-		return -1;
-	}
 	for (unsigned i = from; i < n; i++)
-		if (fleet_spawn(o, o->nodes[i], err, sizeof(err)) < 0)
+		if (fleet_spawn(o, o->nodes[i], err, sizeof(err)) < 0) {
 			report_node(o, o->nodes[i], "could not start: %s", err);
+			o->incomplete = true;
+		}
 	return 0;
 }
 

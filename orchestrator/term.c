@@ -93,6 +93,8 @@ bool term_start(struct orch *o)
 	stifle_history(HISTORY_MAX);
 	if (term_history_path(term.history, sizeof(term.history)) == 0)
 		read_history(term.history); /* none yet is fine */
+	/* A pasted block is several lines, so several messages. */
+	rl_variable_bind("enable-bracketed-paste", "off");
 	rl_callback_handler_install(PROMPT, on_line);
 	term.active = true;
 	log_before_write(term_hide);
@@ -123,6 +125,9 @@ bool term_active(void)
 
 void term_read(void)
 {
+	/* Keys edit the line readline holds: put it back first if output
+	   of this round took it away. */
+	term_show();
 	rl_callback_read_char();
 	/* Output of the line just handled was buffered while readline drew
 	   its next prompt: clear that, then let the output out. */

@@ -264,15 +264,7 @@ class NodeProc:
         return self.p.poll() is None
 
     def kill(self):
-        if self.p.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:
-            self.p.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
+        integration.kill_and_reap(self.p)
 
     def close(self):
         self.timer.cancel()

@@ -58,20 +58,40 @@ def wait_until(pred, timeout, what, interval=0.01):
         time.sleep(interval)
 
 
-def listening_ports():
-    """Ports with a socket in state LISTEN (0A), IPv4 and IPv6."""
-    ports = set()
+def tcp_sockets():
+    """Yield (state, local port, remote port) of every IPv4 and IPv6 TCP
+    socket, state as the kernel's hex code ("0A" LISTEN, "01"
+    ESTABLISHED)."""
     for name in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
             with open(name) as f:
                 next(f)
                 for line in f:
                     fields = line.split()
-                    if len(fields) > 3 and fields[3] == "0A":
-                        ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+                    if len(fields) > 3:
+                        yield (fields[3],
+                               int(fields[1].rsplit(":", 1)[1], 16),
+                               int(fields[2].rsplit(":", 1)[1], 16))
         except FileNotFoundError:
             pass
-    return ports
+
+
+def listening_ports():
+    """Ports with a socket in state LISTEN (0A), IPv4 and IPv6."""
+    return {local for state, local, _ in tcp_sockets() if state == "0A"}
+
+
+def kill_and_reap(p, timeout=5):
+    """SIGKILL the subprocess p by PID if it still runs, then reap it."""
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        p.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def read_proc(pid, what):
@@ -296,15 +316,7 @@ class Orch:
         return rc
 
     def kill(self):
-        if self.p.poll() is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
+        kill_and_reap(self.p)
         self.close_stdin()
 
 

@@ -103,22 +103,9 @@ def wait_state(pid, states, timeout=2.0):
 def orch_connections(ports):
     """{remote port: local port} of ESTABLISHED IPv4/IPv6 connections to
     the given ports (the orchestrator's side of its node connections)."""
-    found = {}
-    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(name) as f:
-                next(f)
-                for line in f:
-                    fields = line.split()
-                    if len(fields) < 4 or fields[3] != "01":
-                        continue
-                    local = int(fields[1].rsplit(":", 1)[1], 16)
-                    remote = int(fields[2].rsplit(":", 1)[1], 16)
-                    if remote in ports:
-                        found[remote] = local
-        except FileNotFoundError:
-            pass
-    return found
+    return {remote: local
+            for state, local, remote in integration.tcp_sockets()
+            if state == "01" and remote in ports}
 
 
 # A node command that runs the real node, except for one index, which runs

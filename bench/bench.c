@@ -68,10 +68,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "parse.h"
 #include "clock.h"
 #include "log.h"
 #include "net.h"
+#include "parse.h"
 
 #define MSG_BYTES    32          /* one message, without its newline */
 #define ACK_BYTES    16          /* one floor ack */
@@ -1404,20 +1404,39 @@ static double ratio(double a, double b)
 	return b > 0 ? a / b : NAN;
 }
 
+/* What a report says of the run: when (ISO 8601 for JSON, or for a
+   person), which kernel, how many CPUs this process may use. */
+struct run_info {
+	char date[64];
+	struct utsname u;
+	int cpus;
+};
+
+static void run_info(struct run_info *ri, bool iso)
+{
+	time_t now = time(NULL);
+	cpu_set_t cpus;
+
+	if (iso)
+		strftime(ri->date, sizeof(ri->date), "%Y-%m-%dT%H:%M:%S%z",
+		         localtime(&now));
+	else
+		strftime(ri->date, sizeof(ri->date), "%Y-%m-%d %H:%M %Z",
+		         localtime(&now));
+	uname(&ri->u);
+	sched_getaffinity(0, sizeof(cpus), &cpus);
+	ri->cpus = CPU_COUNT(&cpus);
+}
+
 /* Print the header of the table. */
 static void print_header(const struct bench *b)
 {
-	char date[64];
-	time_t now = time(NULL);
-	struct utsname u;
-	cpu_set_t cpus;
+	struct run_info ri;
 
-	strftime(date, sizeof(date), "%Y-%m-%d %H:%M %Z", localtime(&now));
-	uname(&u);
-	sched_getaffinity(0, sizeof(cpus), &cpus);
+	run_info(&ri, false);
 	printf("fanout bench, %s, Linux %s, %d CPUs, %u reps, medians; "
 	       "x = fanout cost / floor cost (Macks/s: floor / fanout)\n",
-	       date, u.release, CPU_COUNT(&cpus), b->reps);
+	       ri.date, ri.u.release, ri.cpus, b->reps);
 	printf("%5s  %-21s  %-21s  %-15s  %-19s  %-13s  %s\n", "",
 	       "start-up ms", "round p50 ms", "round p99 ms",
 	       "pipelined Macks/s", "teardown ms", "RSS MiB");
@@ -1466,17 +1485,12 @@ static void json_figs(const double *m, enum fig from, enum fig to)
 /* Print every size's medians as one JSON object. */
 static void print_json(const struct bench *b, double med[][NFIG])
 {
-	char date[64];
-	time_t now = time(NULL);
-	struct utsname u;
-	cpu_set_t cpus;
+	struct run_info ri;
 
-	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S%z", localtime(&now));
-	uname(&u);
-	sched_getaffinity(0, sizeof(cpus), &cpus);
+	run_info(&ri, true);
 	printf("{\"date\":\"%s\",\"kernel\":\"%s\",\"cpus\":%d,\"reps\":%u,"
 	       "\"port\":%d,\"results\":[",
-	       date, u.release, CPU_COUNT(&cpus), b->reps, b->port);
+	       ri.date, ri.u.release, ri.cpus, b->reps, b->port);
 	for (unsigned s = 0; s < b->nsizes; s++) {
 		const double *m = med[s];
 		unsigned n = b->sizes[s];

@@ -69,6 +69,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "io.h"
 #include "log.h"
 #include "net.h"
 #include "parse.h"

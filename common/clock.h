@@ -26,6 +26,12 @@ static inline int clock_ms_until(uint64_t deadline_ns)
 	return ms > 1000000000 ? 1000000000 : (int)ms;
 }
 
+/* Return the milliseconds elapsed since t0_ns (a clock_ns() reading). */
+static inline double clock_ms_since(uint64_t t0_ns)
+{
+	return (double)(clock_ns() - t0_ns) / 1e6;
+}
+
 #define MS_NS(ms) ((uint64_t)(ms)*1000000u)
 
 #endif

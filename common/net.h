@@ -1,5 +1,5 @@
 /*
- * net.h - descriptor and TCP socket helpers.
+ * net.h - TCP socket helpers (descriptor I/O is in io.h).
  *
  * One error convention throughout: functions return a descriptor or 0 on
  * success and -1 on failure, with errno set and, where the function takes
@@ -20,22 +20,8 @@ struct net_addr {
 	socklen_t len;
 };
 
-/* Set or clear O_NONBLOCK; return 0 or -1. */
-int fd_set_nonblock(int fd, bool on);
-
 /* Disable Nagle's algorithm: small frames leave at once; return 0 or -1. */
 int net_set_nodelay(int fd);
-
-/* read(2) retried on EINTR. Return bytes read, 0 at EOF, or -1. */
-ssize_t io_read(int fd, void *p, size_t n);
-
-/* Write all n bytes (a blocking descriptor), retrying on EINTR and short
-   writes. Return 0, or -1 (EPIPE rather than SIGPIPE on sockets). */
-int io_write_all(int fd, const void *p, size_t n);
-
-/* One write or send (MSG_NOSIGNAL on sockets), retried on EINTR.
-   Return bytes written or -1 (EAGAIN on a full non-blocking descriptor). */
-ssize_t io_write(int fd, const void *p, size_t n);
 
 /* Resolve host (a name or a numeric IPv4/IPv6 address) and port into *a,
    taking the first TCP result. Return 0 or -1 with a message. */

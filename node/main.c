@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "exitcode.h"
+#include "io.h"
 #include "log.h"
 #include "net.h"
 #include "node_env.h"
@@ -26,7 +28,6 @@
 #include "sigfd.h"
 #include "token.h"
 
-#define EXIT_USAGE    64
 #define TOKEN_WAIT_MS 10000 /* for the token line on standard input */
 
 struct args {
@@ -80,8 +81,8 @@ static void parse_args(int argc, char **argv, struct args *a)
 			log_msg("--index: '%s' is not an index in 0..%d",
 			        optarg, CONFIG_MAX_NODES - 1);
 			exit(EXIT_USAGE);
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("node (fanout) %s\n", FANOUT_VERSION); exit(0);
+		case 'h': usage(stdout); exit(EXIT_OK);
+		case 'V': printf("node (fanout) %s\n", FANOUT_VERSION); exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
@@ -197,18 +198,18 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (follow_parent() < 0)
-		return 1;
+		return EXIT_INCOMPLETE;
 	ctx.signal_fd = sigfd_open((const int[]){SIGTERM, SIGINT, SIGHUP}, 3);
 	if (ctx.signal_fd < 0) {
 		log_errno("signals");
-		return 1;
+		return EXIT_INCOMPLETE;
 	}
 	ctx.listen_fd = net_listen(a.host, (int)a.port, 128, err, sizeof(err));
 	if (ctx.listen_fd < 0 || fd_set_nonblock(ctx.listen_fd, true) < 0) {
 		log_msg("%s", err);
-		return 1;
+		return EXIT_INCOMPLETE;
 	}
 	if (notify_ready() < 0)
-		return 1;
+		return EXIT_INCOMPLETE;
 	return node_serve(&ctx);
 }

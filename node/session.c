@@ -22,6 +22,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "io.h"
 #include "log.h"
 #include "net.h"
 #include "token.h"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "io.h"
 
 #define CANCEL_CHECK_MS    50   /* how often a blocked attempt looks up */
 #define CONNECT_ATTEMPT_MS 1000 /* one connect() never waits longer */

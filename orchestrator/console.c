@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "fleet.h"
+#include "io.h"
 #include "log.h"
 #include "net.h"
 #include "parse.h"

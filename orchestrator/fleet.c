@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "net.h"
 #include "node_env.h"

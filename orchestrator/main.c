@@ -55,6 +55,7 @@
 #include "connector.h"
 #include "console.h"
 #include "fleet.h"
+#include "io.h"
 #include "log.h"
 #include "orch.h"
 #include "reload.h"

@@ -1,0 +1,80 @@
+/* proc.c - see proc.h. */
+#include "proc.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void proc_status_str(int status, char *out, size_t outlen)
+{
+	if (WIFEXITED(status))
+		snprintf(out, outlen, "exited %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(out, outlen, "killed by signal %d (%s)",
+		         WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(out, outlen, "ended (status 0x%x)", (unsigned)status);
+}
+
+int proc_raise_nofile(unsigned long need, char *err, size_t errlen)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, errlen, "getrlimit: %s", strerror(errno));
+		return -1;
+	}
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max < need) {
+		/* Only a privileged process may raise the hard limit. */
+		struct rlimit want = {need, need};
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return 0;
+		snprintf(err, errlen,
+		         "%lu open files are needed but RLIMIT_NOFILE "
+		         "allows %lu (hard limit); raise it (ulimit -Hn)",
+		         need, (unsigned long)rl.rlim_max);
+		return -1;
+	}
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		snprintf(err, errlen, "setrlimit: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int proc_sibling_path(const char *name, char *out, size_t outlen, char *err,
+                      size_t errlen)
+{
+	char self[PATH_MAX], path[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n < 0) {
+		snprintf(err, errlen, "/proc/self/exe: %s", strerror(errno));
+		return -1;
+	}
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	if (snprintf(path, sizeof(path), "%s/%s", slash ? self : ".", name) >=
+	        (int)sizeof(path) ||
+	    snprintf(out, outlen, "%s", path) >= (int)outlen) {
+		snprintf(err, errlen, "%s/%s: path too long", self, name);
+		return -1;
+	}
+	if (access(out, X_OK) < 0) {
+		snprintf(err, errlen, "%s: %s", out, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,31 @@
+/*
+ * proc.h - helpers about processes, shared by the orchestrator and the
+ * bench: how a child ended, in words; the open-file limit; where our own
+ * sibling executables are.
+ *
+ * Functions that can fail return 0 or -1 with a one-line message in the
+ * caller's err buffer; none prints anything.
+ */
+#ifndef FANOUT_PROC_H
+#define FANOUT_PROC_H
+
+#include <stddef.h>
+
+/* Write how a process ended, from a waitpid(2) status, into out:
+   "exited 1", "killed by signal 9 (Killed)", "ended (status 0x...)". */
+void proc_status_str(int status, char *out, size_t outlen);
+
+/* Raise the soft RLIMIT_NOFILE to at least need descriptors, and the
+   hard limit too when allowed (root). Return 0, or -1 with a message
+   naming both numbers when the hard limit is lower and cannot be
+   raised (getrlimit(2), setrlimit(2)). */
+int proc_raise_nofile(unsigned long need, char *err, size_t errlen);
+
+/* Write into out the path of the executable name in the directory of
+   our own (the real path of /proc/self/exe), or relative to it, e.g.
+   "node" or "../orchestrator". Return 0, or -1 with a message when it
+   is not there or not executable. */
+int proc_sibling_path(const char *name, char *out, size_t outlen, char *err,
+                      size_t errlen);
+
+#endif

@@ -43,6 +43,10 @@ static inline uint8_t *buf_tail(const struct buf *b)
 /* Append n bytes; return 0 or -1. */
 int buf_append(struct buf *b, const void *p, size_t n);
 
+/* Append printf-formatted text (without its NUL); return 0 or -1. */
+int buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Mark n bytes written at buf_tail() as valid. */
 static inline void buf_commit(struct buf *b, size_t n)
 {

@@ -38,8 +38,8 @@ int proc_raise_nofile(unsigned long need, char *err, size_t errlen)
 		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
 			return 0;
 		snprintf(err, errlen,
-		         "%lu open files are needed but RLIMIT_NOFILE "
-		         "allows %lu (hard limit); raise it (ulimit -Hn)",
+		         "need %lu open files but RLIMIT_NOFILE allows %lu "
+		         "(hard limit); raise it (ulimit -Hn)",
 		         need, (unsigned long)rl.rlim_max);
 		return -1;
 	}

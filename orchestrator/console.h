@@ -1,54 +1,53 @@
 /*
- * console.h - the running fleet: standard input in, broadcasts out, acks
- * back, reports as broadcasts complete.
+ * console.h - what a line of input means (SPEC §4): a broadcast, or a
+ * built-in command (exit, /quit, /status, /send, /reload, /help; //text
+ * sends /text).
  *
- * Input lines are broadcast as they arrive; up to CONSOLE_WINDOW may be in
- * flight at once. Every MSG frame of one batch of input is queued on each
- * node's socket buffer and the buffers are flushed once per batch, so
- * piped input costs one write per node per batch, not per line.
+ * The console does not read: an input source (input.h: standard input,
+ * a pipe or a terminal) hands it lines, so other sources can hand it
+ * lines too. It sends through links.h and answers through out.h.
  */
 #ifndef FANOUT_CONSOLE_H
 #define FANOUT_CONSOLE_H
 
-#include "orch.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
-#define CONSOLE_WINDOW 4096 /* broadcasts in flight before input pauses */
+#include "config.h"
+#include "fleet.h"
+#include "links.h"
+#include "out.h"
+#include "outcome.h"
 
-/* Prepare the console state (before any node is attached); 0 or -1. */
-int console_init(struct orch *o);
+struct console {
+	uint64_t lineno;       /* lines handed in, refused ones included */
+	bool reload_requested; /* /reload: the supervisor reads the file */
 
-/* Release it. */
-void console_free(struct orch *o);
+	/* What it works with, set by console_init(). */
+	struct links *links;
+	const struct fleet *fleet;
+	struct out *out;
+	struct outcome *outcome;
+	const struct config *cfg;
+};
 
-/* Start reading standard input; return 0 or -1. */
-int console_start(struct orch *o);
+void console_init(struct console *c, struct links *links,
+                  const struct fleet *fleet, struct out *out,
+                  struct outcome *outcome, const struct config *cfg);
 
-/* Handle one line typed at the terminal (term.c): a command, or a
-   broadcast sent at once. */
-void console_line(struct orch *o, const char *p, size_t len);
+/* Handle one line, without its newline (empty lines are ignored). A
+   broadcast is queued, not flushed: the source calls links_flush()
+   after a batch. The window must not be full. */
+void console_line(struct console *c, const uint8_t *p, size_t len);
 
-/* Make fd (connected and welcomed) node nd's connection; return 0 or -1. */
-int console_attach(struct orch *o, struct node *nd, int fd);
+/* Refuse a line longer than [broadcast] max_message_bytes: say so. */
+void console_refuse_long(struct console *c);
 
-/* Report finished broadcasts and read more input where there is room.
-   Call after every loop round. */
-void console_tick(struct orch *o);
+/* Refuse a line typed while the window of broadcasts is full: say so. */
+void console_refuse_full(struct console *c);
 
-/* Return the loop timeout (ms) the console needs: the next broadcast
-   deadline, 0 when input is waiting, -1 for none. */
-int console_timeout(const struct orch *o);
-
-/* Report every broadcast still in flight as it stands (at a signal). */
-void console_flush_reports(struct orch *o);
-
-/* Queue BYE to every connected node and write what can be written. */
-void console_bye(struct orch *o);
-
-/* The same for one node. */
-void console_bye_node(struct orch *o, struct node *nd);
-
-/* Whether the console is finished: a stop was asked for and nothing it
-   waits for is in flight (or the stop was a signal). */
-bool console_done(const struct orch *o);
+/* Return whether /reload was asked for since the last call. */
+bool console_take_reload(struct console *c);
 
 #endif

@@ -1,76 +1,105 @@
 /*
- * fleet.h - the node processes: spawn, watch their output, reap, stop.
+ * fleet.h - the node processes: spawn, watch their output, reap, signal
+ * their process groups.
  *
- * Each node runs in a process group of its own, so a Ctrl-C typed at the
- * terminal reaches the orchestrator only and teardown stays orderly. Its
- * stdout and stderr go to one pipe the orchestrator reads a line at a
- * time; its readiness byte comes on a second pipe, seen by the node as
- * descriptor 3.
+ * The fleet owns the node records (node.h), indexes 0..n-1, plus surplus
+ * nodes n..nalloc-1 still stopping after a reload shrank it. Each node
+ * runs in a process group of its own, so a Ctrl-C typed at the terminal
+ * reaches the orchestrator only and teardown stays orderly. Its stdout
+ * and stderr go to one pipe read a line at a time; its readiness byte
+ * comes on a second pipe, seen by the node as descriptor 3.
  */
 #ifndef FANOUT_FLEET_H
 #define FANOUT_FLEET_H
 
+#include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "net.h"
-#include "orch.h"
+#include "config.h"
+#include "loop.h"
+#include "node.h"
+#include "out.h"
+#include "pidmap.h"
+#include "proto.h"
+#include "token.h"
 
-/* Locate node beside our own executable and build the environment nodes
-   get. Return 0 or -1 with a message in err. */
-int fleet_init(struct orch *o, char *err, size_t errlen);
+struct fleet {
+	struct node **nodes;
+	unsigned n;      /* the fleet's size: nodes 0..n-1 */
+	unsigned nalloc; /* nodes allocated: n plus surplus still stopping */
+	unsigned nready; /* nodes in NODE_READY (fleet_set_state keeps it) */
+
+	/* What it works with, set by fleet_init(). */
+	struct loop *loop;
+	struct out *out;
+	const struct config *cfg;
+	const char *log_dir; /* --log-dir, or NULL */
+
+	struct pidmap pids; /* running nodes by process id */
+	unsigned spawns;    /* processes started: numbers generations */
+	char node_path[PATH_MAX];
+	char **node_env; /* environ plus what node_env.h names: */
+	char env_vars[2][TOKEN_HEX_LEN + 32];
+	const uint8_t *token; /* the run's (PROTO_TOKEN_LEN bytes) */
+	struct park {         /* the second spawning thread */
+		pthread_t thread;
+		pthread_mutex_t mu;
+		pthread_cond_t cv;
+		bool started, done, quit;
+	} park;
+};
+
+/* Set f up: locate node beside our own executable (unless cfg names a
+   command) and build the environment nodes get, with token. Return 0 or
+   -1 with a message in err. */
+int fleet_init(struct fleet *f, struct loop *loop, struct out *out,
+               const struct config *cfg, const char *log_dir,
+               const uint8_t token[PROTO_TOKEN_LEN], char *err, size_t errlen);
 
 /* Release what fleet_init() and fleet_add() allocated. */
-void fleet_free(struct orch *o);
+void fleet_free(struct fleet *f);
 
-/* Make the fleet n nodes, allocating structs for indexes o->nalloc..n-1
+/* Make the fleet n nodes, allocating records for indexes nalloc..n-1
    (none are started). Return 0 or -1 (out of memory). */
-int fleet_add(struct orch *o, unsigned n);
+int fleet_add(struct fleet *f, unsigned n);
 
 /* Free the last allocated node (not running) and shrink the fleet. */
-void fleet_drop_last(struct orch *o);
+void fleet_drop_last(struct fleet *f);
 
 /* Start node nd and watch its pipes. Return 0, or -1 with a message in
    err (the command could not be run). */
-int fleet_spawn(struct orch *o, struct node *nd, char *err, size_t errlen);
+int fleet_spawn(struct fleet *f, struct node *nd, char *err, size_t errlen);
 
 /* Start every node of the fleet, from two threads when there are many.
    Return 0, or -1 with *failed the index of a node that could not be
    started and a message in err; nodes started are in the fleet either
    way (to be torn down). */
-int fleet_spawn_all(struct orch *o, unsigned *failed, char *err, size_t errlen);
+int fleet_spawn_all(struct fleet *f, unsigned *failed, char *err,
+                    size_t errlen);
 
-/* Return the line nd printed back lines before its last (0: the last),
-   or NULL if it printed no such line since it started. */
-const char *fleet_last_line(const struct node *nd, unsigned back);
-
-/* Reap every child that has exited: drain its output, close its
-   descriptors, and call on_exit(o, nd) for each. */
-void fleet_reap(struct orch *o, void (*on_exit)(struct orch *, struct node *));
-
-/* Write the address to connect to node nd into *a; return 0, or -1
-   with a message when its host does not resolve. */
-int fleet_node_addr(struct orch *o, const struct node *nd, struct net_addr *a,
-                    char *err, size_t errlen);
+/* Reap every child that has exited: drain its output, close its pipes,
+   mark it down (unless stopping), and call on_exit(arg, nd) for each. */
+void fleet_reap(struct fleet *f, void (*on_exit)(void *arg, struct node *nd),
+                void *arg);
 
 /* Raise RLIMIT_NOFILE for a fleet of nodes (each costs up to three
-   descriptors while it starts). Return 0, or -1 with the limit named
-   in a message. */
-int fleet_raise_nofile(unsigned nodes);
+   descriptors while it starts). Return 0, or -1 with a message in err. */
+int fleet_raise_nofile(unsigned nodes, char *err, size_t errlen);
 
 /* Move nd to state s, keeping the fleet's count of ready nodes. */
-void fleet_set_state(struct node *nd, enum node_state s);
+void fleet_set_state(struct fleet *f, struct node *nd, enum node_state s);
 
-/* Close a node's connection and stop watching it (it stays reapable). */
-void fleet_disconnect(struct orch *o, struct node *nd);
-
-/* Send sig to every live node; return how many are alive. */
-unsigned fleet_signal(struct orch *o, int sig);
+/* Send sig to every live node's process group; return how many are
+   alive. */
+unsigned fleet_signal(const struct fleet *f, int sig);
 
 /* Send sig to nd's process group if it runs; return whether it does. */
 bool fleet_signal_node(const struct node *nd, int sig);
 
 /* Return how many nodes are not reaped yet. */
-unsigned fleet_alive(const struct orch *o);
+unsigned fleet_alive(const struct fleet *f);
 
 #endif

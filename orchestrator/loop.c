@@ -4,10 +4,9 @@
 #include <errno.h>
 #include <unistd.h>
 
-#define MAX_EVENTS 256
-
 int loop_init(struct loop *l)
 {
+	l->nev = l->next = 0;
 	l->epfd = epoll_create1(EPOLL_CLOEXEC);
 	return l->epfd < 0 ? -1 : 0;
 }
@@ -17,6 +16,14 @@ void loop_close(struct loop *l)
 	if (l->epfd >= 0)
 		close(l->epfd);
 	l->epfd = -1;
+}
+
+/* Forget the events of this round still due to w. */
+static void scrub(struct loop *l, const struct watcher *w)
+{
+	for (int i = l->next; i < l->nev; i++)
+		if (l->ev[i].data.ptr == w)
+			l->ev[i].data.ptr = NULL;
 }
 
 int loop_watch(struct loop *l, struct watcher *w, uint32_t events)
@@ -32,21 +39,24 @@ int loop_watch(struct loop *l, struct watcher *w, uint32_t events)
 	if (epoll_ctl(l->epfd, op, w->fd, &ev) < 0)
 		return -1;
 	w->events = events;
+	if (events == 0)
+		scrub(l, w);
 	return 0;
 }
 
 int loop_run_once(struct loop *l, int timeout_ms)
 {
-	struct epoll_event ev[MAX_EVENTS];
-	int n = epoll_wait(l->epfd, ev, MAX_EVENTS, timeout_ms);
+	int n = epoll_wait(l->epfd, l->ev, LOOP_MAX_EVENTS, timeout_ms);
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -1;
-	for (int i = 0; i < n; i++) {
-		struct watcher *w = ev[i].data.ptr;
-		/* An earlier callback of this round may have removed it. */
-		if (w->events != 0)
-			w->fn(w, ev[i].events);
+	l->nev = n;
+	for (l->next = 0; l->next < l->nev;) {
+		struct epoll_event *e = &l->ev[l->next++];
+		struct watcher *w = e->data.ptr;
+		if (w)
+			w->fn(w, e->events);
 	}
+	l->nev = l->next = 0;
 	return n;
 }

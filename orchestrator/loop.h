@@ -5,12 +5,19 @@
  * registers interest with a watcher: a descriptor and the function to call
  * when it is ready. Watchers live inside their owners (no allocation here)
  * and must be removed before their descriptor is closed.
+ *
+ * Any callback may remove any watcher and free its owner: removing a
+ * watcher scrubs the events of the current round that are still to be
+ * dispatched to it (as libuv's uv__platform_invalidate_fd does), so no
+ * callback ever runs on a watcher that was removed.
  */
 #ifndef FANOUT_LOOP_H
 #define FANOUT_LOOP_H
 
 #include <stdint.h>
 #include <sys/epoll.h>
+
+#define LOOP_MAX_EVENTS 256 /* events taken from the kernel per round */
 
 struct watcher;
 typedef void (*watcher_fn)(struct watcher *w, uint32_t events);
@@ -24,21 +31,26 @@ struct watcher {
 
 struct loop {
 	int epfd;
+	/* The round being dispatched: events from next on are still due. */
+	struct epoll_event ev[LOOP_MAX_EVENTS];
+	int nev, next;
 };
 
-/* Create the epoll instance; return 0 or -1. */
+/* Create the epoll instance; return 0 or -1 with errno. */
 int loop_init(struct loop *l);
 
 /* Release it. */
 void loop_close(struct loop *l);
 
 /* Watch w->fd for events (EPOLLIN and/or EPOLLOUT); calling it again
-   changes the events; 0 removes the watch. Return 0, or -1 with errno
-   (EPERM: the descriptor cannot be polled, like a regular file). */
+   changes the events; 0 removes the watch and drops the round's events
+   still due to w. Return 0, or -1 with errno (EPERM: the descriptor
+   cannot be polled, like a regular file). */
 int loop_watch(struct loop *l, struct watcher *w, uint32_t events);
 
 /* Wait up to timeout_ms (-1 forever, 0 not at all) and call the function
-   of every ready watcher. Return the number dispatched or -1. */
+   of every ready watcher. Return the number of events taken (0 after
+   EINTR), or -1 with errno. */
 int loop_run_once(struct loop *l, int timeout_ms);
 
 #endif

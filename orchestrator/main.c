@@ -1,32 +1,45 @@
 /*
  * orchestrator - start a fleet of nodes and broadcast to them.
  *
- * Theory of operation.
+ * Theory of operation: the owners, and how data flows between them.
+ *
+ *   settings    the command line and the configuration (settings.h)
+ *   loop        the one epoll loop; every descriptor is a watcher in it
+ *   fleet       the node processes: spawn, output, reap, process groups
+ *   links       the connections: broadcasts out, acks in, BYE, reports
+ *   console     what a line means: a broadcast or a built-in command
+ *   input       standard input (a pipe, a file, a terminal) into lines
+ *   supervisor  restarts, reloads, scaling of the running fleet
+ *   out         the one writer of human text, JSON events, node output
+ *   outcome     counters, why the run stops, its exit status
+ *
+ * main.c alone holds them together (struct app) and runs the phases:
+ * start-up (fleet spawns; readiness bytes arrive through the loop; a pool
+ * of threads, connector.h, connects and hands sockets to links), the
+ * console (input -> console -> links -> out, one loop round at a time),
+ * and teardown. Each node record (node.h) has one part per owner.
+ * Dependencies point down that list's reverse: out knows nothing of
+ * links, links nothing of the console; tests/include_order.py keeps it so.
  *
  * Spawn: node i is started with posix_spawn in a process group of its
- * own, its output on a pipe we read a line at a time, a readiness pipe as
+ * own, its output on a pipe read a line at a time, a readiness pipe as
  * its descriptor 3 and the run's random token in its environment.
  *
- * Readiness: a node writes one byte on descriptor 3 once it listens. One
- * epoll loop (loop.c) waits for those bytes, the nodes' output, and
- * signals, which are blocked and read from a signalfd, so no work happens
- * in a signal handler.
+ * Readiness and signals: a node writes one byte on descriptor 3 once it
+ * listens. Signals are blocked and read from a signalfd the loop
+ * watches, so no work happens in a signal handler.
  *
- * Connect: a pool of pthreads (connector.c) connects to every node with
- * exponential backoff until [connect] timeout_ms, sends HELLO with the
- * token and waits for WELCOME. The last connection to finish signals a
- * condition variable; the main thread sleeps on it in short slices,
- * turning the loop between them so a dying node or a Ctrl-C is seen.
+ * Connect: a pool of pthreads connects to every node with exponential
+ * backoff until [connect] timeout_ms, sends HELLO with the token and
+ * waits for WELCOME. The last connection to finish signals a condition
+ * variable; the main thread sleeps on it in short slices, turning the
+ * loop between them so a dying node or a Ctrl-C is seen.
  *
- * Broadcast: each stdin line is queued to every connected node's socket
- * buffer and flushed without waiting on any one node (console.c). Acks
- * are matched by sequence number (inflight.c), checked for length and
- * checksum, and each broadcast is reported in order when every ack is in
- * or its deadline passes, so a stopped node delays only itself.
- *
- * Supervise: nodes that die are restarted (restart = on-failure), and a
- * reload resizes the fleet, all from the loop (supervise.c): new nodes
- * are connected by a pool whose eventfd wakes the loop.
+ * Broadcast: each input line is queued to every connected node's socket
+ * buffer and flushed without waiting on any one node. Acks are matched by
+ * sequence number (inflight.h), checked for length and checksum, and
+ * each broadcast is reported in order when every ack is in or its
+ * deadline passes, so a stopped node delays only itself.
  *
  * Teardown: stop reading input, wait for broadcasts in flight (not after
  * a signal), send BYE, SIGTERM (and SIGCONT, for stopped nodes) to each
@@ -48,150 +61,144 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "connector.h"
 #include "console.h"
+#include "exitcode.h"
 #include "fleet.h"
+#include "format.h"
+#include "input.h"
 #include "io.h"
+#include "links.h"
 #include "log.h"
-#include "orch.h"
-#include "reload.h"
-#include "report.h"
+#include "loop.h"
+#include "out.h"
+#include "outcome.h"
+#include "settings.h"
 #include "sigfd.h"
-#include "supervise.h"
+#include "supervisor.h"
 #include "term.h"
+#include "token.h"
 
-#define EXIT_USAGE        64
-#define CONNECT_THREADS   16
-#define KILL_WAIT_MS      2000
-#define CONNECT_SLICE_MS  10
-#define PROGRESS_MIN      100 /* nodes worth a live start-up count */
-#define PROGRESS_EVERY_MS 50  /* how long the pool wait sleeps between turns */
+#define CONNECT_THREADS  16
+#define KILL_WAIT_MS     2000
+#define CONNECT_SLICE_MS 10 /* how long the pool wait sleeps between turns */
 
-static double ms_since(uint64_t t0)
+enum phase { PHASE_STARTING, PHASE_RUNNING, PHASE_STOPPING };
+
+struct app {
+	struct settings settings;
+	struct loop loop;
+	struct out out;
+	struct outcome outcome;
+	struct fleet fleet;
+	struct links links;
+	struct console console;
+	struct input input;
+	struct supervisor supervisor;
+	struct watcher w_signal;
+	uint8_t token[PROTO_TOKEN_LEN];
+	enum phase phase;
+	bool console_ran;    /* start-up succeeded and input was read */
+	bool reload_pending; /* SIGHUP: read the file again */
+	struct node *failed; /* the node that broke start-up */
+	uint64_t t0_ns;      /* start of the run */
+};
+
+/* A node was reaped: its connection goes; start-up fails, or the
+   supervisor decides. */
+static void on_node_exit(void *arg, struct node *nd)
 {
-	return (double)(clock_ns() - t0) / 1e6;
-}
+	struct app *a = arg;
 
-static void on_node_exit(struct orch *o, struct node *nd)
-{
-	if (o->phase == PHASE_STARTING) {
-		if (!o->failed)
-			o->failed = nd;
-	} else if (o->phase != PHASE_STOPPING) {
-		supervise_node_exit(o, nd);
+	links_drop(&a->links, nd);
+	if (a->phase == PHASE_STARTING) {
+		if (!a->failed)
+			a->failed = nd;
+	} else if (a->phase == PHASE_RUNNING) {
+		supervisor_node_exit(&a->supervisor, nd);
 	}
 }
 
 static void on_signal(struct watcher *w, uint32_t events)
 {
-	struct orch *o = w->arg;
+	struct app *a = w->arg;
 	struct signalfd_siginfo si;
 
 	(void)events;
 	while (io_read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGCHLD: fleet_reap(o, on_node_exit); break;
+		case SIGCHLD: fleet_reap(&a->fleet, on_node_exit, a); break;
 		case SIGINT:
 		case SIGTERM:
-			o->interrupts++;
-			if (o->stop != STOP_SIGNAL) {
-				o->stop = STOP_SIGNAL;
-				o->stop_signal = (int)si.ssi_signo;
-			}
+			outcome_signal(&a->outcome, (int)si.ssi_signo);
 			break;
-		case SIGHUP:
-			o->reload_pending = true; /* once the console runs */
-			break;
+		case SIGHUP: a->reload_pending = true; break; /* once running */
 		}
 	}
 }
 
-/* Take signals through a signalfd the loop watches. */
-static int setup_signals(struct orch *o)
+/* Take signals through a signalfd the loop watches; return 0 or -1. */
+static int setup_signals(struct app *a)
 {
 	static const int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP};
 	int fd = sigfd_open(sigs, 4);
 
 	if (fd < 0)
 		return -1;
-	o->w_signal = (struct watcher){.fd = fd, .fn = on_signal, .arg = o};
-	return loop_watch(&o->loop, &o->w_signal, EPOLLIN);
-}
-
-/* On a terminal, a live count while a large fleet starts; the ready
-   line (or an error) replaces it. */
-static void progress(struct orch *o, const char *what, unsigned k)
-{
-	uint64_t now = clock_ns();
-
-	if (o->n < PROGRESS_MIN || o->cli.quiet || !isatty(fileno(o->human)) ||
-	    now - o->progress_ns < MS_NS(PROGRESS_EVERY_MS))
-		return;
-	o->progress_ns = now;
-	fprintf(o->human, "\r%s %u/%u\033[K", what, k, o->n);
-	fflush(o->human);
-}
-
-/* Erase the progress line, if one was drawn. */
-static void progress_done(struct orch *o)
-{
-	if (o->progress_ns == 0)
-		return;
-	fputs("\r\033[K", o->human);
-	fflush(o->human);
-	o->progress_ns = 0;
+	a->w_signal = (struct watcher){.fd = fd, .fn = on_signal, .arg = a};
+	return loop_watch(&a->loop, &a->w_signal, EPOLLIN);
 }
 
 /* Whether start-up must stop waiting: a node died, or a signal. */
-static bool start_broken(const struct orch *o)
+static bool start_broken(const struct app *a)
 {
-	return o->failed || o->stop == STOP_SIGNAL;
+	return a->failed || a->outcome.stop == STOP_SIGNAL;
 }
 
 /* Spawn every node and wait until each listens. Return 0 or an exit
    status. */
-static int spawn_all(struct orch *o, uint64_t deadline)
+static int spawn_all(struct app *a, uint64_t deadline)
 {
+	struct fleet *f = &a->fleet;
 	char err[512];
 	unsigned bad;
 
-	if (fleet_spawn_all(o, &bad, err, sizeof(err)) < 0) {
-		char name[128];
-		report_node_name(o->nodes[bad], name, sizeof(name));
+	char name[128];
+
+	if (fleet_spawn_all(f, &bad, err, sizeof(err)) < 0) {
+		format_node_name(f->nodes[bad], name, sizeof(name));
 		log_msg("%s could not start: %s", name, err);
 		return EXIT_UNAVAILABLE;
 	}
-	while (o->nready < o->n && !start_broken(o) && clock_ns() < deadline) {
-		progress(o, "started", o->nready);
-		loop_run_once(&o->loop, clock_ms_until(deadline));
+	while (f->nready < f->n && !start_broken(a) && clock_ns() < deadline) {
+		out_progress(&a->out, "started", f->nready, f->n);
+		loop_run_once(&a->loop, clock_ms_until(deadline));
 	}
-	if (start_broken(o))
+	if (start_broken(a))
 		return 0;
-	for (unsigned i = 0; i < o->n; i++)
-		if (o->nodes[i]->state != NODE_READY) {
-			char name[128];
-			report_node_name(o->nodes[i], name, sizeof(name));
+	for (unsigned i = 0; i < f->n; i++)
+		if (f->nodes[i]->state != NODE_READY) {
+			format_node_name(f->nodes[i], name, sizeof(name));
 			log_msg("%s did not become ready within %u ms "
 			        "([connect] timeout_ms)",
-			        name, o->cfg.connect_timeout_ms);
+			        name, a->settings.cfg.connect_timeout_ms);
 			return EXIT_UNAVAILABLE;
 		}
 	return 0;
 }
 
-/* Resolve each node's address into a connect job. */
-static int make_jobs(struct orch *o, struct connect_job *jobs)
+/* Resolve each node's address into a connect job; return 0 or -1. */
+static int make_jobs(struct app *a, struct connect_job *jobs)
 {
 	char err[256];
 
-	for (unsigned i = 0; i < o->n; i++) {
+	for (unsigned i = 0; i < a->fleet.n; i++) {
 		jobs[i].index = i;
-		if (fleet_node_addr(o, o->nodes[i], &jobs[i].addr, err,
-		                    sizeof(err)) < 0) {
+		if (links_node_addr(&a->links, a->fleet.nodes[i], &jobs[i].addr,
+		                    err, sizeof(err)) < 0) {
 			log_msg("%s", err);
 			return -1;
 		}
@@ -199,56 +206,61 @@ static int make_jobs(struct orch *o, struct connect_job *jobs)
 	return 0;
 }
 
-/* Hand the pool's connections to the console; report those that failed. */
-static int adopt_connections(struct orch *o, struct connect_job *jobs)
+/* Hand the pool's connections to links; report those that failed. */
+static int adopt_connections(struct app *a, struct connect_job *jobs)
 {
 	int status = 0;
 
-	for (unsigned i = 0; i < o->n; i++) {
-		struct node *nd = o->nodes[i];
+	for (unsigned i = 0; i < a->fleet.n; i++) {
+		struct node *nd = a->fleet.nodes[i];
 		int fd = jobs[i].fd;
 		/* A node that died meanwhile is not revived by its socket. */
-		if (fd >= 0 && (start_broken(o) || nd->state != NODE_READY)) {
+		if (fd >= 0 && (start_broken(a) || nd->state != NODE_READY)) {
 			close(fd);
 			fd = -1;
 		}
-		if (fd >= 0 && console_attach(o, nd, fd) == 0)
+		if (fd >= 0 && links_attach(&a->links, nd, fd) == 0)
 			continue;
 		if (fd >= 0)
 			log_errno("node %u: adopting its connection", i);
-		else if (!start_broken(o) || jobs[i].refused)
-			report_node(o, nd,
-			            "could not be connected within %u ms: "
-			            "%s",
-			            o->cfg.connect_timeout_ms, jobs[i].err);
+		else if (!start_broken(a) || jobs[i].refused)
+			out_node(&a->out, nd,
+			         "could not be connected within %u ms: %s",
+			         a->settings.cfg.connect_timeout_ms,
+			         jobs[i].err);
 		status = EXIT_UNAVAILABLE;
 	}
 	return status;
 }
 
 /* Connect to every node from the pool. Return 0 or an exit status. */
-static int connect_all(struct orch *o, uint64_t deadline)
+static int connect_all(struct app *a, uint64_t deadline)
 {
-	struct connect_job *jobs = calloc(o->n, sizeof(*jobs));
+	const struct config *cfg = &a->settings.cfg;
+	struct connect_job *jobs = calloc(a->fleet.n, sizeof(*jobs));
 	struct connector c;
 	unsigned up = 0;
 	int status = EXIT_UNAVAILABLE;
 
-	if (!jobs || make_jobs(o, jobs) < 0)
+	if (!jobs) {
+		log_errno("connect jobs");
+		return status;
+	}
+	if (make_jobs(a, jobs) < 0)
 		goto out;
-	if (connector_start(&c, jobs, o->n, o->token, deadline,
-	                    o->cfg.retry_initial_ms, o->cfg.retry_max_ms,
+	if (connector_start(&c, jobs, a->fleet.n, a->token, deadline,
+	                    cfg->retry_initial_ms, cfg->retry_max_ms,
 	                    CONNECT_THREADS, -1) < 0) {
 		log_errno("connect threads");
 		goto out;
 	}
 	while (!connector_wait(&c, clock_ns() + MS_NS(CONNECT_SLICE_MS), &up) &&
-	       !start_broken(o)) {
-		progress(o, "connected", up);
-		loop_run_once(&o->loop, 0);
+	       !start_broken(a)) {
+		out_progress(&a->out, "connected", up, a->fleet.n);
+		loop_run_once(&a->loop, 0);
 	}
 	connector_finish(&c);
-	status = adopt_connections(o, jobs);
+	status = adopt_connections(a, jobs);
 out:
 	free(jobs);
 	return status;
@@ -256,187 +268,223 @@ out:
 
 /* Start the fleet: spawn, readiness, connections. Return 0 when every
    node is connected, else the exit status start-up ended with. */
-static int start_fleet(struct orch *o)
+static int start_fleet(struct app *a)
 {
-	uint64_t deadline = o->t0_ns + MS_NS(o->cfg.connect_timeout_ms);
+	uint64_t deadline =
+	    a->t0_ns + MS_NS(a->settings.cfg.connect_timeout_ms);
 	int status;
 
-	if (fleet_add(o, o->cfg.num_clients) < 0) {
+	if (fleet_add(&a->fleet, a->settings.cfg.num_clients) < 0) {
 		log_errno("nodes");
 		return EXIT_UNAVAILABLE;
 	}
-	status = spawn_all(o, deadline);
-	if (status == 0 && !start_broken(o))
-		status = connect_all(o, deadline);
-	progress_done(o);
-	if (o->failed) {
-		report_last_words(o, o->failed, true);
+	status = spawn_all(a, deadline);
+	if (status == 0 && !start_broken(a))
+		status = connect_all(a, deadline);
+	out_progress_done(&a->out);
+	if (a->failed) {
+		out_last_words(&a->out, a->failed, true);
 		return EXIT_UNAVAILABLE;
 	}
-	if (o->stop == STOP_SIGNAL)
-		return o->stop_signal == SIGINT ? EXIT_SIGINT : EXIT_SIGTERM;
+	if (a->outcome.stop == STOP_SIGNAL)
+		return outcome_signal_status(&a->outcome);
 	if (status == 0)
-		report_ready(o, o->n, ms_since(o->t0_ns));
+		out_ready(&a->out, a->fleet.n, a->fleet.n,
+		          clock_ms_since(a->t0_ns));
 	return status;
 }
 
-/* Return the loop timeout: the nearest of the console's and the
-   supervisor's deadlines. */
-static int loop_timeout(const struct orch *o)
+/* Return the nearest of timeouts a and b (ms, -1 for none). */
+static int nearest(int a, int b)
 {
-	int a = console_timeout(o), b = supervise_timeout(o);
-
 	if (a < 0)
 		return b;
 	return b < 0 || a < b ? a : b;
 }
 
-/* Run the console until it is done. */
-static void run_console(struct orch *o)
+/* Whether the console is finished: a stop was asked for and nothing it
+   waits for is in flight (or the stop was a signal or an error). */
+static bool console_done(const struct app *a)
 {
-	o->phase = PHASE_RUNNING;
-	o->console_ran = true;
-	if (console_start(o) < 0) {
+	enum stop_reason s = a->outcome.stop;
+
+	return s != STOP_NONE &&
+	       (s == STOP_SIGNAL || s == STOP_ERROR || links_idle(&a->links));
+}
+
+/* Run the console until it is done. */
+static void run_console(struct app *a)
+{
+	a->phase = PHASE_RUNNING;
+	a->console_ran = true;
+	if (input_start(&a->input, &a->loop, &a->console, &a->links,
+	                &a->outcome, &a->settings.cfg, a->out.human) < 0) {
 		log_errno("standard input");
-		o->stop = STOP_ERROR;
+		outcome_stop(&a->outcome, STOP_ERROR);
 	}
-	term_start(o);
-	while (!console_done(o)) {
-		console_tick(o);
-		if (o->reload_pending && o->stop == STOP_NONE) {
-			o->reload_pending = false;
-			reload(o);
+	while (!console_done(a)) {
+		links_report_done(&a->links);
+		input_tick(&a->input);
+		if ((console_take_reload(&a->console) || a->reload_pending) &&
+		    !outcome_stopping(&a->outcome)) {
+			a->reload_pending = false;
+			supervisor_reload(&a->supervisor);
 		}
-		supervise_tick(o);
-		if (console_done(o))
+		supervisor_tick(&a->supervisor);
+		if (console_done(a))
 			break;
-		report_flush(o);
+		out_flush(&a->out);
 		term_show();
-		if (loop_run_once(&o->loop, loop_timeout(o)) < 0) {
+		if (loop_run_once(&a->loop,
+		                  nearest(nearest(links_timeout(&a->links),
+		                                  input_timeout(&a->input)),
+		                          supervisor_timeout(&a->supervisor))) <
+		    0) {
 			log_errno("epoll");
-			o->stop = STOP_ERROR;
+			outcome_stop(&a->outcome, STOP_ERROR);
 		}
 	}
-	term_stop();
-	console_flush_reports(o);
+	input_stop(&a->input);
+	links_report_all(&a->links);
+}
+
+/* Say which nodes outlived SIGKILL by KILL_WAIT_MS. */
+static void say_left_behind(struct app *a)
+{
+	for (unsigned i = 0; i < a->fleet.nalloc; i++)
+		if (a->fleet.nodes[i]->proc.running)
+			out_node(
+			    &a->out, a->fleet.nodes[i],
+			    "did not exit %u ms after SIGKILL; left behind",
+			    KILL_WAIT_MS);
 }
 
 /* Stop every node: BYE, SIGTERM, grace, SIGKILL, reap. */
-static void teardown(struct orch *o)
+static void teardown(struct app *a)
 {
-	uint64_t deadline = clock_ns() + MS_NS(o->cfg.stop_timeout_ms);
-	int interrupts = o->interrupts;
+	uint64_t deadline = clock_ns() + MS_NS(a->settings.cfg.stop_timeout_ms);
+	int interrupts = a->outcome.interrupts;
 
-	o->phase = PHASE_STOPPING;
-	loop_watch(&o->loop, &o->w_stdin, 0); /* input is over */
-	supervise_stop(o);
-	console_bye(o);
-	fleet_signal(o, SIGTERM);
-	fleet_signal(o, SIGCONT); /* a stopped node must run to handle it */
-	while (fleet_alive(o) > 0 && clock_ns() < deadline &&
-	       o->interrupts == interrupts)
-		loop_run_once(&o->loop, clock_ms_until(deadline));
-	if (fleet_signal(o, SIGKILL) == 0)
+	a->phase = PHASE_STOPPING;
+	input_stop(&a->input);
+	supervisor_stop(&a->supervisor);
+	links_bye_all(&a->links);
+	fleet_signal(&a->fleet, SIGTERM);
+	fleet_signal(&a->fleet, SIGCONT); /* a stopped node must run to
+	                                     handle it */
+	while (fleet_alive(&a->fleet) > 0 && clock_ns() < deadline &&
+	       a->outcome.interrupts == interrupts)
+		loop_run_once(&a->loop, clock_ms_until(deadline));
+	if (fleet_signal(&a->fleet, SIGKILL) == 0)
 		return;
 	/* SIGKILL cannot be refused, but a process in uninterruptible
 	   sleep takes its time: wait a bounded while, then say so. */
 	deadline = clock_ns() + MS_NS(KILL_WAIT_MS);
-	while (fleet_alive(o) > 0 && clock_ns() < deadline)
-		loop_run_once(&o->loop, clock_ms_until(deadline));
-	for (unsigned i = 0; i < o->nalloc; i++)
-		if (o->nodes[i]->running)
-			report_node(o, o->nodes[i],
-			            "did not exit %u ms after "
-			            "SIGKILL; left behind",
-			            KILL_WAIT_MS);
-}
-
-/* The exit status and reason of a run that got past start-up. */
-static int final_status(const struct orch *o, const char **reason)
-{
-	static const char *const reasons[] = {"eof", "eof", "exit", "signal",
-	                                      "error"};
-
-	*reason = reasons[o->stop];
-	if (o->stop == STOP_SIGNAL)
-		return o->stop_signal == SIGINT ? EXIT_SIGINT : EXIT_SIGTERM;
-	return o->incomplete || o->stop == STOP_ERROR ? EXIT_INCOMPLETE
-	                                              : EXIT_OK;
+	while (fleet_alive(&a->fleet) > 0 && clock_ns() < deadline)
+		loop_run_once(&a->loop, clock_ms_until(deadline));
+	say_left_behind(a);
 }
 
 /* Parse the command line and configuration; exit on help or errors. */
-static void configure(struct orch *o, int argc, char **argv)
+static void configure(struct app *a, int argc, char **argv)
 {
+	struct settings *s = &a->settings;
 	char err[1024];
+	bool missing;
 
-	if (cli_parse(&o->cli, argc, argv, err, sizeof(err)) < 0) {
+	if (cli_parse(&s->cli, argc, argv, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
 		exit(EXIT_USAGE);
 	}
-	if (o->cli.help) {
+	if (s->cli.help) {
 		fputs(cli_usage, stdout);
 		exit(EXIT_OK);
 	}
-	if (o->cli.version) {
+	if (s->cli.version) {
 		printf("orchestrator (fanout) %s\n", FANOUT_VERSION);
 		exit(EXIT_OK);
 	}
-	if (settings_read(&o->cli, &o->cfg, true, err, sizeof(err)) < 0) {
+	if (settings_read(&s->cli, &s->cfg, &missing, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
 		exit(EXIT_CONFIG);
 	}
-	o->human = o->cli.json ? stderr : stdout;
-	/* Colour for a person at a terminal, never into a file or pipe,
-	   and never against NO_COLOR (no-color.org). */
-	o->color = isatty(fileno(o->human)) && isatty(STDERR_FILENO) &&
-	           !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+	if (missing)
+		log_msg("%s not found; using built-in defaults",
+		        s->cli.config_path);
+	out_init(&a->out, s->cli.json, s->cli.quiet);
 }
 
-/* Everything start-up needs before the first node. Return 0 or -1. */
-static int prepare(struct orch *o)
+/* Everything start-up needs before the first node, the owners wired
+   together. Return 0 or -1 (said). */
+static int prepare(struct app *a)
 {
+	const struct config *cfg = &a->settings.cfg;
 	char err[512];
 
-	if (loop_init(&o->loop) < 0 || setup_signals(o) < 0 ||
-	    console_init(o) < 0) {
+	/* Links first: teardown uses it whatever fails after. */
+	if (links_init(&a->links, &a->loop, &a->fleet, cfg, &a->out,
+	               &a->outcome) < 0 ||
+	    loop_init(&a->loop) < 0 || setup_signals(a) < 0) {
 		log_errno("setup");
 		return -1;
 	}
-	if (fleet_raise_nofile(o->cfg.num_clients) < 0)
-		return -1;
-	if (token_generate(o->token) < 0) {
-		log_errno("getrandom");
-		return -1;
-	}
-	if (fleet_init(o, err, sizeof(err)) < 0) {
+	if (fleet_raise_nofile(cfg->num_clients, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
 		return -1;
 	}
+	if (token_generate(a->token) < 0) {
+		log_errno("getrandom");
+		return -1;
+	}
+	if (fleet_init(&a->fleet, &a->loop, &a->out, cfg,
+	               a->settings.cli.log_dir, a->token, err,
+	               sizeof(err)) < 0) {
+		log_msg("%s", err);
+		return -1;
+	}
+	console_init(&a->console, &a->links, &a->fleet, &a->out, &a->outcome,
+	             cfg);
+	supervisor_init(&a->supervisor, &a->loop, &a->fleet, &a->links, &a->out,
+	                &a->outcome, &a->settings, a->token);
 	return 0;
+}
+
+/* Release everything, in the reverse order of prepare(). */
+static void release(struct app *a)
+{
+	input_free(&a->input);
+	links_free(&a->links);
+	fleet_free(&a->fleet);
+	if (a->w_signal.fd >= 0)
+		close(a->w_signal.fd);
+	loop_close(&a->loop);
+	explicit_bzero(a->token, sizeof(a->token));
 }
 
 int main(int argc, char **argv)
 {
-	struct orch o = {.t0_ns = clock_ns(), .w_signal.fd = -1};
+	static struct app a; /* large: kept off the stack */
 	const char *reason = "error";
+	uint64_t t_stop;
 	int status;
 
+	a.t0_ns = clock_ns();
+	a.w_signal.fd = -1;
+	a.loop.epfd = -1;
 	log_init("orchestrator");
-	configure(&o, argc, argv);
-	status = prepare(&o) < 0 ? EXIT_UNAVAILABLE : start_fleet(&o);
+	configure(&a, argc, argv);
+	status = prepare(&a) < 0 ? EXIT_UNAVAILABLE : start_fleet(&a);
 	if (status == 0) {
-		run_console(&o);
-		status = final_status(&o, &reason);
-	} else if (o.stop == STOP_SIGNAL) {
+		run_console(&a);
+		status = outcome_status(&a.outcome, &reason);
+	} else if (a.outcome.stop == STOP_SIGNAL) {
 		reason = "signal";
 	}
-	uint64_t t_stop = clock_ns();
-	teardown(&o);
-	report_shutdown(&o, reason, status, ms_since(t_stop));
-	console_free(&o);
-	fleet_free(&o);
-	if (o.w_signal.fd >= 0)
-		close(o.w_signal.fd);
-	loop_close(&o.loop);
+	t_stop = clock_ns();
+	teardown(&a);
+	out_shutdown(&a.out, a.console_ran, a.outcome.sent,
+	             a.outcome.fully_acked, reason, status,
+	             clock_ms_since(t_stop));
+	release(&a);
 	return status;
 }

@@ -11,17 +11,17 @@
 #include <readline/history.h>
 #include <readline/readline.h>
 
-#include "console.h"
 #include "log.h"
-#include "report.h"
 
 #define HISTORY_MAX 1000
 #define PROMPT      "fanout> "
 
 /* One terminal per process, as readline has it. */
 static struct {
-	struct orch *o;
+	term_line_fn fn;
+	void *arg;
 	bool active;
+	bool eof;        /* the user ended input */
 	bool hidden;     /* prompt and line cleared for output */
 	bool in_handler; /* a typed line is being handled */
 	bool wrote;      /* output came while handling it */
@@ -66,26 +66,26 @@ static void make_parents(const char *path)
    (Ctrl-D on an empty line), which ends input as a pipe's EOF does. */
 static void on_line(char *line)
 {
-	struct orch *o = term.o;
-
 	term.in_handler = true;
 	if (!line) {
-		o->stdin_eof = true;
+		term.eof = true;
+		term.fn(term.arg, NULL, 0);
 	} else {
 		if (*line)
 			add_history(line);
-		console_line(o, line, strlen(line));
+		term.fn(term.arg, line, strlen(line));
 		free(line);
 	}
 	term.in_handler = false;
 }
 
-bool term_start(struct orch *o)
+bool term_start(FILE *out, term_line_fn fn, void *arg)
 {
-	if (!isatty(STDIN_FILENO) || !isatty(fileno(o->human)))
+	if (!isatty(STDIN_FILENO) || !isatty(fileno(out)))
 		return false;
-	term.o = o;
-	rl_outstream = o->human;
+	term.fn = fn;
+	term.arg = arg;
+	rl_outstream = out;
 	/* Signals stay ours: they arrive through the signalfd. */
 	rl_catch_signals = 0;
 	rl_catch_sigwinch = 0;
@@ -134,7 +134,8 @@ void term_read(void)
 	if (term.wrote) {
 		term.wrote = false;
 		term_hide();
-		report_flush(term.o);
+		fflush(stdout);
+		fflush(rl_outstream);
 	}
 }
 
@@ -167,7 +168,7 @@ void term_show(void)
 	free(term.saved);
 	term.saved = NULL;
 	term.hidden = false;
-	if (!term.o->stdin_eof)
+	if (!term.eof)
 		rl_redisplay();
 	fflush(rl_outstream);
 }

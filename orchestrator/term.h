@@ -9,13 +9,17 @@
 #define FANOUT_TERM_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 
-#include "orch.h"
+/* Called with each line typed (without its newline), or with line NULL
+   at end of input (Ctrl-D on an empty line). */
+typedef void (*term_line_fn)(void *arg, const char *line, size_t len);
 
-/* Take over standard input if it and the human output are a terminal:
-   prompt, editing, history from term_history_path(). Return whether it
-   did; each typed line then goes to console_line(). */
-bool term_start(struct orch *o);
+/* Take over standard input if it and out are a terminal: prompt,
+   editing, history from term_history_path(); each typed line goes to
+   fn(arg, ...). Return whether it did. */
+bool term_start(FILE *out, term_line_fn fn, void *arg);
 
 /* Give the terminal back and save the history. */
 void term_stop(void);

@@ -1,0 +1,154 @@
+/* input.c - see input.h. */
+#include "input.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "log.h"
+#include "term.h"
+
+#define READ_CHUNK 65536
+
+/* Whether standard input should be read now. */
+static bool want_input(const struct input *in)
+{
+	return in->started && !in->eof && !outcome_stopping(in->outcome) &&
+	       !links_full(in->links);
+}
+
+/* Hand the whole lines held to the console while the window has room;
+   at end of input a last line without a newline counts too. */
+static void process_lines(struct input *in)
+{
+	const uint8_t *line;
+	size_t len;
+
+	in->lines.max = in->cfg->max_message_bytes; /* a reload may change it */
+	in->lines.eof = in->eof;
+	while (!outcome_stopping(in->outcome) && !links_full(in->links)) {
+		enum line_result r = linebuf_next(&in->lines, &line, &len);
+		if (r == LINE_NONE)
+			break;
+		if (r == LINE_TOO_LONG)
+			console_refuse_long(in->console);
+		else
+			console_line(in->console, line, len);
+	}
+}
+
+static void read_stdin(struct input *in)
+{
+	uint8_t *room = linebuf_room(&in->lines, READ_CHUNK);
+	ssize_t r;
+
+	if (!room) {
+		log_errno("standard input");
+		outcome_stop(in->outcome, STOP_ERROR);
+		return;
+	}
+	r = io_read(STDIN_FILENO, room, READ_CHUNK);
+	if (r < 0 && errno == EAGAIN)
+		return;
+	if (r < 0)
+		log_errno("standard input");
+	if (r <= 0) {
+		in->eof = true;
+		if (!in->plain)
+			loop_watch(in->loop, &in->w, 0);
+	} else {
+		linebuf_commit(&in->lines, (size_t)r);
+	}
+	process_lines(in);
+	links_flush(in->links);
+}
+
+/* A line typed at the terminal, or NULL at its end of input. */
+static void on_term_line(void *arg, const char *line, size_t len)
+{
+	struct input *in = arg;
+
+	if (!line) {
+		in->eof = true;
+		return;
+	}
+	if (len > in->cfg->max_message_bytes)
+		console_refuse_long(in->console);
+	else if (links_full(in->links))
+		console_refuse_full(in->console);
+	else
+		console_line(in->console, (const uint8_t *)line, len);
+	links_flush(in->links);
+}
+
+static void on_stdin(struct watcher *w, uint32_t events)
+{
+	struct input *in = w->arg;
+
+	(void)events;
+	if (term_active())
+		term_read();
+	else
+		read_stdin(in);
+	if (in->eof)
+		loop_watch(in->loop, &in->w, 0);
+}
+
+int input_start(struct input *in, struct loop *loop, struct console *console,
+                struct links *links, struct outcome *outcome,
+                const struct config *cfg, FILE *human)
+{
+	in->loop = loop;
+	in->console = console;
+	in->links = links;
+	in->outcome = outcome;
+	in->cfg = cfg;
+	in->started = true;
+	in->w = (struct watcher){.fd = STDIN_FILENO, .fn = on_stdin, .arg = in};
+	if (loop_watch(loop, &in->w, EPOLLIN) < 0) {
+		/* A regular file (or /dev/null) is always readable and epoll
+		   refuses it: input_tick() reads it instead. */
+		if (errno != EPERM)
+			return -1;
+		in->plain = true;
+	}
+	term_start(human, on_term_line, in);
+	return 0;
+}
+
+void input_tick(struct input *in)
+{
+	if (!in->started || outcome_stopping(in->outcome))
+		return;
+	if (in->plain && want_input(in)) {
+		read_stdin(in);
+	} else {
+		/* Lines read while the window was full go as it empties. */
+		process_lines(in);
+		links_flush(in->links);
+	}
+	if (in->eof && !linebuf_pending(&in->lines))
+		outcome_stop(in->outcome, STOP_EOF);
+	if (!in->plain && !in->eof)
+		loop_watch(in->loop, &in->w, want_input(in) ? EPOLLIN : 0);
+}
+
+int input_timeout(const struct input *in)
+{
+	return in->plain && want_input(in) ? 0 : -1;
+}
+
+void input_stop(struct input *in)
+{
+	if (!in->started)
+		return;
+	term_stop();
+	if (!in->plain)
+		loop_watch(in->loop, &in->w, 0);
+	in->started = false;
+}
+
+void input_free(struct input *in)
+{
+	linebuf_free(&in->lines);
+}

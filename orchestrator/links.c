@@ -1,0 +1,389 @@
+/* links.c - see links.h. */
+#include "links.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "io.h"
+#include "proto.h"
+
+#define READ_CHUNK      65536
+#define CUT_SHORT_SHOWN 10          /* broadcasts named when a stop cuts them */
+#define NODE_OUT_MAX    (64u << 20) /* a node this far behind misses messages */
+
+int links_init(struct links *l, struct loop *loop, struct fleet *fleet,
+               const struct config *cfg, struct out *out,
+               struct outcome *outcome)
+{
+	l->loop = loop;
+	l->fleet = fleet;
+	l->cfg = cfg;
+	l->out = out;
+	l->outcome = outcome;
+	l->frame = malloc(PROTO_HEADER_LEN + 8);
+	l->scratch = malloc(READ_CHUNK);
+	if (!l->frame || !l->scratch ||
+	    inflight_init(&l->inflight, LINKS_WINDOW) < 0)
+		return -1;
+	return 0;
+}
+
+void links_free(struct links *l)
+{
+	inflight_free(&l->inflight);
+	free(l->frame);
+	free(l->scratch);
+	l->frame = NULL;
+	l->scratch = NULL;
+}
+
+int links_node_addr(struct links *l, const struct node *nd, struct net_addr *a,
+                    char *err, size_t errlen)
+{
+	unsigned h = l->cfg->nhosts ? nd->index % l->cfg->nhosts : 0;
+
+	/* Each host is looked up once per run, however many nodes it has. */
+	if (!l->host_known[h]) {
+		if (net_resolve(nd->host, 0, &l->host_addr[h], err, errlen) < 0)
+			return -1;
+		l->host_known[h] = true;
+	}
+	*a = l->host_addr[h];
+	net_addr_set_port(a, (int)nd->port);
+	return 0;
+}
+
+void links_drop(struct links *l, struct node *nd)
+{
+	struct link *k = &nd->link;
+
+	if (k->sock >= 0) {
+		loop_watch(l->loop, &k->w_sock, 0);
+		close(k->sock);
+		k->sock = -1;
+	}
+	buf_consume(&k->in, buf_used(&k->in));
+	buf_consume(&k->out, buf_used(&k->out));
+	if (nd->state == NODE_CONNECTED || nd->state == NODE_CONNECTING)
+		fleet_set_state(l->fleet, nd, NODE_LOST);
+	inflight_node_lost(&l->inflight, nd->index);
+}
+
+/* Write what nd has queued; watch for writability if some remains. */
+static void flush_node(struct links *l, struct node *nd)
+{
+	struct link *k = &nd->link;
+
+	while (buf_used(&k->out) > 0) {
+		ssize_t w =
+		    io_write(k->sock, buf_head(&k->out), buf_used(&k->out));
+		if (w < 0 && errno == EAGAIN)
+			break;
+		if (w < 0) {
+			out_node(l->out, nd, "connection lost: %s",
+			         strerror(errno));
+			outcome_fail(l->outcome);
+			links_drop(l, nd);
+			return;
+		}
+		buf_consume(&k->out, (size_t)w);
+	}
+	loop_watch(l->loop, &k->w_sock,
+	           EPOLLIN | (buf_used(&k->out) ? EPOLLOUT : 0));
+}
+
+void links_flush(struct links *l)
+{
+	const struct fleet *f = l->fleet;
+
+	if (!l->unflushed)
+		return;
+	l->unflushed = false;
+	for (unsigned i = 0; i < f->nalloc; i++) {
+		struct node *nd = f->nodes[i];
+		if (nd->state == NODE_CONNECTED &&
+		    buf_used(&nd->link.out) > 0 &&
+		    !(nd->link.w_sock.events & EPOLLOUT))
+			flush_node(l, nd);
+	}
+}
+
+int links_send(struct links *l, const uint8_t *p, size_t len, int only)
+{
+	const struct fleet *f = l->fleet;
+	size_t head =
+	    proto_encode_msg_head(l->frame, PROTO_HEADER_LEN + 8,
+	                          l->inflight.next_seq, (uint32_t)len);
+	struct bcast *b =
+	    inflight_begin(&l->inflight, (uint32_t)len, proto_checksum(p, len),
+	                   clock_ns(), MS_NS(l->cfg->ack_timeout_ms), f->n);
+
+	if (!b)
+		return -1;
+	for (unsigned i = 0; i < f->n; i++) {
+		struct node *nd = f->nodes[i];
+		struct link *k = &nd->link;
+		if (only >= 0 && i != (unsigned)only)
+			continue;
+		/* A node down, or this far behind, misses the message rather
+		   than making us buffer without bound; it is still counted.
+		   One that never joined yet (a reload adds it) is not. */
+		if (nd->state != NODE_CONNECTED ||
+		    buf_used(&k->out) > NODE_OUT_MAX ||
+		    buf_reserve(&k->out, head + len) < 0) {
+			if (k->joined)
+				inflight_miss(b, i);
+			continue;
+		}
+		buf_append(&k->out, l->frame, head);
+		buf_append(&k->out, p, len);
+		inflight_expect(b, i);
+		l->unflushed = true;
+	}
+	return 0;
+}
+
+/* A node broke the protocol: say so and drop its connection. */
+__attribute__((format(printf, 3, 4))) static void
+violation(struct links *l, struct node *nd, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	out_node(l->out, nd, "%s; disconnecting", msg);
+	outcome_fail(l->outcome);
+	links_drop(l, nd);
+}
+
+/* Record a round trip of rtt_ns on k. */
+static void note_rtt(struct link *k, uint64_t rtt_ns)
+{
+	uint64_t us = rtt_ns / 1000;
+
+	k->acked++;
+	k->last_rtt_ns = rtt_ns;
+	k->rtt_us[k->rtt_count++ % RTT_KEEP] =
+	    (uint32_t)(us > UINT32_MAX ? UINT32_MAX : us);
+}
+
+/* Account one ACK frame from nd; return -1 if nd was dropped. */
+static int handle_ack(struct links *l, struct node *nd, const struct frame *f)
+{
+	uint64_t rtt = 0, seq = f->u.ack.seq;
+
+	if (f->u.ack.index != nd->index) {
+		violation(l, nd,
+		          "sent an ack for #%" PRIu64 " under another "
+		          "node's index",
+		          seq);
+		return -1;
+	}
+	switch (inflight_ack(&l->inflight, seq, nd->index, f->u.ack.len,
+	                     f->u.ack.crc, clock_ns(), &rtt)) {
+	case ACK_OK: note_rtt(&nd->link, rtt); return 0;
+	case ACK_CORRUPT: nd->link.corrupt++; return 0;
+	case ACK_LATE:
+		nd->link.late++;
+		if (!l->out->quiet && !l->stopping)
+			out_node(l->out, nd,
+			         "late ack for #%" PRIu64 " (counted as late)",
+			         seq);
+		return 0;
+	case ACK_UNKNOWN:
+		violation(l, nd,
+		          "acked #%" PRIu64 ", which was never sent to "
+		          "it",
+		          seq);
+		return -1;
+	case ACK_DUPLICATE:
+		violation(l, nd, "acked #%" PRIu64 " twice", seq);
+		return -1;
+	}
+	return 0;
+}
+
+/* Decode and account every whole frame in p (len bytes) from nd. Return
+   the bytes consumed, or -1 if nd was dropped for what it sent. */
+static ssize_t handle_frames(struct links *l, struct node *nd, const uint8_t *p,
+                             size_t len)
+{
+	size_t done = 0, used;
+	struct frame f;
+	int rc;
+
+	while ((rc = proto_decode(p + done, len - done, &f, &used)) != 0) {
+		if (rc < 0) {
+			violation(l, nd, "sent a bad frame (%s)",
+			          proto_strerror(rc));
+			return -1;
+		}
+		if (f.type != FRAME_ACK) {
+			violation(l, nd,
+			          "sent a frame that is not an ack (type %d)",
+			          (int)f.type);
+			return -1;
+		}
+		if (handle_ack(l, nd, &f) < 0)
+			return -1;
+		done += used;
+	}
+	return (ssize_t)done;
+}
+
+/* Read what nd sent into the shared scratch buffer, or after the partial
+   frame its link keeps; return read(2)'s result. Acks are read where they
+   land and only a partial frame is kept per node, so a thousand nodes
+   cost no thousand read buffers. */
+static ssize_t read_node(struct links *l, struct node *nd, const uint8_t **p,
+                         size_t *len)
+{
+	struct link *k = &nd->link;
+	ssize_t r;
+
+	if (buf_used(&k->in) == 0) {
+		r = io_read(k->sock, l->scratch, READ_CHUNK);
+		*p = l->scratch;
+		*len = r > 0 ? (size_t)r : 0;
+		return r;
+	}
+	if (buf_reserve(&k->in, READ_CHUNK) < 0)
+		return -1;
+	r = io_read(k->sock, buf_tail(&k->in), READ_CHUNK);
+	if (r > 0)
+		buf_commit(&k->in, (size_t)r);
+	*p = buf_head(&k->in);
+	*len = buf_used(&k->in);
+	return r;
+}
+
+static void read_acks(struct links *l, struct node *nd)
+{
+	const uint8_t *p;
+	size_t len;
+	ssize_t r = read_node(l, nd, &p, &len), used;
+
+	if (r < 0 && errno == EAGAIN)
+		return;
+	if (r <= 0) {
+		if (!l->stopping && nd->state != NODE_STOPPING) {
+			out_node(l->out, nd, "%s%s",
+			         r == 0 ? "closed its connection"
+			                : "connection lost: ",
+			         r == 0 ? "" : strerror(errno));
+			outcome_fail(l->outcome);
+		}
+		links_drop(l, nd);
+		return;
+	}
+	used = handle_frames(l, nd, p, len);
+	if (used < 0)
+		return;
+	if (p == l->scratch)
+		buf_append(&nd->link.in, p + used, len - (size_t)used);
+	else
+		buf_consume(&nd->link.in, (size_t)used);
+}
+
+static void on_sock(struct watcher *w, uint32_t events)
+{
+	struct links *l = w->arg;
+	struct node *nd = node_of(w, link.w_sock);
+
+	if (events & EPOLLOUT)
+		flush_node(l, nd);
+	if (nd->link.sock >= 0 && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+		read_acks(l, nd);
+}
+
+int links_attach(struct links *l, struct node *nd, int fd)
+{
+	struct link *k = &nd->link;
+
+	k->sock = fd;
+	k->w_sock = (struct watcher){.fd = fd, .fn = on_sock, .arg = l};
+	if (fd_set_nonblock(fd, true) < 0 ||
+	    loop_watch(l->loop, &k->w_sock, EPOLLIN) < 0) {
+		close(fd);
+		k->sock = -1;
+		return -1;
+	}
+	fleet_set_state(l->fleet, nd, NODE_CONNECTED);
+	k->joined = true;
+	return 0;
+}
+
+/* Account and report a finished broadcast (say: with a human line). */
+static void finish(struct links *l, const struct bcast *b, bool say)
+{
+	const struct fleet *f = l->fleet;
+
+	for (unsigned i = 0; i < b->nslots && i < f->nalloc; i++)
+		if (b->slot[i] == SLOT_PENDING || b->slot[i] == SLOT_LOST)
+			f->nodes[i]->link.missed++;
+	outcome_broadcast(l->outcome,
+	                  b->expected > 0 && b->acked == b->expected);
+	out_broadcast(l->out, b, say, f->nodes, f->nalloc);
+}
+
+void links_report_done(struct links *l)
+{
+	uint64_t now = clock_ns();
+	struct bcast *b;
+
+	while ((b = inflight_done(&l->inflight, now))) {
+		finish(l, b, true);
+		inflight_pop(&l->inflight);
+	}
+}
+
+void links_report_all(struct links *l)
+{
+	unsigned cut = 0;
+	struct bcast *b;
+
+	/* A signal may cut thousands short: name a few, count the rest. */
+	while ((b = inflight_done(&l->inflight, UINT64_MAX))) {
+		finish(l, b, cut++ < CUT_SHORT_SHOWN);
+		inflight_pop(&l->inflight);
+	}
+	if (cut > CUT_SHORT_SHOWN)
+		out_text(l->out, "... and %u more broadcasts cut short",
+		         cut - CUT_SHORT_SHOWN);
+	out_flush(l->out);
+}
+
+int links_timeout(const struct links *l)
+{
+	uint64_t d = inflight_next_deadline(&l->inflight);
+
+	return d == UINT64_MAX ? -1 : clock_ms_until(d);
+}
+
+void links_bye_node(struct links *l, struct node *nd)
+{
+	struct frame bye = {.type = FRAME_BYE};
+	uint8_t f[PROTO_HEADER_LEN];
+
+	proto_encode(f, sizeof(f), &bye);
+	if (buf_append(&nd->link.out, f, sizeof(f)) == 0)
+		flush_node(l, nd);
+}
+
+void links_bye_all(struct links *l)
+{
+	const struct fleet *f = l->fleet;
+
+	l->stopping = true;
+	for (unsigned i = 0; i < f->nalloc; i++)
+		if (f->nodes[i]->state == NODE_CONNECTED)
+			links_bye_node(l, f->nodes[i]);
+}

@@ -1,0 +1,106 @@
+/*
+ * links.h - the connections to the nodes: broadcasts out, acks back,
+ * BYE, and each broadcast reported in order when it is done (SPEC §4, §6).
+ *
+ * Up to LINKS_WINDOW broadcasts may be in flight at once. Every MSG frame
+ * of one batch of input is queued on each node's socket buffer and the
+ * buffers are flushed once per batch (links_flush()), so piped input
+ * costs one write per node per batch, not per line. Acks are matched by
+ * sequence number (inflight.h), checked for length and checksum, and
+ * counted on the node's link part (node.h).
+ */
+#ifndef FANOUT_LINKS_H
+#define FANOUT_LINKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "fleet.h"
+#include "inflight.h"
+#include "loop.h"
+#include "net.h"
+#include "out.h"
+#include "outcome.h"
+
+#define LINKS_WINDOW 4096 /* broadcasts in flight before input pauses */
+
+struct links {
+	struct inflight inflight;
+	bool unflushed;   /* broadcasts queued on sockets, not yet written */
+	bool stopping;    /* teardown: closed connections are expected */
+	uint8_t *frame;   /* scratch: one encoded MSG frame head */
+	uint8_t *scratch; /* where acks are read */
+	struct net_addr host_addr[CONFIG_HOSTS_MAX]; /* by host, resolved */
+	bool host_known[CONFIG_HOSTS_MAX];
+
+	/* What it works with, set by links_init(). */
+	struct loop *loop;
+	struct fleet *fleet;
+	const struct config *cfg;
+	struct out *out;
+	struct outcome *outcome;
+};
+
+/* Set l up. Return 0 or -1 (out of memory). */
+int links_init(struct links *l, struct loop *loop, struct fleet *fleet,
+               const struct config *cfg, struct out *out,
+               struct outcome *outcome);
+
+/* Release it (connections are closed with their nodes). */
+void links_free(struct links *l);
+
+/* Write the address to connect to nd into *a; each host is resolved
+   once per run. Return 0, or -1 with a message in err. */
+int links_node_addr(struct links *l, const struct node *nd, struct net_addr *a,
+                    char *err, size_t errlen);
+
+/* Make fd (connected and welcomed) nd's connection; return 0, or -1
+   with errno (fd is closed then). */
+int links_attach(struct links *l, struct node *nd, int fd);
+
+/* Close nd's connection, if any: what it owes in flight is lost. */
+void links_drop(struct links *l, struct node *nd);
+
+/* Whether the window of broadcasts in flight is full. */
+static inline bool links_full(const struct links *l)
+{
+	return inflight_full(&l->inflight);
+}
+
+/* Whether no broadcast is in flight. */
+static inline bool links_idle(const struct links *l)
+{
+	return inflight_count(&l->inflight) == 0;
+}
+
+/* Queue one message for every connected node, or for node only alone
+   (-1 for all); the window must not be full. Return 0, or -1 when out
+   of memory (nothing queued). */
+int links_send(struct links *l, const uint8_t *p, size_t len, int only);
+
+/* Write out the broadcasts queued since the last flush: one write per
+   node for a whole batch of input. */
+void links_flush(struct links *l);
+
+/* Report the finished broadcasts, in order. Call after every loop
+   round. */
+void links_report_done(struct links *l);
+
+/* Report every broadcast still in flight as it stands (at a stop cut
+   short), naming a few and counting the rest. */
+void links_report_all(struct links *l);
+
+/* Return the loop timeout (ms) to the next broadcast deadline, -1 for
+   none. */
+int links_timeout(const struct links *l);
+
+/* Queue BYE to nd (connected) and write what can be written. */
+void links_bye_node(struct links *l, struct node *nd);
+
+/* Teardown: BYE to every connected node; from now on a closed
+   connection is expected and late acks are not said. */
+void links_bye_all(struct links *l);
+
+#endif

@@ -1,0 +1,48 @@
+/* settings.c - see settings.h. */
+#include "settings.h"
+
+#include <string.h>
+
+int settings_read(const struct cli *cli, struct config *c, bool *missing,
+                  char *err, size_t errlen)
+{
+	config_defaults(c);
+	if (missing)
+		*missing = false;
+	if (config_load(c, cli->config_path, cli->config_given ? NULL : missing,
+	                err, errlen) < 0)
+		return -1;
+	if (cli->num_clients &&
+	    config_override(c, "cluster", "num_clients", cli->num_clients, "-n",
+	                    err, errlen) < 0)
+		return -1;
+	if (cli->base_port &&
+	    config_override(c, "cluster", "base_port", cli->base_port, "-p",
+	                    err, errlen) < 0)
+		return -1;
+	return config_check(c, "command line", err, errlen);
+}
+
+int settings_merge(const struct config *now, struct config *next,
+                   struct reload_plan *plan)
+{
+	plan->kept = 0;
+	plan->nodes = next->num_clients;
+	if (next->base_port != now->base_port)
+		plan->kept |= KEPT_BASE_PORT;
+	if (strcmp(next->host, now->host) != 0)
+		plan->kept |= KEPT_HOST;
+	if (next->nhosts != now->nhosts ||
+	    memcmp(next->hosts, now->hosts, sizeof(next->hosts)) != 0)
+		plan->kept |= KEPT_HOSTS;
+	if (strcmp(next->command, now->command) != 0)
+		plan->kept |= KEPT_COMMAND;
+	next->base_port = now->base_port;
+	memcpy(next->host, now->host, sizeof(next->host));
+	memcpy(next->command, now->command, sizeof(next->command));
+	memcpy(next->hosts, now->hosts, sizeof(next->hosts));
+	memcpy(next->hosts_file, now->hosts_file, sizeof(next->hosts_file));
+	next->nhosts = now->nhosts;
+	next->num_clients = now->num_clients;
+	return (unsigned long)now->base_port + plan->nodes - 1 > 65535 ? -1 : 0;
+}

@@ -1,0 +1,431 @@
+/* supervisor.c - see supervisor.h. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "clock.h"
+#include "connector.h"
+#include "log.h"
+
+#define BATCH_THREADS 16
+
+/* One connect pool at work for nodes started while running. */
+struct batch {
+	struct batch *next;
+	struct supervisor *s;
+	struct connector c;
+	struct connect_job *jobs;
+	unsigned *generation; /* of each job's node when the job began */
+	unsigned njobs;
+	struct watcher w; /* the pool's eventfd */
+};
+
+void supervisor_init(struct supervisor *s, struct loop *loop,
+                     struct fleet *fleet, struct links *links, struct out *out,
+                     struct outcome *outcome, struct settings *settings,
+                     const uint8_t token[PROTO_TOKEN_LEN])
+{
+	*s = (struct supervisor){.loop = loop,
+	                         .fleet = fleet,
+	                         .links = links,
+	                         .out = out,
+	                         .outcome = outcome,
+	                         .settings = settings,
+	                         .token = token};
+}
+
+/* Free retired nodes at the end of the array once they are reaped. */
+static void drop_retired(struct supervisor *s)
+{
+	struct fleet *f = s->fleet;
+
+	while (f->nalloc > f->n && !f->nodes[f->nalloc - 1]->proc.running)
+		fleet_drop_last(f);
+}
+
+static void schedule_restart(struct supervisor *s, struct node *nd)
+{
+	uint64_t now = clock_ns();
+	int delay = backoff_next(&nd->up.backoff, now);
+
+	if (delay < 0) {
+		out_node(s->out, nd,
+		         "failed %u times within %u s; not "
+		         "restarting it again",
+		         BACKOFF_MAX + 1, BACKOFF_WINDOW_MS / 1000);
+		return;
+	}
+	nd->up.restart_ns = now + MS_NS(delay);
+	s->timers_armed = true;
+	out_node(s->out, nd,
+	         "restarting in %d ms (restart %u of at most %u "
+	         "within %u s)",
+	         delay, nd->up.backoff.restarts, BACKOFF_MAX,
+	         BACKOFF_WINDOW_MS / 1000);
+}
+
+void supervisor_node_exit(struct supervisor *s, struct node *nd)
+{
+	if (nd->state == NODE_STOPPING) {
+		/* A retired node: freed once it is the last (the loop makes
+		   freeing it safe at any time, but the array shrinks from
+		   its end). */
+		fleet_set_state(s->fleet, nd, NODE_DOWN);
+		nd->up.stop_ns = 0;
+		drop_retired(s);
+		return;
+	}
+	outcome_fail(s->outcome);
+	out_node_exit(s->out, nd);
+	if (backoff_wanted(s->settings->cfg.restart, nd->proc.wait_status))
+		schedule_restart(s, nd);
+}
+
+/* Start nd's process again; on failure it stays down, said so. */
+static void restart(struct supervisor *s, struct node *nd)
+{
+	char err[512];
+
+	nd->up.restart_ns = 0;
+	nd->up.total_restarts++;
+	if (fleet_spawn(s->fleet, nd, err, sizeof(err)) < 0) {
+		out_node(s->out, nd, "could not be restarted: %s", err);
+		schedule_restart(s, nd); /* a later try, within the limit */
+	}
+}
+
+/* Adopt or drop the result of one job of a finished batch. */
+static void adopt(struct supervisor *s, struct batch *b, unsigned k)
+{
+	struct fleet *f = s->fleet;
+	struct connect_job *j = &b->jobs[k];
+	struct node *nd = j->index < f->nalloc ? f->nodes[j->index] : NULL;
+	/* The job's own start of the node, or a later start that the job's
+	   retries reached (its WELCOME names the new pid): either way this
+	   is the node now, and it serves only the first connection. */
+	bool current = nd && nd->proc.running && nd->state == NODE_CONNECTING &&
+	               (nd->proc.generation == b->generation[k] ||
+	                (j->fd >= 0 && j->pid == nd->proc.pid));
+
+	if (j->fd >= 0 && current) {
+		if (links_attach(s->links, nd, j->fd) == 0) {
+			/* Newcomers of a reload are summed up by its scale
+			   report; a comeback is news of its own. */
+			if (nd->up.total_restarts)
+				out_node(s->out, nd,
+				         "connected after a restart");
+			return;
+		}
+		/* links_attach() closed it. */
+	} else if (j->fd >= 0) {
+		close(j->fd); /* the node it reached is gone or replaced */
+	}
+	if (current) {
+		/* Started but unreachable: stop it; on-failure brings it
+		   back if it is allowed to come back. */
+		out_node(s->out, nd, "could not be connected within %u ms: %s",
+		         s->settings->cfg.connect_timeout_ms, j->err);
+		fleet_set_state(f, nd, NODE_LOST);
+		fleet_signal_node(nd, SIGKILL);
+	}
+}
+
+static void free_batch(struct supervisor *s, struct batch *b)
+{
+	struct batch **p = &s->batches;
+
+	while (*p != b)
+		p = &(*p)->next;
+	*p = b->next;
+	loop_watch(s->loop, &b->w, 0);
+	close(b->w.fd);
+	free(b->jobs);
+	free(b->generation);
+	free(b);
+}
+
+static void on_batch_done(struct watcher *w, uint32_t events)
+{
+	struct batch *b = w->arg;
+	struct supervisor *s = b->s;
+	uint64_t count;
+
+	(void)events;
+	if (read(w->fd, &count, sizeof(count)) < 0 && errno == EAGAIN)
+		return;
+	connector_finish(&b->c); /* every job is done: joins at once */
+	for (unsigned k = 0; k < b->njobs; k++)
+		adopt(s, b, k);
+	free_batch(s, b);
+}
+
+/* Allocate a batch for n jobs with its eventfd watched; NULL on error. */
+static struct batch *new_batch(struct supervisor *s, unsigned n)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->s = s;
+	b->jobs = calloc(n, sizeof(*b->jobs));
+	b->generation = calloc(n, sizeof(*b->generation));
+	b->w = (struct watcher){.fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+	                        .fn = on_batch_done,
+	                        .arg = b};
+	if (!b->jobs || !b->generation || b->w.fd < 0 ||
+	    loop_watch(s->loop, &b->w, EPOLLIN) < 0) {
+		if (b->w.fd >= 0)
+			close(b->w.fd);
+		free(b->jobs);
+		free(b->generation);
+		free(b);
+		return NULL;
+	}
+	b->next = s->batches;
+	s->batches = b;
+	return b;
+}
+
+/* Start a pool on b's jobs; on failure put its nodes back to ready. */
+static void start_batch(struct supervisor *s, struct batch *b)
+{
+	const struct config *cfg = &s->settings->cfg;
+
+	if (connector_start(&b->c, b->jobs, b->njobs, s->token,
+	                    clock_ns() + MS_NS(cfg->connect_timeout_ms),
+	                    cfg->retry_initial_ms, cfg->retry_max_ms,
+	                    BATCH_THREADS, b->w.fd) == 0)
+		return;
+	log_errno("connect threads");
+	connector_finish(&b->c);
+	for (unsigned k = 0; k < b->njobs; k++)
+		fleet_set_state(s->fleet, s->fleet->nodes[b->jobs[k].index],
+		                NODE_READY);
+	free_batch(s, b);
+}
+
+/* Connect every node that became ready since the last round. */
+static void connect_ready(struct supervisor *s)
+{
+	struct fleet *f = s->fleet;
+	struct batch *b;
+	char err[256];
+
+	if (f->nready == 0)
+		return;
+	b = new_batch(s, f->nready);
+	if (!b) {
+		log_errno("connecting new nodes");
+		return;
+	}
+	for (unsigned i = 0; i < f->n; i++) {
+		struct node *nd = f->nodes[i];
+		if (nd->state != NODE_READY)
+			continue;
+		b->jobs[b->njobs] = (struct connect_job){.index = i};
+		if (links_node_addr(s->links, nd, &b->jobs[b->njobs].addr, err,
+		                    sizeof(err)) < 0) {
+			/* Not retried each round: the node is given up. */
+			out_node(s->out, nd, "cannot be reached: %s", err);
+			fleet_set_state(f, nd, NODE_LOST);
+			fleet_signal_node(nd, SIGKILL);
+			continue;
+		}
+		fleet_set_state(f, nd, NODE_CONNECTING);
+		b->generation[b->njobs++] = nd->proc.generation;
+	}
+	if (b->njobs == 0)
+		free_batch(s, b);
+	else
+		start_batch(s, b);
+}
+
+/* Report a reload's change of size once it has settled. */
+static void check_scale(struct supervisor *s)
+{
+	const struct fleet *f = s->fleet;
+	unsigned connected = 0, settled = 0;
+
+	if (!s->scale.active || f->nalloc > f->n)
+		return;
+	for (unsigned i = 0; i < f->n; i++) {
+		const struct node *nd = f->nodes[i];
+		connected += nd->state == NODE_CONNECTED;
+		settled += nd->state == NODE_CONNECTED ||
+		           (nd->state == NODE_DOWN && !nd->up.restart_ns);
+	}
+	if (settled < f->n)
+		return;
+	s->scale.active = false;
+	out_scale(s->out, s->scale.from, s->scale.to, connected,
+	          clock_ms_since(s->scale.t0_ns));
+}
+
+/* Fire the restarts and SIGKILLs that are due; keep timers_armed true
+   only while some remain, so an idle fleet costs no scan. */
+static void fire_timers(struct supervisor *s)
+{
+	const struct fleet *f = s->fleet;
+	uint64_t now = clock_ns();
+	bool armed = false;
+
+	for (unsigned i = 0; i < f->nalloc; i++) {
+		struct node *nd = f->nodes[i];
+		if (nd->up.restart_ns && nd->up.restart_ns <= now)
+			restart(s, nd);
+		if (nd->up.stop_ns && nd->up.stop_ns <= now) {
+			nd->up.stop_ns = 0;
+			fleet_signal_node(nd, SIGKILL);
+		}
+		armed |= nd->up.restart_ns || nd->up.stop_ns;
+	}
+	s->timers_armed = armed;
+}
+
+void supervisor_tick(struct supervisor *s)
+{
+	if (s->timers_armed)
+		fire_timers(s);
+	drop_retired(s);
+	connect_ready(s);
+	check_scale(s);
+}
+
+int supervisor_timeout(const struct supervisor *s)
+{
+	const struct fleet *f = s->fleet;
+	uint64_t next = UINT64_MAX;
+
+	for (unsigned i = 0; s->timers_armed && i < f->nalloc; i++) {
+		const struct node *nd = f->nodes[i];
+		if (nd->up.restart_ns && nd->up.restart_ns < next)
+			next = nd->up.restart_ns;
+		if (nd->up.stop_ns && nd->up.stop_ns < next)
+			next = nd->up.stop_ns;
+	}
+	return next == UINT64_MAX ? -1 : clock_ms_until(next);
+}
+
+/* Stop node nd, surplus after a reload: BYE, SIGTERM, grace. */
+static void retire(struct supervisor *s, struct node *nd)
+{
+	nd->up.restart_ns = 0;
+	if (!nd->proc.running) {
+		fleet_set_state(s->fleet, nd, NODE_DOWN);
+		return;
+	}
+	if (nd->state == NODE_CONNECTED)
+		links_bye_node(s->links, nd);
+	fleet_set_state(s->fleet, nd, NODE_STOPPING);
+	fleet_signal_node(nd, SIGTERM);
+	fleet_signal_node(nd, SIGCONT);
+	nd->up.stop_ns = clock_ns() + MS_NS(s->settings->cfg.stop_timeout_ms);
+	s->timers_armed = true;
+}
+
+/* Resize the running fleet to n nodes. Return 0, or -1 with a message
+   in err when it cannot be done now. */
+static int scale(struct supervisor *s, unsigned n, char *err, size_t errlen)
+{
+	struct fleet *f = s->fleet;
+	unsigned from = f->n;
+	char why[512];
+
+	if (s->scale.active || f->nalloc > f->n) {
+		snprintf(err, errlen,
+		         "the last change of size is still under "
+		         "way; try again when it is done");
+		return -1;
+	}
+	if (n == from)
+		return 0;
+	if (n > from && fleet_raise_nofile(n, err, errlen) < 0)
+		return -1;
+	if (n > from && fleet_add(f, n) < 0) {
+		snprintf(err, errlen, "%u nodes: %s", n, strerror(errno));
+		return -1;
+	}
+	s->scale.active = true;
+	s->scale.from = from;
+	s->scale.to = n;
+	s->scale.t0_ns = clock_ns();
+	if (n < from) {
+		f->n = n;
+		for (unsigned i = n; i < f->nalloc; i++)
+			retire(s, f->nodes[i]);
+		drop_retired(s);
+		return 0;
+	}
+	for (unsigned i = from; i < n; i++)
+		if (fleet_spawn(f, f->nodes[i], why, sizeof(why)) < 0) {
+			out_node(s->out, f->nodes[i], "could not start: %s",
+			         why);
+			outcome_fail(s->outcome);
+		}
+	return 0;
+}
+
+/* Say which keys the file changed that must wait for the next start. */
+static void say_kept(const struct config *now, unsigned kept)
+{
+	if (kept & KEPT_BASE_PORT)
+		log_msg("reload: base_port cannot change while nodes run; "
+		        "keeping %u",
+		        now->base_port);
+	if (kept & KEPT_HOST)
+		log_msg("reload: host cannot change while nodes run; keeping "
+		        "%s",
+		        now->host);
+	if (kept & KEPT_HOSTS)
+		log_msg("reload: hosts cannot change while nodes run; keeping "
+		        "them");
+	if (kept & KEPT_COMMAND)
+		log_msg("reload: command cannot change while nodes run; "
+		        "keeping the one they started with");
+}
+
+void supervisor_reload(struct supervisor *s)
+{
+	struct settings *st = s->settings;
+	struct reload_plan plan;
+	struct config c;
+	char err[1024];
+
+	if (settings_read(&st->cli, &c, NULL, err, sizeof(err)) < 0) {
+		log_msg("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (settings_merge(&st->cfg, &c, &plan) < 0) {
+		say_kept(&st->cfg, plan.kept);
+		log_msg("reload: %u nodes from port %u do not fit below 65536; "
+		        "keeping the running configuration",
+		        plan.nodes, c.base_port);
+		return;
+	}
+	say_kept(&st->cfg, plan.kept);
+	st->cfg = c;
+	log_msg("reload: %s read; %u nodes wanted, %u running",
+	        st->cli.config_path, plan.nodes, s->fleet->n);
+	if (scale(s, plan.nodes, err, sizeof(err)) < 0)
+		log_msg("reload: %s", err);
+	else
+		st->cfg.num_clients = plan.nodes;
+}
+
+void supervisor_stop(struct supervisor *s)
+{
+	while (s->batches) {
+		struct batch *b = s->batches;
+		connector_finish(&b->c);
+		for (unsigned k = 0; k < b->njobs; k++)
+			if (b->jobs[k].fd >= 0)
+				close(b->jobs[k].fd);
+		free_batch(s, b);
+	}
+}

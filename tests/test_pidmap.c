@@ -1,9 +1,9 @@
 /* test_pidmap.c - the pid -> node map used when reaping. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/types.h>
 
@@ -73,7 +73,8 @@ static void random_churn(void **state)
 		if (in[i])
 			pidmap_del(&m, nodes[i].pid);
 		else
-			assert_int_equal(pidmap_put(&m, nodes[i].pid, &nodes[i]), 0);
+			assert_int_equal(
+			    pidmap_put(&m, nodes[i].pid, &nodes[i]), 0);
 		in[i] = !in[i];
 	}
 	for (unsigned i = 0; i < N; i++)

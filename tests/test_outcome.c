@@ -1,0 +1,83 @@
+/* test_outcome.c - why a run stops and the exit status it ends with
+   (SPEC §4). */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "exitcode.h"
+#include "outcome.h"
+
+static void clean_eof_exits_0(void **state)
+{
+	struct outcome o = {0};
+	const char *reason;
+
+	(void)state;
+	outcome_broadcast(&o, true);
+	outcome_stop(&o, STOP_EOF);
+	assert_int_equal(outcome_status(&o, &reason), EXIT_OK);
+	assert_string_equal(reason, "eof");
+	assert_int_equal(o.sent, 1);
+	assert_int_equal(o.fully_acked, 1);
+}
+
+static void incomplete_broadcast_exits_1(void **state)
+{
+	struct outcome o = {0};
+	const char *reason;
+
+	(void)state;
+	outcome_broadcast(&o, false);
+	outcome_stop(&o, STOP_EXIT);
+	assert_int_equal(outcome_status(&o, &reason), EXIT_INCOMPLETE);
+	assert_string_equal(reason, "exit");
+	assert_int_equal(o.fully_acked, 0);
+}
+
+static void first_reason_stands_error_outranks(void **state)
+{
+	struct outcome o = {0};
+	const char *reason;
+
+	(void)state;
+	outcome_stop(&o, STOP_EXIT);
+	outcome_stop(&o, STOP_EOF);
+	assert_int_equal(o.stop, STOP_EXIT);
+	outcome_stop(&o, STOP_ERROR);
+	assert_int_equal(outcome_status(&o, &reason), EXIT_INCOMPLETE);
+	assert_string_equal(reason, "error");
+}
+
+static void signal_outranks_all_and_first_signal_names_status(void **state)
+{
+	struct outcome o = {0};
+	const char *reason;
+
+	(void)state;
+	outcome_fail(&o);
+	outcome_stop(&o, STOP_EOF);
+	outcome_signal(&o, SIGTERM);
+	outcome_signal(&o, SIGINT);
+	outcome_stop(&o, STOP_ERROR);
+	assert_int_equal(o.interrupts, 2);
+	assert_int_equal(outcome_status(&o, &reason), EXIT_SIGTERM);
+	assert_string_equal(reason, "signal");
+	o = (struct outcome){0};
+	outcome_signal(&o, SIGINT);
+	assert_int_equal(outcome_signal_status(&o), EXIT_SIGINT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(clean_eof_exits_0),
+	    cmocka_unit_test(incomplete_broadcast_exits_1),
+	    cmocka_unit_test(first_reason_stands_error_outranks),
+	    cmocka_unit_test(signal_outranks_all_and_first_signal_names_status),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

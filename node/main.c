@@ -141,39 +141,47 @@ static int take_token(uint8_t token[PROTO_TOKEN_LEN])
 
 /* Die with the parent. SIGKILL, because it reaches a stopped node too,
    and a node has nothing to save. If the parent died before we asked,
-   we have been reparented already: go now. */
-static int follow_parent(void)
+   we have been reparented already: go now. Return 0, or -1 with a
+   message in err. */
+static int follow_parent(char *err, size_t errlen)
 {
 	pid_t parent = getppid();
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
-		log_errno("prctl");
+		snprintf(err, errlen, "prctl: %s", strerror(errno));
 		return -1;
 	}
 	if (getppid() != parent) {
-		log_msg("parent %d is gone; exiting", (int)parent);
+		snprintf(err, errlen, "parent %d is gone; exiting",
+		         (int)parent);
 		return -1;
 	}
 	return 0;
 }
 
-/* Tell the orchestrator we listen: one byte on the inherited descriptor. */
-static int notify_ready(void)
+/* Tell the orchestrator we listen: one byte on the inherited descriptor,
+   or a line on standard output when none came with us (ssh). Return 0,
+   or -1 with a message in err. */
+static int notify_ready(char *err, size_t errlen)
 {
 	const char *s = getenv(ENV_READY_FD);
 	unsigned fd;
 
 	if (!s) {
-		/* No descriptor came with us (ssh): say it on stdout. */
-		return io_write_all(STDOUT_FILENO, READY_LINE "\n",
-		                    strlen(READY_LINE) + 1);
+		if (io_write_all(STDOUT_FILENO, READY_LINE "\n",
+		                 strlen(READY_LINE) + 1) == 0)
+			return 0;
+		snprintf(err, errlen, "standard output: %s", strerror(errno));
+		return -1;
 	}
 	if (parse_uint(s, 3, 0x7fffffff, &fd) < 0) {
-		log_msg("%s: '%s' is not a descriptor", ENV_READY_FD, s);
+		snprintf(err, errlen, "%s: '%s' is not a descriptor",
+		         ENV_READY_FD, s);
 		return -1;
 	}
 	if (io_write_all((int)fd, "R", 1) < 0) {
-		log_errno("readiness descriptor %u", fd);
+		snprintf(err, errlen, "readiness descriptor %u: %s", fd,
+		         strerror(errno));
 		return -1;
 	}
 	close((int)fd);
@@ -197,8 +205,10 @@ int main(int argc, char **argv)
 		        ENV_TOKEN);
 		return EXIT_USAGE;
 	}
-	if (follow_parent() < 0)
+	if (follow_parent(err, sizeof(err)) < 0) {
+		log_msg("%s", err);
 		return EXIT_INCOMPLETE;
+	}
 	ctx.signal_fd = sigfd_open((const int[]){SIGTERM, SIGINT, SIGHUP}, 3);
 	if (ctx.signal_fd < 0) {
 		log_errno("signals");
@@ -209,7 +219,9 @@ int main(int argc, char **argv)
 		log_msg("%s", err);
 		return EXIT_INCOMPLETE;
 	}
-	if (notify_ready() < 0)
+	if (notify_ready(err, sizeof(err)) < 0) {
+		log_msg("%s", err);
 		return EXIT_INCOMPLETE;
+	}
 	return node_serve(&ctx);
 }

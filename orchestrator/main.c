@@ -190,18 +190,16 @@ static int spawn_all(struct app *a, uint64_t deadline)
 	return 0;
 }
 
-/* Resolve each node's address into a connect job; return 0 or -1. */
-static int make_jobs(struct app *a, struct connect_job *jobs)
+/* Resolve each node's address into a connect job; return 0, or -1 with
+   a message in err. */
+static int make_jobs(struct app *a, struct connect_job *jobs, char *err,
+                     size_t errlen)
 {
-	char err[256];
-
 	for (unsigned i = 0; i < a->fleet.n; i++) {
 		jobs[i].index = i;
 		if (links_node_addr(&a->links, a->fleet.nodes[i], &jobs[i].addr,
-		                    err, sizeof(err)) < 0) {
-			log_msg("%s", err);
+		                    err, errlen) < 0)
 			return -1;
-		}
 	}
 	return 0;
 }
@@ -241,13 +239,16 @@ static int connect_all(struct app *a, uint64_t deadline)
 	struct connector c;
 	unsigned up = 0;
 	int status = EXIT_UNAVAILABLE;
+	char err[256];
 
 	if (!jobs) {
 		log_errno("connect jobs");
 		return status;
 	}
-	if (make_jobs(a, jobs) < 0)
+	if (make_jobs(a, jobs, err, sizeof(err)) < 0) {
+		log_msg("%s", err);
 		goto out;
+	}
 	if (connector_start(&c, jobs, a->fleet.n, a->token, deadline,
 	                    cfg->retry_initial_ms, cfg->retry_max_ms,
 	                    CONNECT_THREADS, -1) < 0) {
@@ -415,7 +416,7 @@ static void configure(struct app *a, int argc, char **argv)
 }
 
 /* Everything start-up needs before the first node, the owners wired
-   together. Return 0 or -1 (said). */
+   together. Return 0, or the exit status after saying what failed. */
 static int prepare(struct app *a)
 {
 	const struct config *cfg = &a->settings.cfg;
@@ -426,21 +427,21 @@ static int prepare(struct app *a)
 	               &a->outcome) < 0 ||
 	    loop_init(&a->loop) < 0 || setup_signals(a) < 0) {
 		log_errno("setup");
-		return -1;
+		return EXIT_UNAVAILABLE;
 	}
 	if (fleet_raise_nofile(cfg->num_clients, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
-		return -1;
+		return EXIT_UNAVAILABLE;
 	}
 	if (token_generate(a->token) < 0) {
 		log_errno("getrandom");
-		return -1;
+		return EXIT_UNAVAILABLE;
 	}
 	if (fleet_init(&a->fleet, &a->loop, &a->out, cfg,
 	               a->settings.cli.log_dir, a->token, err,
 	               sizeof(err)) < 0) {
 		log_msg("%s", err);
-		return -1;
+		return EXIT_UNAVAILABLE;
 	}
 	console_init(&a->console, &a->links, &a->fleet, &a->out, &a->outcome,
 	             cfg);
@@ -473,7 +474,9 @@ int main(int argc, char **argv)
 	a.loop.epfd = -1;
 	log_init("orchestrator");
 	configure(&a, argc, argv);
-	status = prepare(&a) < 0 ? EXIT_UNAVAILABLE : start_fleet(&a);
+	status = prepare(&a);
+	if (status == 0)
+		status = start_fleet(&a);
 	if (status == 0) {
 		run_console(&a);
 		status = outcome_status(&a.outcome, &reason);

@@ -61,7 +61,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -73,6 +72,7 @@
 #include "log.h"
 #include "net.h"
 #include "parse.h"
+#include "proc.h"
 
 #define MSG_BYTES    32          /* one message, without its newline */
 #define ACK_BYTES    16          /* one floor ack */
@@ -168,12 +168,6 @@ static unsigned nkids;
 
 static struct orch_run orun;
 static const struct bench *dirs; /* for on_signal(), once it exists */
-
-/* Return the milliseconds since t0. */
-static double ms_since(uint64_t t0)
-{
-	return (double)(clock_ns() - t0) / 1e6;
-}
 
 /* Return the CPU time the calling thread has used, in nanoseconds. */
 static uint64_t thread_cpu_ns(void)
@@ -343,18 +337,6 @@ static bool orphans_left(void)
 		        "(pid %d...)",
 		        n == 8 ? "at least " : "", n, (int)pids[0]);
 	return n > 0;
-}
-
-/* Return a description of a wait status in buf. */
-static const char *status_str(int st, char *buf, size_t len)
-{
-	if (WIFEXITED(st))
-		snprintf(buf, len, "exited %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, len, "killed by signal %d", WTERMSIG(st));
-	else
-		snprintf(buf, len, "wait status %#x", st);
-	return buf;
 }
 
 /* ---- I/O with deadlines ------------------------------------------------ */
@@ -650,7 +632,7 @@ static int fanout_rounds(struct orch_run *o, unsigned n, unsigned k,
 		ev = next_line(&o->out);
 		if (!ev || (ms[i] = broadcast_ms(ev, o->seq + 1, n)) < 0)
 			return -1;
-		wall[i] = ms_since(t0);
+		wall[i] = clock_ms_since(t0);
 		o->seq++;
 	}
 	fig[F_P50] = percentile(ms, k, 50);
@@ -747,11 +729,12 @@ static int fanout_teardown(struct orch_run *o, double *fig)
 	fig[F_SHUT] = jnum(ev, FIELD("ms"));
 	if (reap(&orch_pid, &st, 1) < 0)
 		return -1;
-	fig[F_DOWN] = ms_since(t0);
+	fig[F_DOWN] = clock_ms_since(t0);
 	if (orphans_left())
 		return -1;
 	if (st != 0) {
-		log_msg("orchestrator %s", status_str(st, how, sizeof(how)));
+		proc_status_str(st, how, sizeof(how));
+		log_msg("orchestrator %s", how);
 		return -1;
 	}
 	return 0;
@@ -825,7 +808,7 @@ static int fanout_rep(const struct bench *b, unsigned n, const char *data,
 		log_msg("expected ready with %u nodes, got: %s", n, ev);
 		goto fail;
 	}
-	fig[F_START] = ms_since(t0);
+	fig[F_START] = clock_ms_since(t0);
 	fig[F_READY] = jnum(ev, FIELD("ms"));
 	if (fanout_rounds(o, n, rounds_for(n), fig) < 0 ||
 	    fanout_pipelined(o, n, pipelined_for(n), data, fig) < 0 ||
@@ -961,7 +944,7 @@ static int floor_start(const struct bench *b, struct floor_run *f, double *fig)
 			return -1;
 		}
 	}
-	fig[L_START] = ms_since(t0);
+	fig[L_START] = clock_ms_since(t0);
 	f->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (f->ep < 0) {
 		log_errno("epoll_create1");
@@ -1079,7 +1062,7 @@ static int floor_rounds(struct floor_run *f, unsigned k, double *fig)
 		while (done < f->n)
 			if (floor_turn(f, MSG_BYTES, ACK_BYTES, &done) < 0)
 				return -1;
-		ms[r] = ms_since(t0);
+		ms[r] = clock_ms_since(t0);
 	}
 	fig[L_P50] = percentile(ms, k, 50);
 	fig[L_P99] = percentile(ms, k, 99);
@@ -1120,11 +1103,11 @@ static int floor_teardown(struct floor_run *f, double *fig)
 	}
 	if (reap(kids, kid_status, nkids) < 0)
 		return -1;
-	fig[L_DOWN] = ms_since(t0);
+	fig[L_DOWN] = clock_ms_since(t0);
 	for (unsigned i = 0; i < nkids; i++)
 		if (kid_status[i] != 0) {
-			log_msg("floor: child %u %s", i,
-			        status_str(kid_status[i], how, sizeof(how)));
+			proc_status_str(kid_status[i], how, sizeof(how));
+			log_msg("floor: child %u %s", i, how);
 			return -1;
 		}
 	nkids = 0;
@@ -1263,24 +1246,13 @@ static void parse_args(struct bench *b, int argc, char **argv)
    build/orchestrator) unless given; return 0 or -1 with a message. */
 static int find_orchestrator(struct bench *b)
 {
-	char self[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t n;
-	char *slash;
+	char err[PATH_MAX + 64];
 
 	if (b->orch[0])
 		return 0;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0) {
-		log_errno("/proc/self/exe");
-		return -1;
-	}
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(path, sizeof(path), "%s/../orchestrator", self);
-	if (!realpath(path, b->orch) || access(b->orch, X_OK) < 0) {
-		log_errno("%s (use --orchestrator PATH)", path);
+	if (proc_sibling_path("../orchestrator", b->orch, sizeof(b->orch), err,
+	                      sizeof(err)) < 0) {
+		log_msg("%s (use --orchestrator PATH)", err);
 		return -1;
 	}
 	return 0;
@@ -1339,36 +1311,20 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
-/* Raise RLIMIT_NOFILE for n nodes: n sockets here, three descriptors per
-   node in the orchestrator if the hard limit allows. Return 0, or -1 with
-   a message naming the limit when even our own need cannot be met. */
+/* Raise RLIMIT_NOFILE for n nodes: three descriptors per node for the
+   orchestrator (which raises its own too) if the hard limit allows, else
+   the n sockets and a few more that the bench needs itself. Return 0, or
+   -1 with a message naming the limit when even that cannot be met. */
 static int raise_nofile(unsigned n)
 {
-	rlim_t need = (rlim_t)n + 64, want = (rlim_t)n * 3 + 64;
-	struct rlimit rl;
+	unsigned long want = (unsigned long)n * 3 + 64, need = n + 64ul;
+	char err[256];
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		log_errno("getrlimit");
-		return -1;
-	}
-	if (rl.rlim_cur >= want)
+	if (proc_raise_nofile(want, err, sizeof(err)) == 0 ||
+	    proc_raise_nofile(need, err, sizeof(err)) == 0)
 		return 0;
-	if (rl.rlim_max < want) {
-		struct rlimit up = {want, want};
-		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
-			return 0;
-	}
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	if (rl.rlim_cur < need || setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		log_msg("%u nodes need %llu open files but RLIMIT_NOFILE "
-		        "allows %llu (hard limit %llu): raise the hard limit "
-		        "(ulimit -Hn, limits.conf; needs CAP_SYS_RESOURCE)",
-		        n, (unsigned long long)need,
-		        (unsigned long long)rl.rlim_cur,
-		        (unsigned long long)rl.rlim_max);
-		return -1;
-	}
-	return 0;
+	log_msg("%u nodes: %s", n, err);
+	return -1;
 }
 
 /* Return the lines of n pipelined messages, 33 bytes each, or NULL. */

@@ -67,45 +67,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+#include "children.h"
 #include "clock.h"
 #include "io.h"
 #include "log.h"
 #include "net.h"
 #include "parse.h"
 #include "proc.h"
+#include "stats.h"
 
-#define MSG_BYTES    32          /* one message, without its newline */
-#define ACK_BYTES    16          /* one floor ack */
-#define CHUNK        (64 * 1024) /* floor writes and reads, at most */
-#define TIMEOUT_MS   60000       /* longest wait without progress */
-#define MAX_N        4096        /* the orchestrator's own limit */
-#define MAX_SIZES    16
-#define MAX_REPS     1000
-#define MAX_ROUNDS   200
-#define DELIVERIES   100000 /* pipelined deliveries per run, at least */
-#define DEFAULT_PORT 20000  /* below the usual ephemeral range */
-#define LOG_PART     1024   /* bytes shown of each end of a long log */
-
-/* Every figure, fanout's then the floor's; one row per repetition. */
-enum fig {
-	F_START,  /* fanout start-up, fork to the ready event, ms */
-	F_READY,  /* the ready event's own ms */
-	F_P50,    /* lock-step round p50, the broadcast event's ms */
-	F_P99,    /* lock-step round p99 */
-	F_WALL50, /* lock-step round p50 seen from here: write to event */
-	F_RATE,   /* pipelined acked deliveries per second */
-	F_RCPU,   /* share of one CPU the bench's reader took meanwhile */
-	F_DOWN,   /* teardown, input closed to orchestrator reaped, ms */
-	F_SHUT,   /* the shutdown event's own ms */
-	F_ORSS,   /* orchestrator peak RSS (VmHWM), MiB */
-	F_NRSS,   /* one node's RSS (VmRSS), MiB */
-	L_START,  /* floor start-up, first fork to all connected, ms */
-	L_P50,
-	L_P99,
-	L_RATE,
-	L_DOWN,
-	NFIG
-};
+#define ACK_BYTES 16   /* one floor ack */
+#define LOG_PART  1024 /* bytes shown of each end of a long log */
 
 static const char *const fig_key[NFIG] = {
     [F_START] = "startup_ms",          [F_READY] = "ready_event_ms",
@@ -116,16 +89,6 @@ static const char *const fig_key[NFIG] = {
     [F_NRSS] = "node_rss_mib",         [L_START] = "startup_ms",
     [L_P50] = "round_p50_ms",          [L_P99] = "round_p99_ms",
     [L_RATE] = "pipelined_acks_per_s", [L_DOWN] = "teardown_ms",
-};
-
-struct bench {
-	char orch[PATH_MAX];    /* the orchestrator, absolute */
-	char dir[64];           /* our temporary directory */
-	char conf[96], log[96]; /* its configuration and its stderr */
-	unsigned sizes[MAX_SIZES], nsizes, reps;
-	int port;
-	bool json, verbose;
-	sigset_t oldmask; /* the signal mask children get back */
 };
 
 /* Lines from the orchestrator's standard output. */
@@ -160,14 +123,13 @@ struct floor_run {
 	struct epoll_event *ev;
 };
 
-/* Children to kill on the way out: the orchestrator and the floor's. */
-static pid_t orch_pid;
-static pid_t kids[MAX_N];
-static int kid_status[MAX_N];
-static unsigned nkids;
-
-static struct orch_run orun;
-static const struct bench *dirs; /* for on_signal(), once it exists */
+/* What on_signal() cleans up. A handler takes no argument, so what it
+   needs must be global: main() points it at its own state before it
+   installs the handler, and only the handler reads it. */
+static struct {
+	const struct bench *b;
+	const struct children *ch;
+} on_signal_sees;
 
 /* Return the CPU time the calling thread has used, in nanoseconds. */
 static uint64_t thread_cpu_ns(void)
@@ -176,167 +138,6 @@ static uint64_t thread_cpu_ns(void)
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- children ---------------------------------------------------------- */
-
-/* Store the children of pid, all threads', into out; return how many. */
-static unsigned children_of(pid_t pid, pid_t *out, unsigned max)
-{
-	char path[64], text[8192];
-	unsigned n = 0;
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && n < max) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children",
-		         (int)pid, de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t r = io_read(fd, text, sizeof(text) - 1);
-		close(fd);
-		text[r > 0 ? r : 0] = '\0';
-		for (char *p = text, *end; n < max; p = end) {
-			long v = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			out[n++] = (pid_t)v;
-		}
-	}
-	closedir(d);
-	return n;
-}
-
-/* Return the value in kB of field key ("VmHWM") of /proc/PID/status, or
-   -1 if it cannot be read. */
-static long proc_status_kb(pid_t pid, const char *key)
-{
-	char path[64], text[4096];
-	size_t klen = strlen(key);
-	int fd;
-	ssize_t r;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	r = io_read(fd, text, sizeof(text) - 1);
-	close(fd);
-	text[r > 0 ? r : 0] = '\0';
-	for (char *p = text; p; p = strchr(p, '\n')) {
-		p += *p == '\n';
-		if (strncmp(p, key, klen) == 0 && p[klen] == ':')
-			return strtol(p + klen + 1, NULL, 10);
-	}
-	return -1;
-}
-
-/* Wait for a SIGCHLD (blocked, so it waits for us) until deadline; return
-   0, or -1 once the deadline has passed. */
-static int wait_chld(uint64_t deadline)
-{
-	int ms = clock_ms_until(deadline);
-	sigset_t chld;
-
-	if (ms == 0)
-		return -1;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	sigtimedwait(&chld, NULL, &ts);
-	return 0;
-}
-
-/* Reap the children p[0..n) (0 for none), storing their statuses and
-   zeroing their pids; return 0 once all are reaped, -1 (with a message)
-   if TIMEOUT_MS passes first. Other children reaped meanwhile (nodes
-   orphaned to us) are forgotten. */
-static int reap(pid_t *p, int *st, unsigned n)
-{
-	uint64_t deadline = clock_ns() + MS_NS(TIMEOUT_MS);
-	unsigned left = 0, hint = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		left += p[i] > 0;
-	while (left > 0) {
-		int s;
-		pid_t w = waitpid(-1, &s, WNOHANG);
-
-		if (w > 0) {
-			/* Children mostly go in the order they came. */
-			for (unsigned k = 0; k < n; k++, hint = (hint + 1) % n)
-				if (p[hint] == w) {
-					p[hint] = 0;
-					st[hint] = s;
-					left--;
-					break;
-				}
-			continue;
-		}
-		if (w < 0 && errno != EINTR) {
-			log_errno("waitpid (%u children left)", left);
-			return -1;
-		}
-		if (w == 0 && wait_chld(deadline) < 0) {
-			log_msg("%u children still running after %d s", left,
-			        TIMEOUT_MS / 1000);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Kill every child we have, and what it left to us, and reap them all;
-   for the error paths. The orchestrator goes first, its nodes (listed
-   while still its own) after it, so that its log does not fill up with
-   their deaths; as a subreaper we reap them in its place. */
-static void kill_all(void)
-{
-	uint64_t deadline = clock_ns() + MS_NS(TIMEOUT_MS);
-	pid_t pids[MAX_N];
-	unsigned n = 0;
-	pid_t w;
-
-	if (orch_pid > 0) {
-		n = children_of(orch_pid, pids, MAX_N);
-		kill(orch_pid, SIGKILL);
-		for (unsigned i = 0; i < n; i++)
-			kill(pids[i], SIGKILL);
-		orch_pid = 0;
-	}
-	n = children_of(getpid(), pids, MAX_N);
-	for (unsigned i = 0; i < n; i++)
-		kill(pids[i], SIGKILL);
-	nkids = 0;
-	for (;;) {
-		w = waitpid(-1, NULL, WNOHANG);
-		if (w < 0 && errno != EINTR)
-			return; /* ECHILD: none left */
-		if (w == 0 && wait_chld(deadline) < 0)
-			break;
-	}
-	log_msg("some children could not be reaped in %d s", TIMEOUT_MS / 1000);
-}
-
-/* Return whether orphans of the orchestrator were left to us, with a
-   message then; they are killed by kill_all(). */
-static bool orphans_left(void)
-{
-	pid_t pids[8];
-	unsigned n = children_of(getpid(), pids, 8);
-
-	if (n > 0)
-		log_msg("the orchestrator exited leaving %s%u processes behind "
-		        "(pid %d...)",
-		        n == 8 ? "at least " : "", n, (int)pids[0]);
-	return n > 0;
 }
 
 /* ---- I/O with deadlines ------------------------------------------------ */
@@ -508,20 +309,6 @@ static void make_line(char *out, const char *tag, unsigned long long i)
 
 /* ---- fanout ------------------------------------------------------------ */
 
-/* In a new child: die with the bench (return -1 if it is gone already)
-   and give back the signal dispositions and mask the bench changed. */
-static int child_setup(const struct bench *b, pid_t parent)
-{
-	static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP};
-
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	sigprocmask(SIG_SETMASK, &b->oldmask, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		return -1;
-	return 0;
-}
-
 /* Exec the orchestrator in the child with in and out as its standard input
    and output and logfd as its error. Never returns. */
 static void orch_exec(const struct bench *b, unsigned n, int in, int out,
@@ -531,7 +318,7 @@ static void orch_exec(const struct bench *b, unsigned n, int in, int out,
 
 	snprintf(nbuf, sizeof(nbuf), "%u", n);
 	snprintf(pbuf, sizeof(pbuf), "%d", b->port);
-	if (child_setup(b, parent) < 0)
+	if (children_setup_child(&b->oldmask, parent) < 0)
 		_exit(127);
 	if (dup2(logfd, 2) < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
 	    chdir(b->dir) < 0) {
@@ -545,7 +332,8 @@ static void orch_exec(const struct bench *b, unsigned n, int in, int out,
 }
 
 /* Start the orchestrator for n nodes into o; return 0 or -1. */
-static int orch_spawn(const struct bench *b, unsigned n, struct orch_run *o)
+static int orch_spawn(const struct bench *b, struct children *ch, unsigned n,
+                      struct orch_run *o)
 {
 	int in[2], out[2], logfd;
 	pid_t parent = getpid();
@@ -567,8 +355,8 @@ static int orch_spawn(const struct bench *b, unsigned n, struct orch_run *o)
 		close(in[1]);
 		return -1;
 	}
-	orch_pid = fork();
-	if (orch_pid == 0)
+	ch->orch = fork();
+	if (ch->orch == 0)
 		orch_exec(b, n, in[0], out[1], logfd, parent);
 	close(logfd);
 	close(in[0]);
@@ -577,9 +365,9 @@ static int orch_spawn(const struct bench *b, unsigned n, struct orch_run *o)
 	o->out.fd = out[0];
 	o->out.off = o->out.len = 0;
 	o->seq = 0;
-	if (orch_pid < 0) {
+	if (ch->orch < 0) {
 		log_errno("fork");
-		orch_pid = 0;
+		ch->orch = 0;
 		return -1;
 	}
 	fd_set_nonblock(o->in, true);
@@ -595,23 +383,6 @@ static void orch_close(struct orch_run *o)
 	if (o->out.fd >= 0)
 		close(o->out.fd);
 	o->in = o->out.fd = -1;
-}
-
-/* Order doubles for qsort; return <0, 0 or >0. */
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Return the p-th percentile (nearest rank) of v[0..k), sorting v. */
-static double percentile(double *v, unsigned k, unsigned p)
-{
-	unsigned rank = (p * k + 99) / 100;
-
-	qsort(v, k, sizeof(*v), cmp_double);
-	return v[rank > 0 ? rank - 1 : 0];
 }
 
 /* Run k lock-step rounds, each line written once the previous one is
@@ -635,9 +406,9 @@ static int fanout_rounds(struct orch_run *o, unsigned n, unsigned k,
 		wall[i] = clock_ms_since(t0);
 		o->seq++;
 	}
-	fig[F_P50] = percentile(ms, k, 50);
-	fig[F_P99] = percentile(ms, k, 99);
-	fig[F_WALL50] = percentile(wall, k, 50);
+	fig[F_P50] = stats_percentile(ms, k, 50);
+	fig[F_P99] = stats_percentile(ms, k, 99);
+	fig[F_WALL50] = stats_percentile(wall, k, 50);
 	return 0;
 }
 
@@ -653,8 +424,8 @@ static void *feed(void *arg)
 
 /* Pipeline the m lines of data (33 bytes each) and read their m events;
    store the acked deliveries per second in fig. Return 0 or -1. */
-static int fanout_pipelined(struct orch_run *o, unsigned n, unsigned m,
-                            const char *data, double *fig)
+static int fanout_pipelined(struct children *ch, struct orch_run *o, unsigned n,
+                            unsigned m, const char *data, double *fig)
 {
 	struct feeder f = {
 	    .fd = o->in, .data = data, .len = (size_t)m * (MSG_BYTES + 1)};
@@ -679,7 +450,7 @@ static int fanout_pipelined(struct orch_run *o, unsigned n, unsigned m,
 	t1 = clock_ns();
 	cpu = thread_cpu_ns() - cpu;
 	if (rc < 0)
-		kill_all(); /* so that the writer stops at once */
+		children_kill_all(ch); /* so that the writer stops at once */
 	pthread_join(th, NULL);
 	if (rc < 0 || f.rc < 0)
 		return -1;
@@ -690,13 +461,13 @@ static int fanout_pipelined(struct orch_run *o, unsigned n, unsigned m,
 
 /* Store the orchestrator's peak RSS and one node's RSS in fig; return 0
    or -1. */
-static int fanout_memory(double *fig)
+static int fanout_memory(const struct children *ch, double *fig)
 {
-	long hwm = proc_status_kb(orch_pid, "VmHWM"), rss = -1;
+	long hwm = children_status_kb(ch->orch, "VmHWM"), rss = -1;
 	pid_t node;
 
-	if (children_of(orch_pid, &node, 1) == 1)
-		rss = proc_status_kb(node, "VmRSS");
+	if (children_of(ch->orch, &node, 1) == 1)
+		rss = children_status_kb(node, "VmRSS");
 	if (hwm < 0 || rss < 0) {
 		log_msg("cannot read the %s's memory in /proc",
 		        hwm < 0 ? "orchestrator" : "nodes");
@@ -709,7 +480,7 @@ static int fanout_memory(double *fig)
 
 /* Close the orchestrator's input, read its shutdown event and reap it;
    store the teardown times in fig. Return 0 or -1. */
-static int fanout_teardown(struct orch_run *o, double *fig)
+static int fanout_teardown(struct children *ch, struct orch_run *o, double *fig)
 {
 	uint64_t t0 = clock_ns();
 	const char *ev;
@@ -727,10 +498,10 @@ static int fanout_teardown(struct orch_run *o, double *fig)
 		return -1;
 	}
 	fig[F_SHUT] = jnum(ev, FIELD("ms"));
-	if (reap(&orch_pid, &st, 1) < 0)
+	if (children_reap(&ch->orch, &st, 1) < 0)
 		return -1;
 	fig[F_DOWN] = clock_ms_since(t0);
-	if (orphans_left())
+	if (children_orphans_left())
 		return -1;
 	if (st != 0) {
 		proc_status_str(st, how, sizeof(how));
@@ -738,20 +509,6 @@ static int fanout_teardown(struct orch_run *o, double *fig)
 		return -1;
 	}
 	return 0;
-}
-
-/* Return the number of lock-step rounds for n nodes. */
-static unsigned rounds_for(unsigned n)
-{
-	return n <= 100 ? 200 : 50;
-}
-
-/* Return the number of pipelined messages for n nodes. */
-static unsigned pipelined_for(unsigned n)
-{
-	unsigned m = (DELIVERIES + n - 1) / n;
-
-	return m < 100 ? 100 : m;
 }
 
 /* Copy len bytes of fd from offset off to standard error; return 0 or -1. */
@@ -792,14 +549,14 @@ static void show_log(const struct bench *b)
 
 /* One fanout run of n nodes: fill fanout's figures in fig; return 0, or
    -1 with a message, the orchestrator killed and reaped. */
-static int fanout_rep(const struct bench *b, unsigned n, const char *data,
+static int fanout_rep(const struct bench *b, struct children *ch,
+                      struct orch_run *o, unsigned n, const char *data,
                       double *fig)
 {
-	struct orch_run *o = &orun;
 	uint64_t t0 = clock_ns();
 	const char *ev;
 
-	if (orch_spawn(b, n, o) < 0)
+	if (orch_spawn(b, ch, n, o) < 0)
 		goto fail;
 	ev = next_line(&o->out);
 	if (!ev)
@@ -811,13 +568,13 @@ static int fanout_rep(const struct bench *b, unsigned n, const char *data,
 	fig[F_START] = clock_ms_since(t0);
 	fig[F_READY] = jnum(ev, FIELD("ms"));
 	if (fanout_rounds(o, n, rounds_for(n), fig) < 0 ||
-	    fanout_pipelined(o, n, pipelined_for(n), data, fig) < 0 ||
-	    fanout_memory(fig) < 0 || fanout_teardown(o, fig) < 0)
+	    fanout_pipelined(ch, o, n, pipelined_for(n), data, fig) < 0 ||
+	    fanout_memory(ch, fig) < 0 || fanout_teardown(ch, o, fig) < 0)
 		goto fail;
 	orch_close(o);
 	return 0;
 fail:
-	kill_all();
+	children_kill_all(ch);
 	orch_close(o);
 	show_log(b);
 	log_msg("fanout with %u nodes failed", n);
@@ -837,7 +594,7 @@ static void floor_child(const struct bench *b, int port, const int ready[2],
 	int lfd, c;
 
 	close(ready[0]);
-	if (child_setup(b, parent) < 0)
+	if (children_setup_child(&b->oldmask, parent) < 0)
 		_exit(1);
 	lfd = net_listen("127.0.0.1", port, 1, err, sizeof(err));
 	if (lfd < 0) {
@@ -909,7 +666,8 @@ static int floor_watch(struct floor_run *f, unsigned i, uint32_t events, int op)
 
 /* Fork the floor's n children and connect to them all; store the time it
    took in fig. Return 0 or -1 with a message. */
-static int floor_start(const struct bench *b, struct floor_run *f, double *fig)
+static int floor_start(const struct bench *b, struct children *ch,
+                       struct floor_run *f, double *fig)
 {
 	pid_t parent = getpid();
 	struct net_addr a;
@@ -921,17 +679,19 @@ static int floor_start(const struct bench *b, struct floor_run *f, double *fig)
 		log_errno("pipe");
 		return -1;
 	}
-	for (nkids = 0; nkids < f->n; nkids++) {
-		kids[nkids] = fork();
-		if (kids[nkids] == 0)
-			floor_child(b, b->port + (int)nkids, ready, parent);
-		if (kids[nkids] < 0) {
+	for (ch->nkids = 0; ch->nkids < f->n; ch->nkids++) {
+		pid_t *kid = &ch->kid[ch->nkids];
+
+		*kid = fork();
+		if (*kid == 0)
+			floor_child(b, b->port + (int)ch->nkids, ready, parent);
+		if (*kid < 0) {
 			log_errno("floor: fork");
 			break;
 		}
 	}
 	close(ready[1]);
-	rc = nkids < f->n ? -1 : floor_wait_ready(ready[0], f->n);
+	rc = ch->nkids < f->n ? -1 : floor_wait_ready(ready[0], f->n);
 	close(ready[0]);
 	if (rc < 0 ||
 	    net_resolve("127.0.0.1", b->port, &a, err, sizeof(err)) < 0)
@@ -1064,8 +824,8 @@ static int floor_rounds(struct floor_run *f, unsigned k, double *fig)
 				return -1;
 		ms[r] = clock_ms_since(t0);
 	}
-	fig[L_P50] = percentile(ms, k, 50);
-	fig[L_P99] = percentile(ms, k, 99);
+	fig[L_P50] = stats_percentile(ms, k, 50);
+	fig[L_P99] = stats_percentile(ms, k, 99);
 	return 0;
 }
 
@@ -1092,7 +852,7 @@ static int floor_pipelined(struct floor_run *f, unsigned m, double *fig)
 
 /* Close every socket and reap every child; store the time in fig. Return
    0, or -1 if one did not exit cleanly. */
-static int floor_teardown(struct floor_run *f, double *fig)
+static int floor_teardown(struct children *ch, struct floor_run *f, double *fig)
 {
 	uint64_t t0 = clock_ns();
 	char how[64];
@@ -1101,32 +861,33 @@ static int floor_teardown(struct floor_run *f, double *fig)
 		close(f->fd[i]);
 		f->fd[i] = -1;
 	}
-	if (reap(kids, kid_status, nkids) < 0)
+	if (children_reap(ch->kid, ch->kid_status, ch->nkids) < 0)
 		return -1;
 	fig[L_DOWN] = clock_ms_since(t0);
-	for (unsigned i = 0; i < nkids; i++)
-		if (kid_status[i] != 0) {
-			proc_status_str(kid_status[i], how, sizeof(how));
+	for (unsigned i = 0; i < ch->nkids; i++)
+		if (ch->kid_status[i] != 0) {
+			proc_status_str(ch->kid_status[i], how, sizeof(how));
 			log_msg("floor: child %u %s", i, how);
 			return -1;
 		}
-	nkids = 0;
+	ch->nkids = 0;
 	return 0;
 }
 
 /* One floor run over f->n children: fill the floor's figures in fig;
    return 0, or -1 with every child killed and reaped. */
-static int floor_rep(const struct bench *b, struct floor_run *f, double *fig)
+static int floor_rep(const struct bench *b, struct children *ch,
+                     struct floor_run *f, double *fig)
 {
 	int rc = -1;
 
 	f->ep = -1;
 	for (unsigned i = 0; i < f->n; i++)
 		f->fd[i] = -1;
-	if (floor_start(b, f, fig) == 0 &&
+	if (floor_start(b, ch, f, fig) == 0 &&
 	    floor_rounds(f, rounds_for(f->n), fig) == 0 &&
 	    floor_pipelined(f, pipelined_for(f->n), fig) == 0 &&
-	    floor_teardown(f, fig) == 0)
+	    floor_teardown(ch, f, fig) == 0)
 		rc = 0;
 	for (unsigned i = 0; i < f->n; i++)
 		if (f->fd[i] >= 0)
@@ -1134,7 +895,7 @@ static int floor_rep(const struct bench *b, struct floor_run *f, double *fig)
 	if (f->ep >= 0)
 		close(f->ep);
 	if (rc < 0) {
-		kill_all();
+		children_kill_all(ch);
 		log_msg("floor with %u children failed", f->n);
 	}
 	return rc;
@@ -1284,7 +1045,7 @@ static int make_dir(struct bench *b)
 	return 0;
 }
 
-/* Remove the temporary directory. */
+/* Remove the temporary directory; async-signal-safe (on_signal()). */
 static void remove_dir(const struct bench *b)
 {
 	unlink(b->conf);
@@ -1297,16 +1058,8 @@ static void remove_dir(const struct bench *b)
    directory, and die of the signal. Async-signal-safe calls only. */
 static void on_signal(int sig)
 {
-	if (orch_pid > 0)
-		kill(orch_pid, SIGKILL);
-	for (unsigned i = 0; i < nkids; i++)
-		if (kids[i] > 0)
-			kill(kids[i], SIGKILL);
-	if (dirs) {
-		unlink(dirs->conf);
-		unlink(dirs->log);
-		rmdir(dirs->dir);
-	}
+	children_kill_now(on_signal_sees.ch);
+	remove_dir(on_signal_sees.b);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -1350,9 +1103,7 @@ static double median(const double *v, unsigned reps, enum fig f)
 
 	for (unsigned r = 0; r < reps; r++)
 		col[r] = v[r * NFIG + f];
-	qsort(col, reps, sizeof(*col), cmp_double);
-	return reps % 2 ? col[reps / 2]
-	                : (col[reps / 2 - 1] + col[reps / 2]) / 2;
+	return stats_median(col, reps);
 }
 
 /* Return a / b, or NAN when b is not positive. */
@@ -1483,26 +1234,29 @@ static void print_rep(unsigned n, unsigned r, const double *v)
 }
 
 /* Measure fleet size n, reps times, into the medians m; return 0 or -1. */
-static int bench_size(const struct bench *b, unsigned n, double *m)
+static int bench_size(const struct bench *b, struct children *ch, unsigned n,
+                      double *m)
 {
 	struct floor_run f = {.n = n};
 	double *v = calloc((size_t)b->reps * NFIG, sizeof(*v));
 	char *data = make_lines(pipelined_for(n));
+	struct orch_run *o = malloc(sizeof(*o));
 	int rc = -1;
 
 	f.fd = calloc(n, sizeof(*f.fd));
 	f.sent = calloc(n, sizeof(*f.sent));
 	f.got = calloc(n, sizeof(*f.got));
 	f.ev = calloc(n, sizeof(*f.ev));
-	if (!v || !data || !f.fd || !f.sent || !f.got || !f.ev) {
+	if (!v || !data || !o || !f.fd || !f.sent || !f.got || !f.ev) {
 		log_msg("out of memory");
 		goto out;
 	}
+	o->in = o->out.fd = -1;
 	for (unsigned r = 0; r < b->reps; r++) {
 		double *row = v + (size_t)r * NFIG;
 
-		if (fanout_rep(b, n, data, row) < 0 ||
-		    floor_rep(b, &f, row) < 0)
+		if (fanout_rep(b, ch, o, n, data, row) < 0 ||
+		    floor_rep(b, ch, &f, row) < 0)
 			goto out;
 		if (b->verbose)
 			print_rep(n, r, row);
@@ -1513,6 +1267,7 @@ static int bench_size(const struct bench *b, unsigned n, double *m)
 out:
 	free(v);
 	free(data);
+	free(o);
 	free(f.fd);
 	free(f.sent);
 	free(f.got);
@@ -1523,6 +1278,7 @@ out:
 int main(int argc, char **argv)
 {
 	static struct bench b;
+	static struct children ch;
 	static double med[MAX_SIZES][NFIG];
 	unsigned maxn = 0;
 	sigset_t chld;
@@ -1547,20 +1303,21 @@ int main(int argc, char **argv)
 	}
 	if (make_dir(&b) < 0)
 		return 1;
-	dirs = &b;
+	on_signal_sees.b = &b;
+	on_signal_sees.ch = &ch;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	if (!b.json)
 		print_header(&b);
 	for (unsigned s = 0; s < b.nsizes && rc == 0; s++) {
-		rc = bench_size(&b, b.sizes[s], med[s]);
+		rc = bench_size(&b, &ch, b.sizes[s], med[s]);
 		if (rc == 0 && !b.json)
 			print_row(b.sizes[s], med[s]);
 	}
 	if (rc == 0 && b.json)
 		print_json(&b, med);
-	kill_all();
+	children_kill_all(&ch);
 	remove_dir(&b);
 	return rc < 0 ? 1 : 0;
 }

@@ -70,6 +70,7 @@
 #include "bench.h"
 #include "children.h"
 #include "clock.h"
+#include "events.h"
 #include "io.h"
 #include "log.h"
 #include "net.h"
@@ -89,13 +90,6 @@ static const char *const fig_key[NFIG] = {
     [F_NRSS] = "node_rss_mib",         [L_START] = "startup_ms",
     [L_P50] = "round_p50_ms",          [L_P99] = "round_p99_ms",
     [L_RATE] = "pipelined_acks_per_s", [L_DOWN] = "teardown_ms",
-};
-
-/* Lines from the orchestrator's standard output. */
-struct reader {
-	int fd;
-	size_t off, len;
-	char buf[CHUNK];
 };
 
 /* One orchestrator run. */
@@ -175,125 +169,6 @@ static int write_all(int fd, const void *p, size_t n, const char *what)
 	return 0;
 }
 
-/* Return the next line of r, NUL-terminated, without its newline; NULL
-   with a message at EOF, on error, or after TIMEOUT_MS of silence. */
-static char *next_line(struct reader *r)
-{
-	for (;;) {
-		char *line = r->buf + r->off;
-		char *nl = memchr(line, '\n', r->len - r->off);
-
-		if (nl) {
-			*nl = '\0';
-			r->off = (size_t)(nl + 1 - r->buf);
-			return line;
-		}
-		memmove(r->buf, line, r->len - r->off);
-		r->len -= r->off;
-		r->off = 0;
-		if (r->len == sizeof(r->buf)) {
-			log_msg("orchestrator: an output line is longer than "
-			        "%zu bytes",
-			        sizeof(r->buf));
-			return NULL;
-		}
-		ssize_t n =
-		    io_read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
-		if (n > 0) {
-			r->len += (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			log_msg("orchestrator: its output ended unexpectedly");
-			return NULL;
-		}
-		if (errno != EAGAIN) {
-			log_errno("read from orchestrator");
-			return NULL;
-		}
-		struct pollfd pf = {.fd = r->fd, .events = POLLIN};
-		int rc = poll(&pf, 1, TIMEOUT_MS);
-		if (rc == 0) {
-			log_msg("orchestrator: no output for %d s",
-			        TIMEOUT_MS / 1000);
-			return NULL;
-		}
-		if (rc < 0 && errno != EINTR) {
-			log_errno("poll");
-			return NULL;
-		}
-	}
-}
-
-/* ---- the orchestrator's JSON events ------------------------------------ */
-
-/* The patterns searched for, spelled out at compile time: the reader
-   shares two CPUs with what it measures, so it must stay cheap. */
-#define EVENT(name) "\"event\":\"" name "\""
-#define FIELD(name) "\"" name "\":"
-
-/* Return whether line is the event whose pattern (EVENT()) is ev. */
-static bool is_event(const char *line, const char *ev)
-{
-	return strstr(line, ev) != NULL;
-}
-
-/* Return the number after pattern key (FIELD()) in line, or NAN if it
-   has none. */
-static double jnum(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-	char *end;
-	double v;
-
-	if (!p)
-		return NAN;
-	p += strlen(key);
-	v = strtod(p, &end);
-	return end == p ? NAN : v;
-}
-
-/* Return the whole number after pattern key (FIELD()) in line, or -1 if
-   it has none. */
-static long long jint(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-	long long v = 0;
-
-	if (!p)
-		return -1;
-	p += strlen(key);
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9' && v < LLONG_MAX / 10; p++)
-		v = v * 10 + (*p - '0');
-	return v;
-}
-
-/* Return the "ms" of line if it reports broadcast seq as 32 bytes fully
-   acked by n nodes; otherwise -1, with a message. */
-static double broadcast_ms(const char *line, uint64_t seq, unsigned n)
-{
-	double ms;
-
-	if (!is_event(line, EVENT("broadcast"))) {
-		log_msg("expected the broadcast event of #%llu, got: %s",
-		        (unsigned long long)seq, line);
-		return -1;
-	}
-	ms = jnum(line, FIELD("ms"));
-	if (jint(line, FIELD("seq")) != (long long)seq ||
-	    jint(line, FIELD("bytes")) != MSG_BYTES ||
-	    jint(line, FIELD("acked")) != n ||
-	    jint(line, FIELD("expected")) != n || !(ms >= 0)) {
-		log_msg("broadcast #%llu of %d bytes was not acked by all %u "
-		        "nodes: %s",
-		        (unsigned long long)seq, MSG_BYTES, n, line);
-		return -1;
-	}
-	return ms;
-}
-
 /* Write message number i, tagged, as a 32-byte line into out (33 bytes):
    the tag, a blank, then i in zero-padded decimal. */
 static void make_line(char *out, const char *tag, unsigned long long i)
@@ -362,8 +237,7 @@ static int orch_spawn(const struct bench *b, struct children *ch, unsigned n,
 	close(in[0]);
 	close(out[1]);
 	o->in = in[1];
-	o->out.fd = out[0];
-	o->out.off = o->out.len = 0;
+	reader_init(&o->out, out[0]);
 	o->seq = 0;
 	if (ch->orch < 0) {
 		log_errno("fork");
@@ -400,8 +274,8 @@ static int fanout_rounds(struct orch_run *o, unsigned n, unsigned k,
 		make_line(line, "round", o->seq + 1);
 		if (write_all(o->in, line, sizeof(line), "orchestrator") < 0)
 			return -1;
-		ev = next_line(&o->out);
-		if (!ev || (ms[i] = broadcast_ms(ev, o->seq + 1, n)) < 0)
+		ev = reader_line(&o->out);
+		if (!ev || (ms[i] = event_broadcast_ms(ev, o->seq + 1, n)) < 0)
 			return -1;
 		wall[i] = clock_ms_since(t0);
 		o->seq++;
@@ -440,9 +314,9 @@ static int fanout_pipelined(struct children *ch, struct orch_run *o, unsigned n,
 		return -1;
 	}
 	for (unsigned i = 0; i < m && rc == 0; i++) {
-		const char *ev = next_line(&o->out);
+		const char *ev = reader_line(&o->out);
 
-		if (!ev || broadcast_ms(ev, o->seq + 1, n) < 0)
+		if (!ev || event_broadcast_ms(ev, o->seq + 1, n) < 0)
 			rc = -1;
 		else
 			o->seq++;
@@ -489,15 +363,15 @@ static int fanout_teardown(struct children *ch, struct orch_run *o, double *fig)
 
 	close(o->in);
 	o->in = -1;
-	ev = next_line(&o->out);
+	ev = reader_line(&o->out);
 	if (!ev)
 		return -1;
-	if (!is_event(ev, EVENT("shutdown")) ||
-	    jint(ev, FIELD("status")) != 0) {
+	if (!event_is(ev, EVENT("shutdown")) ||
+	    event_int(ev, FIELD("status")) != 0) {
 		log_msg("expected a clean shutdown event, got: %s", ev);
 		return -1;
 	}
-	fig[F_SHUT] = jnum(ev, FIELD("ms"));
+	fig[F_SHUT] = event_num(ev, FIELD("ms"));
 	if (children_reap(&ch->orch, &st, 1) < 0)
 		return -1;
 	fig[F_DOWN] = clock_ms_since(t0);
@@ -558,15 +432,16 @@ static int fanout_rep(const struct bench *b, struct children *ch,
 
 	if (orch_spawn(b, ch, n, o) < 0)
 		goto fail;
-	ev = next_line(&o->out);
+	ev = reader_line(&o->out);
 	if (!ev)
 		goto fail;
-	if (!is_event(ev, EVENT("ready")) || jint(ev, FIELD("nodes")) != n) {
+	if (!event_is(ev, EVENT("ready")) ||
+	    event_int(ev, FIELD("nodes")) != n) {
 		log_msg("expected ready with %u nodes, got: %s", n, ev);
 		goto fail;
 	}
 	fig[F_START] = clock_ms_since(t0);
-	fig[F_READY] = jnum(ev, FIELD("ms"));
+	fig[F_READY] = event_num(ev, FIELD("ms"));
 	if (fanout_rounds(o, n, rounds_for(n), fig) < 0 ||
 	    fanout_pipelined(ch, o, n, pipelined_for(n), data, fig) < 0 ||
 	    fanout_memory(ch, fig) < 0 || fanout_teardown(ch, o, fig) < 0)

@@ -43,390 +43,36 @@
  * Every wait has a deadline (TIMEOUT_MS without progress). On any failure
  * every child is killed and reaped, and the bench exits 1; if the bench
  * itself dies, its children follow (PR_SET_PDEATHSIG), as nodes do.
+ *
+ * Layout: fanout.c runs the orchestrator, and events.c reads and checks
+ * what it says; floor.c runs the floor; children.c keeps track of every
+ * child, kills and reaps them; stats.c takes percentiles and medians;
+ * bench.h holds what they share. This file: the command line, the
+ * set-up, the loop over fleet sizes and the table or JSON printed.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
-#include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "children.h"
-#include "clock.h"
 #include "fanout.h"
+#include "floor.h"
 #include "io.h"
 #include "log.h"
-#include "net.h"
 #include "parse.h"
 #include "proc.h"
 #include "stats.h"
-
-#define ACK_BYTES 16 /* one floor ack */
-
-static const char *const fig_key[NFIG] = {
-    [F_START] = "startup_ms",          [F_READY] = "ready_event_ms",
-    [F_P50] = "round_p50_ms",          [F_P99] = "round_p99_ms",
-    [F_WALL50] = "round_wall_p50_ms",  [F_RATE] = "pipelined_acks_per_s",
-    [F_RCPU] = "pipelined_reader_cpu", [F_DOWN] = "teardown_ms",
-    [F_SHUT] = "shutdown_event_ms",    [F_ORSS] = "orchestrator_peak_rss_mib",
-    [F_NRSS] = "node_rss_mib",         [L_START] = "startup_ms",
-    [L_P50] = "round_p50_ms",          [L_P99] = "round_p99_ms",
-    [L_RATE] = "pipelined_acks_per_s", [L_DOWN] = "teardown_ms",
-};
-
-/* The floor's side of N connections. */
-struct floor_run {
-	unsigned n;
-	int ep;
-	int *fd;
-	uint64_t *sent, *got; /* bytes written, ack bytes read, per socket */
-	struct epoll_event *ev;
-};
-
-/* What on_signal() cleans up. A handler takes no argument, so what it
-   needs must be global: main() points it at its own state before it
-   installs the handler, and only the handler reads it. */
-static struct {
-	const struct bench *b;
-	const struct children *ch;
-} on_signal_sees;
-
-/* ---- floor ------------------------------------------------------------- */
-
-/* A floor child: listen on port, say so on the ready pipe, then ack every
-   whole 32-byte message of the one connection until EOF. Never returns. */
-static void floor_child(const struct bench *b, int port, const int ready[2],
-                        pid_t parent)
-{
-	static uint8_t in[CHUNK], acks[(CHUNK / MSG_BYTES + 1) * ACK_BYTES];
-	size_t part = 0;
-	char err[256];
-	int lfd, c;
-
-	close(ready[0]);
-	if (children_setup_child(&b->oldmask, parent) < 0)
-		_exit(1);
-	lfd = net_listen("127.0.0.1", port, 1, err, sizeof(err));
-	if (lfd < 0) {
-		log_msg("floor: %s", err);
-		(void)!write(ready[1], "E", 1);
-		_exit(1);
-	}
-	if (io_write_all(ready[1], "R", 1) < 0)
-		_exit(1);
-	close(ready[1]);
-	do
-		c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	while (c < 0 && errno == EINTR);
-	if (c < 0 || net_set_nodelay(c) < 0)
-		_exit(1);
-	close(lfd);
-	for (;;) {
-		ssize_t r = io_read(c, in, sizeof(in));
-
-		if (r <= 0)
-			_exit(r < 0);
-		part += (size_t)r;
-		size_t m = part / MSG_BYTES;
-		part %= MSG_BYTES;
-		if (m > 0 && io_write_all(c, acks, m * ACK_BYTES) < 0)
-			_exit(1);
-	}
-}
-
-/* Wait for n readiness bytes on fd; return 0, or -1 with a message when a
-   child failed, they all left, or TIMEOUT_MS passed without one. */
-static int floor_wait_ready(int fd, unsigned n)
-{
-	char got[256];
-
-	while (n > 0) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		int rc = poll(&pf, 1, TIMEOUT_MS);
-		ssize_t r;
-
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0) {
-			log_msg("floor: %u children not listening after %d s",
-			        n, TIMEOUT_MS / 1000);
-			return -1;
-		}
-		r = io_read(fd, got, n < sizeof(got) ? n : sizeof(got));
-		if (r <= 0 || memchr(got, 'E', (size_t)r)) {
-			log_msg("floor: a child could not listen");
-			return -1;
-		}
-		n -= (unsigned)r;
-	}
-	return 0;
-}
-
-/* Set the events the floor waits for on socket i; return 0 or -1. */
-static int floor_watch(struct floor_run *f, unsigned i, uint32_t events, int op)
-{
-	struct epoll_event ev = {.events = events, .data.u32 = i};
-
-	if (epoll_ctl(f->ep, op, f->fd[i], &ev) < 0) {
-		log_errno("epoll_ctl");
-		return -1;
-	}
-	return 0;
-}
-
-/* Fork the floor's n children and connect to them all; store the time it
-   took in fig. Return 0 or -1 with a message. */
-static int floor_start(const struct bench *b, struct children *ch,
-                       struct floor_run *f, double *fig)
-{
-	pid_t parent = getpid();
-	struct net_addr a;
-	uint64_t t0 = clock_ns();
-	char err[256];
-	int ready[2], rc;
-
-	if (pipe2(ready, O_CLOEXEC) < 0) {
-		log_errno("pipe");
-		return -1;
-	}
-	for (ch->nkids = 0; ch->nkids < f->n; ch->nkids++) {
-		pid_t *kid = &ch->kid[ch->nkids];
-
-		*kid = fork();
-		if (*kid == 0)
-			floor_child(b, b->port + (int)ch->nkids, ready, parent);
-		if (*kid < 0) {
-			log_errno("floor: fork");
-			break;
-		}
-	}
-	close(ready[1]);
-	rc = ch->nkids < f->n ? -1 : floor_wait_ready(ready[0], f->n);
-	close(ready[0]);
-	if (rc < 0 ||
-	    net_resolve("127.0.0.1", b->port, &a, err, sizeof(err)) < 0)
-		return -1;
-	for (unsigned i = 0; i < f->n; i++) {
-		net_addr_set_port(&a, b->port + (int)i);
-		f->fd[i] = net_connect(&a, TIMEOUT_MS, err, sizeof(err));
-		if (f->fd[i] < 0) {
-			log_msg("floor: %s", err);
-			return -1;
-		}
-	}
-	fig[L_START] = clock_ms_since(t0);
-	f->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (f->ep < 0) {
-		log_errno("epoll_create1");
-		return -1;
-	}
-	for (unsigned i = 0; i < f->n; i++)
-		if (fd_set_nonblock(f->fd[i], true) < 0 ||
-		    floor_watch(f, i, EPOLLIN, EPOLL_CTL_ADD) < 0)
-			return -1;
-	return 0;
-}
-
-/* Write socket i's next chunk of messages (total bytes in all); once all
-   are out, wait only for its acks. Return 0 or -1. */
-static int floor_send(struct floor_run *f, unsigned i, uint64_t total)
-{
-	static uint8_t pattern[CHUNK];
-	size_t off = (size_t)(f->sent[i] % CHUNK), len = CHUNK - off;
-	ssize_t w;
-
-	if (len > total - f->sent[i])
-		len = (size_t)(total - f->sent[i]);
-	w = io_write(f->fd[i], pattern + off, len);
-	if (w < 0 && errno == EAGAIN)
-		return 0;
-	if (w < 0) {
-		log_errno("floor: write to child %u", i);
-		return -1;
-	}
-	f->sent[i] += (uint64_t)w;
-	if (f->sent[i] == total)
-		return floor_watch(f, i, EPOLLIN, EPOLL_CTL_MOD);
-	return 0;
-}
-
-/* Read the acks waiting on socket i, counting sockets whose want bytes
-   are all in into *done; return 0 or -1. */
-static int floor_recv(struct floor_run *f, unsigned i, uint64_t want,
-                      unsigned *done)
-{
-	static uint8_t scratch[CHUNK];
-	ssize_t r = io_read(f->fd[i], scratch, sizeof(scratch));
-
-	if (r < 0 && errno == EAGAIN)
-		return 0;
-	if (r <= 0) {
-		if (r == 0)
-			log_msg("floor: child %u closed its connection", i);
-		else
-			log_errno("floor: read from child %u", i);
-		return -1;
-	}
-	f->got[i] += (uint64_t)r;
-	if (f->got[i] > want) {
-		log_msg("floor: child %u sent %llu ack bytes, %llu expected", i,
-		        (unsigned long long)f->got[i],
-		        (unsigned long long)want);
-		return -1;
-	}
-	*done += f->got[i] == want;
-	return 0;
-}
-
-/* Serve one batch of ready sockets: write pending messages (total bytes
-   each), read acks (want bytes each). Return 0 or -1. */
-static int floor_turn(struct floor_run *f, uint64_t total, uint64_t want,
-                      unsigned *done)
-{
-	int k = epoll_wait(f->ep, f->ev, (int)f->n, TIMEOUT_MS);
-
-	if (k < 0 && errno == EINTR)
-		return 0;
-	if (k < 0) {
-		log_errno("epoll_wait");
-		return -1;
-	}
-	if (k == 0) {
-		log_msg("floor: %u of %u children silent for %d s",
-		        f->n - *done, f->n, TIMEOUT_MS / 1000);
-		return -1;
-	}
-	for (int j = 0; j < k; j++) {
-		unsigned i = f->ev[j].data.u32;
-		uint32_t e = f->ev[j].events;
-
-		if ((e & EPOLLOUT) && f->sent[i] < total &&
-		    floor_send(f, i, total) < 0)
-			return -1;
-		if ((e & (EPOLLIN | EPOLLERR | EPOLLHUP)) &&
-		    floor_recv(f, i, want, done) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Run k lock-step rounds over every socket; store p50 and p99 in fig.
-   Return 0 or -1. */
-static int floor_rounds(struct floor_run *f, unsigned k, double *fig)
-{
-	static const char msg[MSG_BYTES] = "floor lock-step round message..";
-	double ms[MAX_ROUNDS];
-
-	for (unsigned r = 0; r < k; r++) {
-		uint64_t t0 = clock_ns();
-		unsigned done = 0;
-
-		for (unsigned i = 0; i < f->n; i++) {
-			f->sent[i] = MSG_BYTES;
-			f->got[i] = 0;
-			if (io_write(f->fd[i], msg, MSG_BYTES) != MSG_BYTES) {
-				log_errno("floor: write to child %u", i);
-				return -1;
-			}
-		}
-		while (done < f->n)
-			if (floor_turn(f, MSG_BYTES, ACK_BYTES, &done) < 0)
-				return -1;
-		ms[r] = clock_ms_since(t0);
-	}
-	fig[L_P50] = stats_percentile(ms, k, 50);
-	fig[L_P99] = stats_percentile(ms, k, 99);
-	return 0;
-}
-
-/* Send m messages to every socket, coalesced, and wait for every ack;
-   store the acked deliveries per second in fig. Return 0 or -1. */
-static int floor_pipelined(struct floor_run *f, unsigned m, double *fig)
-{
-	uint64_t total = (uint64_t)m * MSG_BYTES,
-	         want = (uint64_t)m * ACK_BYTES;
-	uint64_t t0 = clock_ns();
-	unsigned done = 0;
-
-	for (unsigned i = 0; i < f->n; i++) {
-		f->sent[i] = f->got[i] = 0;
-		if (floor_watch(f, i, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD) < 0)
-			return -1;
-	}
-	while (done < f->n)
-		if (floor_turn(f, total, want, &done) < 0)
-			return -1;
-	fig[L_RATE] = (double)m * f->n / ((double)(clock_ns() - t0) / 1e9);
-	return 0;
-}
-
-/* Close every socket and reap every child; store the time in fig. Return
-   0, or -1 if one did not exit cleanly. */
-static int floor_teardown(struct children *ch, struct floor_run *f, double *fig)
-{
-	uint64_t t0 = clock_ns();
-	char how[64];
-
-	for (unsigned i = 0; i < f->n; i++) {
-		close(f->fd[i]);
-		f->fd[i] = -1;
-	}
-	if (children_reap(ch->kid, ch->kid_status, ch->nkids) < 0)
-		return -1;
-	fig[L_DOWN] = clock_ms_since(t0);
-	for (unsigned i = 0; i < ch->nkids; i++)
-		if (ch->kid_status[i] != 0) {
-			proc_status_str(ch->kid_status[i], how, sizeof(how));
-			log_msg("floor: child %u %s", i, how);
-			return -1;
-		}
-	ch->nkids = 0;
-	return 0;
-}
-
-/* One floor run over f->n children: fill the floor's figures in fig;
-   return 0, or -1 with every child killed and reaped. */
-static int floor_rep(const struct bench *b, struct children *ch,
-                     struct floor_run *f, double *fig)
-{
-	int rc = -1;
-
-	f->ep = -1;
-	for (unsigned i = 0; i < f->n; i++)
-		f->fd[i] = -1;
-	if (floor_start(b, ch, f, fig) == 0 &&
-	    floor_rounds(f, rounds_for(f->n), fig) == 0 &&
-	    floor_pipelined(f, pipelined_for(f->n), fig) == 0 &&
-	    floor_teardown(ch, f, fig) == 0)
-		rc = 0;
-	for (unsigned i = 0; i < f->n; i++)
-		if (f->fd[i] >= 0)
-			close(f->fd[i]);
-	if (f->ep >= 0)
-		close(f->ep);
-	if (rc < 0) {
-		children_kill_all(ch);
-		log_msg("floor with %u children failed", f->n);
-	}
-	return rc;
-}
 
 /* ---- set-up ------------------------------------------------------------ */
 
@@ -465,6 +111,16 @@ static int parse_sizes(struct bench *b, const char *s)
 	return b->nsizes > 0 ? 0 : -1;
 }
 
+/* Return the largest fleet size of b. */
+static unsigned max_size(const struct bench *b)
+{
+	unsigned maxn = 0;
+
+	for (unsigned i = 0; i < b->nsizes; i++)
+		maxn = b->sizes[i] > maxn ? b->sizes[i] : maxn;
+	return maxn;
+}
+
 /* Parse the command line into b; exits on --help or an error. */
 static void parse_args(struct bench *b, int argc, char **argv)
 {
@@ -478,7 +134,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	const char *orch = NULL;
-	unsigned port = DEFAULT_PORT, maxn = 0;
+	unsigned port = DEFAULT_PORT, maxn;
 	int c;
 
 	b->reps = 5;
@@ -514,8 +170,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		log_msg("unexpected argument '%s'", argv[optind]);
 		exit(2);
 	}
-	for (unsigned i = 0; i < b->nsizes; i++)
-		maxn = b->sizes[i] > maxn ? b->sizes[i] : maxn;
+	maxn = max_size(b);
 	if (port + maxn - 1 > 65535) {
 		log_msg("ports %u..%u do not fit below 65536", port,
 		        port + maxn - 1);
@@ -580,6 +235,14 @@ static void remove_dir(const struct bench *b)
 	rmdir(b->dir);
 }
 
+/* What on_signal() cleans up. A handler takes no argument, so what it
+   needs must be global: main() points it at its own state before it
+   installs the handler, and only the handler reads it. */
+static struct {
+	const struct bench *b;
+	const struct children *ch;
+} on_signal_sees;
+
 /* On SIGINT, SIGTERM or SIGHUP: kill the children (nodes follow the
    orchestrator by their parent-death signal), remove the temporary
    directory, and die of the signal. Async-signal-safe calls only. */
@@ -609,6 +272,18 @@ static int raise_nofile(unsigned n)
 
 /* ---- output ------------------------------------------------------------ */
 
+/* The JSON key of each figure. */
+static const char *const fig_key[NFIG] = {
+    [F_START] = "startup_ms",          [F_READY] = "ready_event_ms",
+    [F_P50] = "round_p50_ms",          [F_P99] = "round_p99_ms",
+    [F_WALL50] = "round_wall_p50_ms",  [F_RATE] = "pipelined_acks_per_s",
+    [F_RCPU] = "pipelined_reader_cpu", [F_DOWN] = "teardown_ms",
+    [F_SHUT] = "shutdown_event_ms",    [F_ORSS] = "orchestrator_peak_rss_mib",
+    [F_NRSS] = "node_rss_mib",         [L_START] = "startup_ms",
+    [L_P50] = "round_p50_ms",          [L_P99] = "round_p99_ms",
+    [L_RATE] = "pipelined_acks_per_s", [L_DOWN] = "teardown_ms",
+};
+
 /* Return the median of column f of the reps rows in v. */
 static double median(const double *v, unsigned reps, enum fig f)
 {
@@ -633,6 +308,7 @@ struct run_info {
 	int cpus;
 };
 
+/* Fill ri for now, the date in ISO 8601 if iso, else for a person. */
 static void run_info(struct run_info *ri, bool iso)
 {
 	time_t now = time(NULL);
@@ -746,27 +422,26 @@ static void print_rep(unsigned n, unsigned r, const double *v)
 	        v[F_DOWN], v[L_DOWN], v[F_ORSS], v[F_NRSS]);
 }
 
-/* Measure fleet size n, reps times, into the medians m; return 0 or -1. */
+/* ---- main -------------------------------------------------------------- */
+
+/* Measure fleet size n, reps times, into the medians m; return 0 or -1
+   with a message. */
 static int bench_size(const struct bench *b, struct children *ch, unsigned n,
                       double *m)
 {
-	struct floor_run f = {.n = n};
 	double *v = calloc((size_t)b->reps * NFIG, sizeof(*v));
 	struct fanout *fo = fanout_new(b, ch, n);
+	struct floor_run *fl = floor_new(b, ch, n);
 	int rc = -1;
 
-	f.fd = calloc(n, sizeof(*f.fd));
-	f.sent = calloc(n, sizeof(*f.sent));
-	f.got = calloc(n, sizeof(*f.got));
-	f.ev = calloc(n, sizeof(*f.ev));
-	if (!v || !fo || !f.fd || !f.sent || !f.got || !f.ev) {
+	if (!v || !fo || !fl) {
 		log_msg("out of memory");
 		goto out;
 	}
 	for (unsigned r = 0; r < b->reps; r++) {
 		double *row = v + (size_t)r * NFIG;
 
-		if (fanout_rep(fo, row) < 0 || floor_rep(b, ch, &f, row) < 0)
+		if (fanout_rep(fo, row) < 0 || floor_rep(fl, row) < 0)
 			goto out;
 		if (b->verbose)
 			print_rep(n, r, row);
@@ -777,27 +452,22 @@ static int bench_size(const struct bench *b, struct children *ch, unsigned n,
 out:
 	free(v);
 	fanout_free(fo);
-	free(f.fd);
-	free(f.sent);
-	free(f.got);
-	free(f.ev);
+	floor_free(fl);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
+	/* Static: on_signal() may see them until the process is gone. */
 	static struct bench b;
 	static struct children ch;
-	static double med[MAX_SIZES][NFIG];
-	unsigned maxn = 0;
+	double med[MAX_SIZES][NFIG];
 	sigset_t chld;
 	int rc = 0;
 
 	log_init("bench");
 	parse_args(&b, argc, argv);
-	for (unsigned i = 0; i < b.nsizes; i++)
-		maxn = b.sizes[i] > maxn ? b.sizes[i] : maxn;
-	if (find_orchestrator(&b) < 0 || raise_nofile(maxn) < 0)
+	if (find_orchestrator(&b) < 0 || raise_nofile(max_size(&b)) < 0)
 		return 1;
 	/* Children are reaped with sigtimedwait, nodes orphaned by a killed
 	   orchestrator too; a closed pipe is an error to report, not a

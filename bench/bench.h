@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #define MSG_BYTES    32          /* one message, without its newline */
-#define CHUNK        (64 * 1024) /* floor writes and reads, at most */
+#define CHUNK        (64 * 1024) /* floor I/O, orchestrator lines, at most */
 #define TIMEOUT_MS   60000       /* longest wait without progress */
 #define MAX_N        4096        /* the orchestrator's own limit */
 #define MAX_SIZES    16

@@ -79,9 +79,11 @@ int children_setup_child(const sigset_t *mask, pid_t parent)
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		signal(sigs[i], SIG_DFL);
 	sigprocmask(SIG_SETMASK, mask, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) {
+		log_errno("prctl");
 		return -1;
-	return 0;
+	}
+	return getppid() == parent ? 0 : -1;
 }
 
 /* Wait for a SIGCHLD (blocked, so it waits for us) until deadline; return

@@ -36,8 +36,8 @@ long children_status_kb(pid_t pid, const char *key);
 
 /* In a new child of parent: give back the signal dispositions the bench
    changed and the signal mask mask, and die with the bench
-   (PR_SET_PDEATHSIG). Return 0, or -1 if the bench is gone already or
-   prctl(2) failed; prints nothing. */
+   (PR_SET_PDEATHSIG). Return 0, or -1: with a message if prctl(2) failed,
+   without one if the bench is gone already (nobody is left to tell). */
 int children_setup_child(const sigset_t *mask, pid_t parent);
 
 /* Reap the children p[0..n) (0 for none, left alone), storing their wait

@@ -43,1119 +43,36 @@
  * Every wait has a deadline (TIMEOUT_MS without progress). On any failure
  * every child is killed and reaped, and the bench exits 1; if the bench
  * itself dies, its children follow (PR_SET_PDEATHSIG), as nodes do.
+ *
+ * Layout: fanout.c runs the orchestrator, and events.c reads and checks
+ * what it says; floor.c runs the floor; children.c keeps track of every
+ * child, kills and reaps them; stats.c takes percentiles and medians;
+ * bench.h holds what they share. This file: the command line, the
+ * set-up, the loop over fleet sizes and the table or JSON printed.
  */
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <limits.h>
 #include <math.h>
-#include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "bench.h"
+#include "children.h"
+#include "fanout.h"
+#include "floor.h"
 #include "io.h"
 #include "log.h"
-#include "net.h"
 #include "parse.h"
-
-#define MSG_BYTES    32          /* one message, without its newline */
-#define ACK_BYTES    16          /* one floor ack */
-#define CHUNK        (64 * 1024) /* floor writes and reads, at most */
-#define TIMEOUT_MS   60000       /* longest wait without progress */
-#define MAX_N        4096        /* the orchestrator's own limit */
-#define MAX_SIZES    16
-#define MAX_REPS     1000
-#define MAX_ROUNDS   200
-#define DELIVERIES   100000 /* pipelined deliveries per run, at least */
-#define DEFAULT_PORT 20000  /* below the usual ephemeral range */
-#define LOG_PART     1024   /* bytes shown of each end of a long log */
-
-/* Every figure, fanout's then the floor's; one row per repetition. */
-enum fig {
-	F_START,  /* fanout start-up, fork to the ready event, ms */
-	F_READY,  /* the ready event's own ms */
-	F_P50,    /* lock-step round p50, the broadcast event's ms */
-	F_P99,    /* lock-step round p99 */
-	F_WALL50, /* lock-step round p50 seen from here: write to event */
-	F_RATE,   /* pipelined acked deliveries per second */
-	F_RCPU,   /* share of one CPU the bench's reader took meanwhile */
-	F_DOWN,   /* teardown, input closed to orchestrator reaped, ms */
-	F_SHUT,   /* the shutdown event's own ms */
-	F_ORSS,   /* orchestrator peak RSS (VmHWM), MiB */
-	F_NRSS,   /* one node's RSS (VmRSS), MiB */
-	L_START,  /* floor start-up, first fork to all connected, ms */
-	L_P50,
-	L_P99,
-	L_RATE,
-	L_DOWN,
-	NFIG
-};
-
-static const char *const fig_key[NFIG] = {
-    [F_START] = "startup_ms",          [F_READY] = "ready_event_ms",
-    [F_P50] = "round_p50_ms",          [F_P99] = "round_p99_ms",
-    [F_WALL50] = "round_wall_p50_ms",  [F_RATE] = "pipelined_acks_per_s",
-    [F_RCPU] = "pipelined_reader_cpu", [F_DOWN] = "teardown_ms",
-    [F_SHUT] = "shutdown_event_ms",    [F_ORSS] = "orchestrator_peak_rss_mib",
-    [F_NRSS] = "node_rss_mib",         [L_START] = "startup_ms",
-    [L_P50] = "round_p50_ms",          [L_P99] = "round_p99_ms",
-    [L_RATE] = "pipelined_acks_per_s", [L_DOWN] = "teardown_ms",
-};
-
-struct bench {
-	char orch[PATH_MAX];    /* the orchestrator, absolute */
-	char dir[64];           /* our temporary directory */
-	char conf[96], log[96]; /* its configuration and its stderr */
-	unsigned sizes[MAX_SIZES], nsizes, reps;
-	int port;
-	bool json, verbose;
-	sigset_t oldmask; /* the signal mask children get back */
-};
-
-/* Lines from the orchestrator's standard output. */
-struct reader {
-	int fd;
-	size_t off, len;
-	char buf[CHUNK];
-};
-
-/* One orchestrator run. */
-struct orch_run {
-	int in;       /* its standard input, -1 once closed */
-	uint64_t seq; /* last broadcast acknowledged */
-	struct reader out;
-};
-
-/* The writer thread of the pipelined run. */
-struct feeder {
-	int fd;
-	const char *data;
-	size_t len;
-	uint64_t t0; /* just before the first write */
-	int rc;
-};
-
-/* The floor's side of N connections. */
-struct floor_run {
-	unsigned n;
-	int ep;
-	int *fd;
-	uint64_t *sent, *got; /* bytes written, ack bytes read, per socket */
-	struct epoll_event *ev;
-};
-
-/* Children to kill on the way out: the orchestrator and the floor's. */
-static pid_t orch_pid;
-static pid_t kids[MAX_N];
-static int kid_status[MAX_N];
-static unsigned nkids;
-
-static struct orch_run orun;
-static const struct bench *dirs; /* for on_signal(), once it exists */
-
-/* Return the milliseconds since t0. */
-static double ms_since(uint64_t t0)
-{
-	return (double)(clock_ns() - t0) / 1e6;
-}
-
-/* Return the CPU time the calling thread has used, in nanoseconds. */
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* ---- children ---------------------------------------------------------- */
-
-/* Store the children of pid, all threads', into out; return how many. */
-static unsigned children_of(pid_t pid, pid_t *out, unsigned max)
-{
-	char path[64], text[8192];
-	unsigned n = 0;
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return 0;
-	while ((de = readdir(d)) && n < max) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/children",
-		         (int)pid, de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		ssize_t r = io_read(fd, text, sizeof(text) - 1);
-		close(fd);
-		text[r > 0 ? r : 0] = '\0';
-		for (char *p = text, *end; n < max; p = end) {
-			long v = strtol(p, &end, 10);
-			if (end == p)
-				break;
-			out[n++] = (pid_t)v;
-		}
-	}
-	closedir(d);
-	return n;
-}
-
-/* Return the value in kB of field key ("VmHWM") of /proc/PID/status, or
-   -1 if it cannot be read. */
-static long proc_status_kb(pid_t pid, const char *key)
-{
-	char path[64], text[4096];
-	size_t klen = strlen(key);
-	int fd;
-	ssize_t r;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	r = io_read(fd, text, sizeof(text) - 1);
-	close(fd);
-	text[r > 0 ? r : 0] = '\0';
-	for (char *p = text; p; p = strchr(p, '\n')) {
-		p += *p == '\n';
-		if (strncmp(p, key, klen) == 0 && p[klen] == ':')
-			return strtol(p + klen + 1, NULL, 10);
-	}
-	return -1;
-}
-
-/* Wait for a SIGCHLD (blocked, so it waits for us) until deadline; return
-   0, or -1 once the deadline has passed. */
-static int wait_chld(uint64_t deadline)
-{
-	int ms = clock_ms_until(deadline);
-	sigset_t chld;
-
-	if (ms == 0)
-		return -1;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	sigtimedwait(&chld, NULL, &ts);
-	return 0;
-}
-
-/* Reap the children p[0..n) (0 for none), storing their statuses and
-   zeroing their pids; return 0 once all are reaped, -1 (with a message)
-   if TIMEOUT_MS passes first. Other children reaped meanwhile (nodes
-   orphaned to us) are forgotten. */
-static int reap(pid_t *p, int *st, unsigned n)
-{
-	uint64_t deadline = clock_ns() + MS_NS(TIMEOUT_MS);
-	unsigned left = 0, hint = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		left += p[i] > 0;
-	while (left > 0) {
-		int s;
-		pid_t w = waitpid(-1, &s, WNOHANG);
-
-		if (w > 0) {
-			/* Children mostly go in the order they came. */
-			for (unsigned k = 0; k < n; k++, hint = (hint + 1) % n)
-				if (p[hint] == w) {
-					p[hint] = 0;
-					st[hint] = s;
-					left--;
-					break;
-				}
-			continue;
-		}
-		if (w < 0 && errno != EINTR) {
-			log_errno("waitpid (%u children left)", left);
-			return -1;
-		}
-		if (w == 0 && wait_chld(deadline) < 0) {
-			log_msg("%u children still running after %d s", left,
-			        TIMEOUT_MS / 1000);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Kill every child we have, and what it left to us, and reap them all;
-   for the error paths. The orchestrator goes first, its nodes (listed
-   while still its own) after it, so that its log does not fill up with
-   their deaths; as a subreaper we reap them in its place. */
-static void kill_all(void)
-{
-	uint64_t deadline = clock_ns() + MS_NS(TIMEOUT_MS);
-	pid_t pids[MAX_N];
-	unsigned n = 0;
-	pid_t w;
-
-	if (orch_pid > 0) {
-		n = children_of(orch_pid, pids, MAX_N);
-		kill(orch_pid, SIGKILL);
-		for (unsigned i = 0; i < n; i++)
-			kill(pids[i], SIGKILL);
-		orch_pid = 0;
-	}
-	n = children_of(getpid(), pids, MAX_N);
-	for (unsigned i = 0; i < n; i++)
-		kill(pids[i], SIGKILL);
-	nkids = 0;
-	for (;;) {
-		w = waitpid(-1, NULL, WNOHANG);
-		if (w < 0 && errno != EINTR)
-			return; /* ECHILD: none left */
-		if (w == 0 && wait_chld(deadline) < 0)
-			break;
-	}
-	log_msg("some children could not be reaped in %d s", TIMEOUT_MS / 1000);
-}
-
-/* Return whether orphans of the orchestrator were left to us, with a
-   message then; they are killed by kill_all(). */
-static bool orphans_left(void)
-{
-	pid_t pids[8];
-	unsigned n = children_of(getpid(), pids, 8);
-
-	if (n > 0)
-		log_msg("the orchestrator exited leaving %s%u processes behind "
-		        "(pid %d...)",
-		        n == 8 ? "at least " : "", n, (int)pids[0]);
-	return n > 0;
-}
-
-/* Return a description of a wait status in buf. */
-static const char *status_str(int st, char *buf, size_t len)
-{
-	if (WIFEXITED(st))
-		snprintf(buf, len, "exited %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, len, "killed by signal %d", WTERMSIG(st));
-	else
-		snprintf(buf, len, "wait status %#x", st);
-	return buf;
-}
-
-/* ---- I/O with deadlines ------------------------------------------------ */
-
-/* Write all n bytes to the non-blocking fd, waiting at most TIMEOUT_MS for
-   room each time; return 0 or -1 with a message naming what. */
-static int write_all(int fd, const void *p, size_t n, const char *what)
-{
-	const char *c = p;
-
-	while (n > 0) {
-		ssize_t w = io_write(fd, c, n);
-
-		if (w > 0) {
-			c += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno != EAGAIN) {
-			log_errno("write to %s", what);
-			return -1;
-		}
-		struct pollfd pf = {.fd = fd, .events = POLLOUT};
-		int rc = poll(&pf, 1, TIMEOUT_MS);
-		if (rc == 0) {
-			log_msg("%s took no input for %d s", what,
-			        TIMEOUT_MS / 1000);
-			return -1;
-		}
-		if (rc < 0 && errno != EINTR) {
-			log_errno("poll");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Return the next line of r, NUL-terminated, without its newline; NULL
-   with a message at EOF, on error, or after TIMEOUT_MS of silence. */
-static char *next_line(struct reader *r)
-{
-	for (;;) {
-		char *line = r->buf + r->off;
-		char *nl = memchr(line, '\n', r->len - r->off);
-
-		if (nl) {
-			*nl = '\0';
-			r->off = (size_t)(nl + 1 - r->buf);
-			return line;
-		}
-		memmove(r->buf, line, r->len - r->off);
-		r->len -= r->off;
-		r->off = 0;
-		if (r->len == sizeof(r->buf)) {
-			log_msg("orchestrator: an output line is longer than "
-			        "%zu bytes",
-			        sizeof(r->buf));
-			return NULL;
-		}
-		ssize_t n =
-		    io_read(r->fd, r->buf + r->len, sizeof(r->buf) - r->len);
-		if (n > 0) {
-			r->len += (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			log_msg("orchestrator: its output ended unexpectedly");
-			return NULL;
-		}
-		if (errno != EAGAIN) {
-			log_errno("read from orchestrator");
-			return NULL;
-		}
-		struct pollfd pf = {.fd = r->fd, .events = POLLIN};
-		int rc = poll(&pf, 1, TIMEOUT_MS);
-		if (rc == 0) {
-			log_msg("orchestrator: no output for %d s",
-			        TIMEOUT_MS / 1000);
-			return NULL;
-		}
-		if (rc < 0 && errno != EINTR) {
-			log_errno("poll");
-			return NULL;
-		}
-	}
-}
-
-/* ---- the orchestrator's JSON events ------------------------------------ */
-
-/* The patterns searched for, spelled out at compile time: the reader
-   shares two CPUs with what it measures, so it must stay cheap. */
-#define EVENT(name) "\"event\":\"" name "\""
-#define FIELD(name) "\"" name "\":"
-
-/* Return whether line is the event whose pattern (EVENT()) is ev. */
-static bool is_event(const char *line, const char *ev)
-{
-	return strstr(line, ev) != NULL;
-}
-
-/* Return the number after pattern key (FIELD()) in line, or NAN if it
-   has none. */
-static double jnum(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-	char *end;
-	double v;
-
-	if (!p)
-		return NAN;
-	p += strlen(key);
-	v = strtod(p, &end);
-	return end == p ? NAN : v;
-}
-
-/* Return the whole number after pattern key (FIELD()) in line, or -1 if
-   it has none. */
-static long long jint(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-	long long v = 0;
-
-	if (!p)
-		return -1;
-	p += strlen(key);
-	if (*p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9' && v < LLONG_MAX / 10; p++)
-		v = v * 10 + (*p - '0');
-	return v;
-}
-
-/* Return the "ms" of line if it reports broadcast seq as 32 bytes fully
-   acked by n nodes; otherwise -1, with a message. */
-static double broadcast_ms(const char *line, uint64_t seq, unsigned n)
-{
-	double ms;
-
-	if (!is_event(line, EVENT("broadcast"))) {
-		log_msg("expected the broadcast event of #%llu, got: %s",
-		        (unsigned long long)seq, line);
-		return -1;
-	}
-	ms = jnum(line, FIELD("ms"));
-	if (jint(line, FIELD("seq")) != (long long)seq ||
-	    jint(line, FIELD("bytes")) != MSG_BYTES ||
-	    jint(line, FIELD("acked")) != n ||
-	    jint(line, FIELD("expected")) != n || !(ms >= 0)) {
-		log_msg("broadcast #%llu of %d bytes was not acked by all %u "
-		        "nodes: %s",
-		        (unsigned long long)seq, MSG_BYTES, n, line);
-		return -1;
-	}
-	return ms;
-}
-
-/* Write message number i, tagged, as a 32-byte line into out (33 bytes):
-   the tag, a blank, then i in zero-padded decimal. */
-static void make_line(char *out, const char *tag, unsigned long long i)
-{
-	size_t t = strlen(tag);
-
-	memcpy(out, tag, t);
-	out[t] = ' ';
-	for (size_t k = MSG_BYTES; k-- > t + 1; i /= 10)
-		out[k] = (char)('0' + i % 10);
-	out[MSG_BYTES] = '\n';
-}
-
-/* ---- fanout ------------------------------------------------------------ */
-
-/* In a new child: die with the bench (return -1 if it is gone already)
-   and give back the signal dispositions and mask the bench changed. */
-static int child_setup(const struct bench *b, pid_t parent)
-{
-	static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP};
-
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	sigprocmask(SIG_SETMASK, &b->oldmask, NULL);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-		return -1;
-	return 0;
-}
-
-/* Exec the orchestrator in the child with in and out as its standard input
-   and output and logfd as its error. Never returns. */
-static void orch_exec(const struct bench *b, unsigned n, int in, int out,
-                      int logfd, pid_t parent)
-{
-	char nbuf[16], pbuf[16];
-
-	snprintf(nbuf, sizeof(nbuf), "%u", n);
-	snprintf(pbuf, sizeof(pbuf), "%d", b->port);
-	if (child_setup(b, parent) < 0)
-		_exit(127);
-	if (dup2(logfd, 2) < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
-	    chdir(b->dir) < 0) {
-		log_errno("orchestrator's descriptors");
-		_exit(127);
-	}
-	execl(b->orch, b->orch, "-c", b->conf, "-n", nbuf, "-p", pbuf, "--json",
-	      "-q", (char *)NULL);
-	log_errno("exec %s", b->orch);
-	_exit(127);
-}
-
-/* Start the orchestrator for n nodes into o; return 0 or -1. */
-static int orch_spawn(const struct bench *b, unsigned n, struct orch_run *o)
-{
-	int in[2], out[2], logfd;
-	pid_t parent = getpid();
-
-	logfd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd < 0) {
-		log_errno("%s", b->log);
-		return -1;
-	}
-	if (pipe2(in, O_CLOEXEC) < 0) {
-		log_errno("pipe");
-		close(logfd);
-		return -1;
-	}
-	if (pipe2(out, O_CLOEXEC) < 0) {
-		log_errno("pipe");
-		close(logfd);
-		close(in[0]);
-		close(in[1]);
-		return -1;
-	}
-	orch_pid = fork();
-	if (orch_pid == 0)
-		orch_exec(b, n, in[0], out[1], logfd, parent);
-	close(logfd);
-	close(in[0]);
-	close(out[1]);
-	o->in = in[1];
-	o->out.fd = out[0];
-	o->out.off = o->out.len = 0;
-	o->seq = 0;
-	if (orch_pid < 0) {
-		log_errno("fork");
-		orch_pid = 0;
-		return -1;
-	}
-	fd_set_nonblock(o->in, true);
-	fd_set_nonblock(o->out.fd, true);
-	return 0;
-}
-
-/* Close our ends of the orchestrator's pipes. */
-static void orch_close(struct orch_run *o)
-{
-	if (o->in >= 0)
-		close(o->in);
-	if (o->out.fd >= 0)
-		close(o->out.fd);
-	o->in = o->out.fd = -1;
-}
-
-/* Order doubles for qsort; return <0, 0 or >0. */
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Return the p-th percentile (nearest rank) of v[0..k), sorting v. */
-static double percentile(double *v, unsigned k, unsigned p)
-{
-	unsigned rank = (p * k + 99) / 100;
-
-	qsort(v, k, sizeof(*v), cmp_double);
-	return v[rank > 0 ? rank - 1 : 0];
-}
-
-/* Run k lock-step rounds, each line written once the previous one is
-   reported; store the p50 and p99 of the rounds in fig. Return 0 or -1. */
-static int fanout_rounds(struct orch_run *o, unsigned n, unsigned k,
-                         double *fig)
-{
-	double ms[MAX_ROUNDS], wall[MAX_ROUNDS];
-	char line[MSG_BYTES + 1];
-
-	for (unsigned i = 0; i < k; i++) {
-		uint64_t t0 = clock_ns();
-		const char *ev;
-
-		make_line(line, "round", o->seq + 1);
-		if (write_all(o->in, line, sizeof(line), "orchestrator") < 0)
-			return -1;
-		ev = next_line(&o->out);
-		if (!ev || (ms[i] = broadcast_ms(ev, o->seq + 1, n)) < 0)
-			return -1;
-		wall[i] = ms_since(t0);
-		o->seq++;
-	}
-	fig[F_P50] = percentile(ms, k, 50);
-	fig[F_P99] = percentile(ms, k, 99);
-	fig[F_WALL50] = percentile(wall, k, 50);
-	return 0;
-}
-
-/* The writer thread: write all its lines at once. */
-static void *feed(void *arg)
-{
-	struct feeder *f = arg;
-
-	f->t0 = clock_ns();
-	f->rc = write_all(f->fd, f->data, f->len, "orchestrator");
-	return NULL;
-}
-
-/* Pipeline the m lines of data (33 bytes each) and read their m events;
-   store the acked deliveries per second in fig. Return 0 or -1. */
-static int fanout_pipelined(struct orch_run *o, unsigned n, unsigned m,
-                            const char *data, double *fig)
-{
-	struct feeder f = {
-	    .fd = o->in, .data = data, .len = (size_t)m * (MSG_BYTES + 1)};
-	uint64_t t1, cpu = thread_cpu_ns();
-	pthread_t th;
-	int rc = 0, err;
-
-	err = pthread_create(&th, NULL, feed, &f);
-	if (err) {
-		errno = err;
-		log_errno("pthread_create");
-		return -1;
-	}
-	for (unsigned i = 0; i < m && rc == 0; i++) {
-		const char *ev = next_line(&o->out);
-
-		if (!ev || broadcast_ms(ev, o->seq + 1, n) < 0)
-			rc = -1;
-		else
-			o->seq++;
-	}
-	t1 = clock_ns();
-	cpu = thread_cpu_ns() - cpu;
-	if (rc < 0)
-		kill_all(); /* so that the writer stops at once */
-	pthread_join(th, NULL);
-	if (rc < 0 || f.rc < 0)
-		return -1;
-	fig[F_RATE] = (double)m * n / ((double)(t1 - f.t0) / 1e9);
-	fig[F_RCPU] = (double)cpu / (double)(t1 - f.t0);
-	return 0;
-}
-
-/* Store the orchestrator's peak RSS and one node's RSS in fig; return 0
-   or -1. */
-static int fanout_memory(double *fig)
-{
-	long hwm = proc_status_kb(orch_pid, "VmHWM"), rss = -1;
-	pid_t node;
-
-	if (children_of(orch_pid, &node, 1) == 1)
-		rss = proc_status_kb(node, "VmRSS");
-	if (hwm < 0 || rss < 0) {
-		log_msg("cannot read the %s's memory in /proc",
-		        hwm < 0 ? "orchestrator" : "nodes");
-		return -1;
-	}
-	fig[F_ORSS] = hwm / 1024.0;
-	fig[F_NRSS] = rss / 1024.0;
-	return 0;
-}
-
-/* Close the orchestrator's input, read its shutdown event and reap it;
-   store the teardown times in fig. Return 0 or -1. */
-static int fanout_teardown(struct orch_run *o, double *fig)
-{
-	uint64_t t0 = clock_ns();
-	const char *ev;
-	char how[64];
-	int st;
-
-	close(o->in);
-	o->in = -1;
-	ev = next_line(&o->out);
-	if (!ev)
-		return -1;
-	if (!is_event(ev, EVENT("shutdown")) ||
-	    jint(ev, FIELD("status")) != 0) {
-		log_msg("expected a clean shutdown event, got: %s", ev);
-		return -1;
-	}
-	fig[F_SHUT] = jnum(ev, FIELD("ms"));
-	if (reap(&orch_pid, &st, 1) < 0)
-		return -1;
-	fig[F_DOWN] = ms_since(t0);
-	if (orphans_left())
-		return -1;
-	if (st != 0) {
-		log_msg("orchestrator %s", status_str(st, how, sizeof(how)));
-		return -1;
-	}
-	return 0;
-}
-
-/* Return the number of lock-step rounds for n nodes. */
-static unsigned rounds_for(unsigned n)
-{
-	return n <= 100 ? 200 : 50;
-}
-
-/* Return the number of pipelined messages for n nodes. */
-static unsigned pipelined_for(unsigned n)
-{
-	unsigned m = (DELIVERIES + n - 1) / n;
-
-	return m < 100 ? 100 : m;
-}
-
-/* Copy len bytes of fd from offset off to standard error; return 0 or -1. */
-static int copy_out(int fd, off_t off, size_t len)
-{
-	char text[LOG_PART];
-	ssize_t r =
-	    pread(fd, text, len < sizeof(text) ? len : sizeof(text), off);
-
-	if (r <= 0)
-		return -1;
-	(void)!write(STDERR_FILENO, text, (size_t)r);
-	return 0;
-}
-
-/* Show the orchestrator's standard error: all of it, or when long its
-   beginning (the first fault) and its end (the last words). */
-static void show_log(const struct bench *b)
-{
-	int fd = open(b->log, O_RDONLY | O_CLOEXEC);
-	off_t end;
-
-	if (fd < 0)
-		return;
-	end = lseek(fd, 0, SEEK_END);
-	if (end > 0)
-		log_msg("the orchestrator's standard error said:");
-	if (end <= 2 * LOG_PART) {
-		copy_out(fd, 0, (size_t)end);
-	} else {
-		copy_out(fd, 0, LOG_PART);
-		dprintf(STDERR_FILENO, "\n[... %lld bytes ...]\n",
-		        (long long)end - 2 * LOG_PART);
-		copy_out(fd, end - LOG_PART, LOG_PART);
-	}
-	close(fd);
-}
-
-/* One fanout run of n nodes: fill fanout's figures in fig; return 0, or
-   -1 with a message, the orchestrator killed and reaped. */
-static int fanout_rep(const struct bench *b, unsigned n, const char *data,
-                      double *fig)
-{
-	struct orch_run *o = &orun;
-	uint64_t t0 = clock_ns();
-	const char *ev;
-
-	if (orch_spawn(b, n, o) < 0)
-		goto fail;
-	ev = next_line(&o->out);
-	if (!ev)
-		goto fail;
-	if (!is_event(ev, EVENT("ready")) || jint(ev, FIELD("nodes")) != n) {
-		log_msg("expected ready with %u nodes, got: %s", n, ev);
-		goto fail;
-	}
-	fig[F_START] = ms_since(t0);
-	fig[F_READY] = jnum(ev, FIELD("ms"));
-	if (fanout_rounds(o, n, rounds_for(n), fig) < 0 ||
-	    fanout_pipelined(o, n, pipelined_for(n), data, fig) < 0 ||
-	    fanout_memory(fig) < 0 || fanout_teardown(o, fig) < 0)
-		goto fail;
-	orch_close(o);
-	return 0;
-fail:
-	kill_all();
-	orch_close(o);
-	show_log(b);
-	log_msg("fanout with %u nodes failed", n);
-	return -1;
-}
-
-/* ---- floor ------------------------------------------------------------- */
-
-/* A floor child: listen on port, say so on the ready pipe, then ack every
-   whole 32-byte message of the one connection until EOF. Never returns. */
-static void floor_child(const struct bench *b, int port, const int ready[2],
-                        pid_t parent)
-{
-	static uint8_t in[CHUNK], acks[(CHUNK / MSG_BYTES + 1) * ACK_BYTES];
-	size_t part = 0;
-	char err[256];
-	int lfd, c;
-
-	close(ready[0]);
-	if (child_setup(b, parent) < 0)
-		_exit(1);
-	lfd = net_listen("127.0.0.1", port, 1, err, sizeof(err));
-	if (lfd < 0) {
-		log_msg("floor: %s", err);
-		(void)!write(ready[1], "E", 1);
-		_exit(1);
-	}
-	if (io_write_all(ready[1], "R", 1) < 0)
-		_exit(1);
-	close(ready[1]);
-	do
-		c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	while (c < 0 && errno == EINTR);
-	if (c < 0 || net_set_nodelay(c) < 0)
-		_exit(1);
-	close(lfd);
-	for (;;) {
-		ssize_t r = io_read(c, in, sizeof(in));
-
-		if (r <= 0)
-			_exit(r < 0);
-		part += (size_t)r;
-		size_t m = part / MSG_BYTES;
-		part %= MSG_BYTES;
-		if (m > 0 && io_write_all(c, acks, m * ACK_BYTES) < 0)
-			_exit(1);
-	}
-}
-
-/* Wait for n readiness bytes on fd; return 0, or -1 with a message when a
-   child failed, they all left, or TIMEOUT_MS passed without one. */
-static int floor_wait_ready(int fd, unsigned n)
-{
-	char got[256];
-
-	while (n > 0) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		int rc = poll(&pf, 1, TIMEOUT_MS);
-		ssize_t r;
-
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0) {
-			log_msg("floor: %u children not listening after %d s",
-			        n, TIMEOUT_MS / 1000);
-			return -1;
-		}
-		r = io_read(fd, got, n < sizeof(got) ? n : sizeof(got));
-		if (r <= 0 || memchr(got, 'E', (size_t)r)) {
-			log_msg("floor: a child could not listen");
-			return -1;
-		}
-		n -= (unsigned)r;
-	}
-	return 0;
-}
-
-/* Set the events the floor waits for on socket i; return 0 or -1. */
-static int floor_watch(struct floor_run *f, unsigned i, uint32_t events, int op)
-{
-	struct epoll_event ev = {.events = events, .data.u32 = i};
-
-	if (epoll_ctl(f->ep, op, f->fd[i], &ev) < 0) {
-		log_errno("epoll_ctl");
-		return -1;
-	}
-	return 0;
-}
-
-/* Fork the floor's n children and connect to them all; store the time it
-   took in fig. Return 0 or -1 with a message. */
-static int floor_start(const struct bench *b, struct floor_run *f, double *fig)
-{
-	pid_t parent = getpid();
-	struct net_addr a;
-	uint64_t t0 = clock_ns();
-	char err[256];
-	int ready[2], rc;
-
-	if (pipe2(ready, O_CLOEXEC) < 0) {
-		log_errno("pipe");
-		return -1;
-	}
-	for (nkids = 0; nkids < f->n; nkids++) {
-		kids[nkids] = fork();
-		if (kids[nkids] == 0)
-			floor_child(b, b->port + (int)nkids, ready, parent);
-		if (kids[nkids] < 0) {
-			log_errno("floor: fork");
-			break;
-		}
-	}
-	close(ready[1]);
-	rc = nkids < f->n ? -1 : floor_wait_ready(ready[0], f->n);
-	close(ready[0]);
-	if (rc < 0 ||
-	    net_resolve("127.0.0.1", b->port, &a, err, sizeof(err)) < 0)
-		return -1;
-	for (unsigned i = 0; i < f->n; i++) {
-		net_addr_set_port(&a, b->port + (int)i);
-		f->fd[i] = net_connect(&a, TIMEOUT_MS, err, sizeof(err));
-		if (f->fd[i] < 0) {
-			log_msg("floor: %s", err);
-			return -1;
-		}
-	}
-	fig[L_START] = ms_since(t0);
-	f->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (f->ep < 0) {
-		log_errno("epoll_create1");
-		return -1;
-	}
-	for (unsigned i = 0; i < f->n; i++)
-		if (fd_set_nonblock(f->fd[i], true) < 0 ||
-		    floor_watch(f, i, EPOLLIN, EPOLL_CTL_ADD) < 0)
-			return -1;
-	return 0;
-}
-
-/* Write socket i's next chunk of messages (total bytes in all); once all
-   are out, wait only for its acks. Return 0 or -1. */
-static int floor_send(struct floor_run *f, unsigned i, uint64_t total)
-{
-	static uint8_t pattern[CHUNK];
-	size_t off = (size_t)(f->sent[i] % CHUNK), len = CHUNK - off;
-	ssize_t w;
-
-	if (len > total - f->sent[i])
-		len = (size_t)(total - f->sent[i]);
-	w = io_write(f->fd[i], pattern + off, len);
-	if (w < 0 && errno == EAGAIN)
-		return 0;
-	if (w < 0) {
-		log_errno("floor: write to child %u", i);
-		return -1;
-	}
-	f->sent[i] += (uint64_t)w;
-	if (f->sent[i] == total)
-		return floor_watch(f, i, EPOLLIN, EPOLL_CTL_MOD);
-	return 0;
-}
-
-/* Read the acks waiting on socket i, counting sockets whose want bytes
-   are all in into *done; return 0 or -1. */
-static int floor_recv(struct floor_run *f, unsigned i, uint64_t want,
-                      unsigned *done)
-{
-	static uint8_t scratch[CHUNK];
-	ssize_t r = io_read(f->fd[i], scratch, sizeof(scratch));
-
-	if (r < 0 && errno == EAGAIN)
-		return 0;
-	if (r <= 0) {
-		if (r == 0)
-			log_msg("floor: child %u closed its connection", i);
-		else
-			log_errno("floor: read from child %u", i);
-		return -1;
-	}
-	f->got[i] += (uint64_t)r;
-	if (f->got[i] > want) {
-		log_msg("floor: child %u sent %llu ack bytes, %llu expected", i,
-		        (unsigned long long)f->got[i],
-		        (unsigned long long)want);
-		return -1;
-	}
-	*done += f->got[i] == want;
-	return 0;
-}
-
-/* Serve one batch of ready sockets: write pending messages (total bytes
-   each), read acks (want bytes each). Return 0 or -1. */
-static int floor_turn(struct floor_run *f, uint64_t total, uint64_t want,
-                      unsigned *done)
-{
-	int k = epoll_wait(f->ep, f->ev, (int)f->n, TIMEOUT_MS);
-
-	if (k < 0 && errno == EINTR)
-		return 0;
-	if (k < 0) {
-		log_errno("epoll_wait");
-		return -1;
-	}
-	if (k == 0) {
-		log_msg("floor: %u of %u children silent for %d s",
-		        f->n - *done, f->n, TIMEOUT_MS / 1000);
-		return -1;
-	}
-	for (int j = 0; j < k; j++) {
-		unsigned i = f->ev[j].data.u32;
-		uint32_t e = f->ev[j].events;
-
-		if ((e & EPOLLOUT) && f->sent[i] < total &&
-		    floor_send(f, i, total) < 0)
-			return -1;
-		if ((e & (EPOLLIN | EPOLLERR | EPOLLHUP)) &&
-		    floor_recv(f, i, want, done) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* Run k lock-step rounds over every socket; store p50 and p99 in fig.
-   Return 0 or -1. */
-static int floor_rounds(struct floor_run *f, unsigned k, double *fig)
-{
-	static const char msg[MSG_BYTES] = "floor lock-step round message..";
-	double ms[MAX_ROUNDS];
-
-	for (unsigned r = 0; r < k; r++) {
-		uint64_t t0 = clock_ns();
-		unsigned done = 0;
-
-		for (unsigned i = 0; i < f->n; i++) {
-			f->sent[i] = MSG_BYTES;
-			f->got[i] = 0;
-			if (io_write(f->fd[i], msg, MSG_BYTES) != MSG_BYTES) {
-				log_errno("floor: write to child %u", i);
-				return -1;
-			}
-		}
-		while (done < f->n)
-			if (floor_turn(f, MSG_BYTES, ACK_BYTES, &done) < 0)
-				return -1;
-		ms[r] = ms_since(t0);
-	}
-	fig[L_P50] = percentile(ms, k, 50);
-	fig[L_P99] = percentile(ms, k, 99);
-	return 0;
-}
-
-/* Send m messages to every socket, coalesced, and wait for every ack;
-   store the acked deliveries per second in fig. Return 0 or -1. */
-static int floor_pipelined(struct floor_run *f, unsigned m, double *fig)
-{
-	uint64_t total = (uint64_t)m * MSG_BYTES,
-	         want = (uint64_t)m * ACK_BYTES;
-	uint64_t t0 = clock_ns();
-	unsigned done = 0;
-
-	for (unsigned i = 0; i < f->n; i++) {
-		f->sent[i] = f->got[i] = 0;
-		if (floor_watch(f, i, EPOLLIN | EPOLLOUT, EPOLL_CTL_MOD) < 0)
-			return -1;
-	}
-	while (done < f->n)
-		if (floor_turn(f, total, want, &done) < 0)
-			return -1;
-	fig[L_RATE] = (double)m * f->n / ((double)(clock_ns() - t0) / 1e9);
-	return 0;
-}
-
-/* Close every socket and reap every child; store the time in fig. Return
-   0, or -1 if one did not exit cleanly. */
-static int floor_teardown(struct floor_run *f, double *fig)
-{
-	uint64_t t0 = clock_ns();
-	char how[64];
-
-	for (unsigned i = 0; i < f->n; i++) {
-		close(f->fd[i]);
-		f->fd[i] = -1;
-	}
-	if (reap(kids, kid_status, nkids) < 0)
-		return -1;
-	fig[L_DOWN] = ms_since(t0);
-	for (unsigned i = 0; i < nkids; i++)
-		if (kid_status[i] != 0) {
-			log_msg("floor: child %u %s", i,
-			        status_str(kid_status[i], how, sizeof(how)));
-			return -1;
-		}
-	nkids = 0;
-	return 0;
-}
-
-/* One floor run over f->n children: fill the floor's figures in fig;
-   return 0, or -1 with every child killed and reaped. */
-static int floor_rep(const struct bench *b, struct floor_run *f, double *fig)
-{
-	int rc = -1;
-
-	f->ep = -1;
-	for (unsigned i = 0; i < f->n; i++)
-		f->fd[i] = -1;
-	if (floor_start(b, f, fig) == 0 &&
-	    floor_rounds(f, rounds_for(f->n), fig) == 0 &&
-	    floor_pipelined(f, pipelined_for(f->n), fig) == 0 &&
-	    floor_teardown(f, fig) == 0)
-		rc = 0;
-	for (unsigned i = 0; i < f->n; i++)
-		if (f->fd[i] >= 0)
-			close(f->fd[i]);
-	if (f->ep >= 0)
-		close(f->ep);
-	if (rc < 0) {
-		kill_all();
-		log_msg("floor with %u children failed", f->n);
-	}
-	return rc;
-}
+#include "proc.h"
+#include "stats.h"
 
 /* ---- set-up ------------------------------------------------------------ */
 
@@ -1194,6 +111,16 @@ static int parse_sizes(struct bench *b, const char *s)
 	return b->nsizes > 0 ? 0 : -1;
 }
 
+/* Return the largest fleet size of b. */
+static unsigned max_size(const struct bench *b)
+{
+	unsigned maxn = 0;
+
+	for (unsigned i = 0; i < b->nsizes; i++)
+		maxn = b->sizes[i] > maxn ? b->sizes[i] : maxn;
+	return maxn;
+}
+
 /* Parse the command line into b; exits on --help or an error. */
 static void parse_args(struct bench *b, int argc, char **argv)
 {
@@ -1207,7 +134,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0}};
 	const char *orch = NULL;
-	unsigned port = DEFAULT_PORT, maxn = 0;
+	unsigned port = DEFAULT_PORT, maxn;
 	int c;
 
 	b->reps = 5;
@@ -1243,8 +170,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		log_msg("unexpected argument '%s'", argv[optind]);
 		exit(2);
 	}
-	for (unsigned i = 0; i < b->nsizes; i++)
-		maxn = b->sizes[i] > maxn ? b->sizes[i] : maxn;
+	maxn = max_size(b);
 	if (port + maxn - 1 > 65535) {
 		log_msg("ports %u..%u do not fit below 65536", port,
 		        port + maxn - 1);
@@ -1263,24 +189,13 @@ static void parse_args(struct bench *b, int argc, char **argv)
    build/orchestrator) unless given; return 0 or -1 with a message. */
 static int find_orchestrator(struct bench *b)
 {
-	char self[PATH_MAX], path[PATH_MAX + 32];
-	ssize_t n;
-	char *slash;
+	char err[PATH_MAX + 64];
 
 	if (b->orch[0])
 		return 0;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n < 0) {
-		log_errno("/proc/self/exe");
-		return -1;
-	}
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(path, sizeof(path), "%s/../orchestrator", self);
-	if (!realpath(path, b->orch) || access(b->orch, X_OK) < 0) {
-		log_errno("%s (use --orchestrator PATH)", path);
+	if (proc_sibling_path("../orchestrator", b->orch, sizeof(b->orch), err,
+	                      sizeof(err)) < 0) {
+		log_msg("%s (use --orchestrator PATH)", err);
 		return -1;
 	}
 	return 0;
@@ -1312,7 +227,7 @@ static int make_dir(struct bench *b)
 	return 0;
 }
 
-/* Remove the temporary directory. */
+/* Remove the temporary directory; async-signal-safe (on_signal()). */
 static void remove_dir(const struct bench *b)
 {
 	unlink(b->conf);
@@ -1320,72 +235,54 @@ static void remove_dir(const struct bench *b)
 	rmdir(b->dir);
 }
 
+/* What on_signal() cleans up. A handler takes no argument, so what it
+   needs must be global: main() points it at its own state before it
+   installs the handler, and only the handler reads it. */
+static struct {
+	const struct bench *b;
+	const struct children *ch;
+} on_signal_sees;
+
 /* On SIGINT, SIGTERM or SIGHUP: kill the children (nodes follow the
    orchestrator by their parent-death signal), remove the temporary
    directory, and die of the signal. Async-signal-safe calls only. */
 static void on_signal(int sig)
 {
-	if (orch_pid > 0)
-		kill(orch_pid, SIGKILL);
-	for (unsigned i = 0; i < nkids; i++)
-		if (kids[i] > 0)
-			kill(kids[i], SIGKILL);
-	if (dirs) {
-		unlink(dirs->conf);
-		unlink(dirs->log);
-		rmdir(dirs->dir);
-	}
+	children_kill_now(on_signal_sees.ch);
+	remove_dir(on_signal_sees.b);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
 
-/* Raise RLIMIT_NOFILE for n nodes: n sockets here, three descriptors per
-   node in the orchestrator if the hard limit allows. Return 0, or -1 with
-   a message naming the limit when even our own need cannot be met. */
+/* Raise RLIMIT_NOFILE for n nodes: three descriptors per node for the
+   orchestrator (which raises its own too) if the hard limit allows, else
+   the n sockets and a few more that the bench needs itself. Return 0, or
+   -1 with a message naming the limit when even that cannot be met. */
 static int raise_nofile(unsigned n)
 {
-	rlim_t need = (rlim_t)n + 64, want = (rlim_t)n * 3 + 64;
-	struct rlimit rl;
+	unsigned long want = (unsigned long)n * 3 + 64, need = n + 64ul;
+	char err[256];
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		log_errno("getrlimit");
-		return -1;
-	}
-	if (rl.rlim_cur >= want)
+	if (proc_raise_nofile(want, err, sizeof(err)) == 0 ||
+	    proc_raise_nofile(need, err, sizeof(err)) == 0)
 		return 0;
-	if (rl.rlim_max < want) {
-		struct rlimit up = {want, want};
-		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
-			return 0;
-	}
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-	if (rl.rlim_cur < need || setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		log_msg("%u nodes need %llu open files but RLIMIT_NOFILE "
-		        "allows %llu (hard limit %llu): raise the hard limit "
-		        "(ulimit -Hn, limits.conf; needs CAP_SYS_RESOURCE)",
-		        n, (unsigned long long)need,
-		        (unsigned long long)rl.rlim_cur,
-		        (unsigned long long)rl.rlim_max);
-		return -1;
-	}
-	return 0;
-}
-
-/* Return the lines of n pipelined messages, 33 bytes each, or NULL. */
-static char *make_lines(unsigned n)
-{
-	char *data = malloc((size_t)n * (MSG_BYTES + 1));
-
-	if (!data) {
-		log_errno("malloc");
-		return NULL;
-	}
-	for (unsigned i = 0; i < n; i++)
-		make_line(data + (size_t)i * (MSG_BYTES + 1), "pipe", i + 1);
-	return data;
+	log_msg("%u nodes: %s", n, err);
+	return -1;
 }
 
 /* ---- output ------------------------------------------------------------ */
+
+/* The JSON key of each figure. */
+static const char *const fig_key[NFIG] = {
+    [F_START] = "startup_ms",          [F_READY] = "ready_event_ms",
+    [F_P50] = "round_p50_ms",          [F_P99] = "round_p99_ms",
+    [F_WALL50] = "round_wall_p50_ms",  [F_RATE] = "pipelined_acks_per_s",
+    [F_RCPU] = "pipelined_reader_cpu", [F_DOWN] = "teardown_ms",
+    [F_SHUT] = "shutdown_event_ms",    [F_ORSS] = "orchestrator_peak_rss_mib",
+    [F_NRSS] = "node_rss_mib",         [L_START] = "startup_ms",
+    [L_P50] = "round_p50_ms",          [L_P99] = "round_p99_ms",
+    [L_RATE] = "pipelined_acks_per_s", [L_DOWN] = "teardown_ms",
+};
 
 /* Return the median of column f of the reps rows in v. */
 static double median(const double *v, unsigned reps, enum fig f)
@@ -1394,9 +291,7 @@ static double median(const double *v, unsigned reps, enum fig f)
 
 	for (unsigned r = 0; r < reps; r++)
 		col[r] = v[r * NFIG + f];
-	qsort(col, reps, sizeof(*col), cmp_double);
-	return reps % 2 ? col[reps / 2]
-	                : (col[reps / 2 - 1] + col[reps / 2]) / 2;
+	return stats_median(col, reps);
 }
 
 /* Return a / b, or NAN when b is not positive. */
@@ -1413,6 +308,7 @@ struct run_info {
 	int cpus;
 };
 
+/* Fill ri for now, the date in ISO 8601 if iso, else for a person. */
 static void run_info(struct run_info *ri, bool iso)
 {
 	time_t now = time(NULL);
@@ -1526,27 +422,26 @@ static void print_rep(unsigned n, unsigned r, const double *v)
 	        v[F_DOWN], v[L_DOWN], v[F_ORSS], v[F_NRSS]);
 }
 
-/* Measure fleet size n, reps times, into the medians m; return 0 or -1. */
-static int bench_size(const struct bench *b, unsigned n, double *m)
+/* ---- main -------------------------------------------------------------- */
+
+/* Measure fleet size n, reps times, into the medians m; return 0 or -1
+   with a message. */
+static int bench_size(const struct bench *b, struct children *ch, unsigned n,
+                      double *m)
 {
-	struct floor_run f = {.n = n};
 	double *v = calloc((size_t)b->reps * NFIG, sizeof(*v));
-	char *data = make_lines(pipelined_for(n));
+	struct fanout *fo = fanout_new(b, ch, n);
+	struct floor_run *fl = floor_new(b, ch, n);
 	int rc = -1;
 
-	f.fd = calloc(n, sizeof(*f.fd));
-	f.sent = calloc(n, sizeof(*f.sent));
-	f.got = calloc(n, sizeof(*f.got));
-	f.ev = calloc(n, sizeof(*f.ev));
-	if (!v || !data || !f.fd || !f.sent || !f.got || !f.ev) {
+	if (!v || !fo || !fl) {
 		log_msg("out of memory");
 		goto out;
 	}
 	for (unsigned r = 0; r < b->reps; r++) {
 		double *row = v + (size_t)r * NFIG;
 
-		if (fanout_rep(b, n, data, row) < 0 ||
-		    floor_rep(b, &f, row) < 0)
+		if (fanout_rep(fo, row) < 0 || floor_rep(fl, row) < 0)
 			goto out;
 		if (b->verbose)
 			print_rep(n, r, row);
@@ -1556,27 +451,23 @@ static int bench_size(const struct bench *b, unsigned n, double *m)
 	rc = 0;
 out:
 	free(v);
-	free(data);
-	free(f.fd);
-	free(f.sent);
-	free(f.got);
-	free(f.ev);
+	fanout_free(fo);
+	floor_free(fl);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
+	/* Static: on_signal() may see them until the process is gone. */
 	static struct bench b;
-	static double med[MAX_SIZES][NFIG];
-	unsigned maxn = 0;
+	static struct children ch;
+	double med[MAX_SIZES][NFIG];
 	sigset_t chld;
 	int rc = 0;
 
 	log_init("bench");
 	parse_args(&b, argc, argv);
-	for (unsigned i = 0; i < b.nsizes; i++)
-		maxn = b.sizes[i] > maxn ? b.sizes[i] : maxn;
-	if (find_orchestrator(&b) < 0 || raise_nofile(maxn) < 0)
+	if (find_orchestrator(&b) < 0 || raise_nofile(max_size(&b)) < 0)
 		return 1;
 	/* Children are reaped with sigtimedwait, nodes orphaned by a killed
 	   orchestrator too; a closed pipe is an error to report, not a
@@ -1591,20 +482,21 @@ int main(int argc, char **argv)
 	}
 	if (make_dir(&b) < 0)
 		return 1;
-	dirs = &b;
+	on_signal_sees.b = &b;
+	on_signal_sees.ch = &ch;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
 	if (!b.json)
 		print_header(&b);
 	for (unsigned s = 0; s < b.nsizes && rc == 0; s++) {
-		rc = bench_size(&b, b.sizes[s], med[s]);
+		rc = bench_size(&b, &ch, b.sizes[s], med[s]);
 		if (rc == 0 && !b.json)
 			print_row(b.sizes[s], med[s]);
 	}
 	if (rc == 0 && b.json)
 		print_json(&b, med);
-	kill_all();
+	children_kill_all(&ch);
 	remove_dir(&b);
 	return rc < 0 ? 1 : 0;
 }

@@ -82,7 +82,9 @@ static void parse_args(int argc, char **argv, struct args *a)
 			        optarg, CONFIG_MAX_NODES - 1);
 			exit(EXIT_USAGE);
 		case 'h': usage(stdout); exit(EXIT_OK);
-		case 'V': printf("node (fanout) %s\n", FANOUT_VERSION); exit(EXIT_OK);
+		case 'V':
+			printf("node (fanout) %s\n", FANOUT_VERSION);
+			exit(EXIT_OK);
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}

@@ -17,7 +17,7 @@ the tmux server is killed, leftovers are killed by PID, and the tests
 assert that no node process and no listening port of the run is left.
 
 Needs the `tmux` program (the tests are skipped without it); otherwise
-Python 3 standard library only. Built on tests/integration.py.
+Python 3 standard library only. Built on tests/harness.py.
 """
 import itertools
 import os
@@ -28,8 +28,8 @@ import signal
 import subprocess
 import unittest
 
-import integration
-from integration import (EXIT_DEADLINE, ORCH, READY_DEADLINE,
+import harness
+from harness import (EXIT_DEADLINE, ORCH, READY_DEADLINE,
                          node_processes, wait_until)
 
 TMUX = shutil.which("tmux")
@@ -37,7 +37,7 @@ WIDTH, HEIGHT = 120, 30
 POLL = 0.02                  # screen polling interval, seconds
 PROMPT = "fanout>"           # the prompt, trailing blank stripped
 HOST = r"127\.0\.0\.1"
-NUM = integration.NUM
+NUM = harness.NUM
 TABLE_HEADER = (r"^ *node +address +pid +state +acked +missed +late +"
                 r"last rtt +median +restarts *$")
 TABLE_ROW = (r"^ *(\d+) +%s:(\d+) +(\d+) +(\S+) +(\d+) +(\d+) +(\d+) +"
@@ -59,8 +59,8 @@ def children(pid):
     """PIDs of the live processes whose parent is pid."""
     found = []
     for d in os.listdir("/proc"):
-        if d.isdigit() and integration.proc_ppid(int(d)) == pid and \
-                integration.proc_state(int(d)) not in (None, "Z"):
+        if d.isdigit() and harness.proc_ppid(int(d)) == pid and \
+                harness.proc_state(int(d)) not in (None, "Z"):
             found.append(int(d))
     return found
 
@@ -126,7 +126,7 @@ class Terminal:
             except OSError:
                 pass
         for pid in pids:
-            if integration.proc_state(pid) not in (None, "Z"):
+            if harness.proc_state(pid) not in (None, "Z"):
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
@@ -209,7 +209,7 @@ class Terminal:
 
 @unittest.skipIf(TMUX is None, "tmux is not installed (needed to run the "
                  "orchestrator in a terminal)")
-class ConsoleTest(integration.FanoutTest):
+class ConsoleTest(harness.FanoutTest):
     def setUp(self):
         super().setUp()
         self.terminals = []
@@ -234,7 +234,7 @@ class ConsoleTest(integration.FanoutTest):
     def assert_nothing_left(self, t):
         self.assert_clean(t.base, t.n)
         if t.orch_pid:
-            self.assertIn(integration.proc_state(t.orch_pid), (None, "Z"),
+            self.assertIn(harness.proc_state(t.orch_pid), (None, "Z"),
                           "orchestrator still running")
 
     def status_rows(self, t, n=3):

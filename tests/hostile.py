@@ -13,13 +13,12 @@ Run: python3 tests/hostile.py -v     (build from $FANOUT_BUILD)
     H05  standard input: every byte value, over-long lines, last line
     H06  a node's output cannot drive the console's terminal
 
-Built on tests/integration.py (FanoutTest, Orch, pick_ports, ...). Same
+Built on tests/harness.py (FanoutTest, Orch, pick_ports, ...). Same
 rules: only 127.0.0.1, every wait is for an event with a deadline, every
 process is bounded in time and leftovers are killed by PID.
 Python 3 standard library only.
 """
 import collections
-import json
 import os
 import select
 import signal
@@ -31,8 +30,8 @@ import time
 import unittest
 import zlib
 
-import integration
-from integration import (EXIT_DEADLINE, FAKENODE, NODE, FanoutTest,
+import harness
+from harness import (EXIT_DEADLINE, FAKENODE, NODE, FanoutTest,
                          proc_state, read_proc, wait_until)
 
 HOST = "127.0.0.1"
@@ -145,7 +144,7 @@ def fakenode_processes(lo, hi):
     return found
 
 
-json_events = integration.Orch.events_so_far
+json_events = harness.Orch.events_so_far
 
 
 def nth_event(o, name, n, timeout=FAULT_DEADLINE):
@@ -186,7 +185,7 @@ class NodeProc:
         self.reader = threading.Thread(target=self._read_err, daemon=True)
         self.reader.start()
         try:
-            self._wait_ready(rfd, integration.READY_DEADLINE)
+            self._wait_ready(rfd, harness.READY_DEADLINE)
         finally:
             os.close(rfd)
 
@@ -264,7 +263,7 @@ class NodeProc:
         return self.p.poll() is None
 
     def kill(self):
-        integration.kill_and_reap(self.p)
+        harness.kill_and_reap(self.p)
 
     def close(self):
         self.timer.cancel()

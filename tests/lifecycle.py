@@ -5,14 +5,13 @@ failed start-ups, reload and EOF with broadcasts in flight.
 
 Run: python3 tests/lifecycle.py -v     (build from $FANOUT_BUILD)
 
-Built on tests/integration.py (FanoutTest, Orch and its helpers) and
+Built on tests/harness.py (FanoutTest, Orch and its helpers) and
 tests/fakenode.py. Same rules: real processes and real signals, every
 wait is for an event (an output line, a process state, a port) with a
 deadline, every process is bounded in time, leftovers are killed by PID.
 Python 3 standard library only.
 """
 import fcntl
-import json
 import os
 import re
 import select
@@ -25,8 +24,8 @@ import time
 import unittest
 from unittest import mock
 
-import integration
-from integration import (EXIT_DEADLINE, FAKENODE, NODE, NUM, FanoutTest,
+import harness
+from harness import (EXIT_DEADLINE, FAKENODE, NODE, NUM, FanoutTest,
                          listening_ports, node_processes, proc_state,
                          read_proc, wait_until)
 
@@ -57,10 +56,10 @@ def arg_after(argv, flag):
     return None
 
 
-events = integration.Orch.events_so_far
+events = harness.Orch.events_so_far
 
 
-def wait_events(o, name, count, timeout=integration.READY_DEADLINE):
+def wait_events(o, name, count, timeout=harness.READY_DEADLINE):
     """Wait until o has printed at least count events named name; return
     them all."""
     def enough():
@@ -73,7 +72,7 @@ def wait_events(o, name, count, timeout=integration.READY_DEADLINE):
                              % (e, o.out, o.err)) from None
 
 
-def wait_matches(o, stream, regex, count, timeout=integration.READY_DEADLINE):
+def wait_matches(o, stream, regex, count, timeout=harness.READY_DEADLINE):
     """Wait until count lines of stream ('out' or 'err') match regex;
     return the matches."""
     rx = re.compile(regex)
@@ -91,7 +90,7 @@ def wait_matches(o, stream, regex, count, timeout=integration.READY_DEADLINE):
                              % (e, o.out, o.err)) from None
 
 
-def wait_broadcast(o, seq, timeout=integration.READY_DEADLINE):
+def wait_broadcast(o, seq, timeout=harness.READY_DEADLINE):
     return wait_events(o, "broadcast", seq, timeout)[seq - 1]
 
 
@@ -104,7 +103,7 @@ def orch_connections(ports):
     """{remote port: local port} of ESTABLISHED IPv4/IPv6 connections to
     the given ports (the orchestrator's side of its node connections)."""
     return {remote: local
-            for state, local, remote in integration.tcp_sockets()
+            for state, local, remote in harness.tcp_sockets()
             if state == "01" and remote in ports}
 
 
@@ -187,7 +186,7 @@ class LifecycleTest(FanoutTest):
         return wait_until(
             lambda: next((pid for pid, p in node_processes(
                 base, base + n - 1).items() if p == port), None),
-            integration.READY_DEADLINE, "a node on port %d" % port)
+            harness.READY_DEADLINE, "a node on port %d" % port)
 
     def ports_by_pid(self, base, n):
         return node_processes(base, base + n - 1)
@@ -374,7 +373,7 @@ class L04CtrlCAtTerminal(LifecycleTest):
         # Orch builds its Popen itself: lend it one that sets up the
         # session and the terminal, for this one call.
         try:
-            with mock.patch.object(integration.subprocess, "Popen", popen):
+            with mock.patch.object(harness.subprocess, "Popen", popen):
                 o = self.start(args, stdin=slave)
         finally:
             os.close(slave)

@@ -4,7 +4,7 @@
 The orchestrator runs 3 nodes (valgrind follows them: --trace-children),
 broadcasts lines holding every byte value, and shuts down at EOF. Every
 process's valgrind log must report no error and no leak.
-Run: python3 tests/memcheck.py -v   (FANOUT_BUILD as for integration.py)
+Run: python3 tests/memcheck.py -v   (FANOUT_BUILD as for harness.py)
 """
 import glob
 import os
@@ -14,13 +14,13 @@ import subprocess
 import tempfile
 import unittest
 
-import integration
+import harness
 
 VALGRIND = shutil.which("valgrind")
 
 
 @unittest.skipUnless(VALGRIND, "valgrind is not installed")
-class MemcheckRun(integration.FanoutTest):
+class MemcheckRun(harness.FanoutTest):
     def test_run_under_memcheck_has_no_error_and_no_leak(self):
         base = self.ports(3)
         # A static node (the default) would drown memcheck in false
@@ -41,11 +41,11 @@ class MemcheckRun(integration.FanoutTest):
                "--show-leak-kinds=definite,indirect,possible",
                "--errors-for-leak-kinds=definite,indirect,possible",
                "--log-file=%s/vg.%%p.log" % logs,
-               integration.ORCH, "-c", cfg, "--json"]
+               harness.ORCH, "-c", cfg, "--json"]
         p = subprocess.run(cmd, cwd=self.dir, input=data,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=120)
-        r = integration.Result(p.returncode, p.stdout.decode(),
+        r = harness.Result(p.returncode, p.stdout.decode(),
                                p.stderr.decode("utf-8", "replace"), 0)
         self.assertEqual(r.rc, 0, r)
         self.assert_broadcasts(r.events(), [5, 255, 20], 3)
@@ -57,10 +57,10 @@ class MemcheckRun(integration.FanoutTest):
             # --quiet leaves a log empty unless something was wrong.
             self.assertFalse(re.search(r"\S", text),
                              "valgrind reported in %s:\n%s" % (path, text))
-        for pid, port in integration.node_processes(base, base + 2).items():
+        for pid, port in harness.node_processes(base, base + 2).items():
             self.fail("node %d left on port %d" % (pid, port))
         self.assertFalse(set(range(base, base + 3)) &
-                         integration.listening_ports(), "ports left")
+                         harness.listening_ports(), "ports left")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ readiness comes back as a line on its standard output.
 
 Needs root and `ip netns`; skips, saying why, otherwise. Every namespace
 is deleted afterwards, whatever happened.
-Run: python3 tests/netns.py -v   (FANOUT_BUILD as for integration.py)
+Run: python3 tests/netns.py -v   (FANOUT_BUILD as for harness.py)
 """
 import os
 import random
@@ -19,7 +19,7 @@ import signal
 import subprocess
 import unittest
 
-import integration
+import harness
 
 HOSTS = 3
 
@@ -51,7 +51,7 @@ def netns_pids(name):
 
 
 @unittest.skipIf(WHY_NOT, WHY_NOT or "")
-class ManyHosts(integration.FanoutTest):
+class ManyHosts(harness.FanoutTest):
     def setUp(self):
         super().setUp()
         self.hosts = []
@@ -84,7 +84,7 @@ class ManyHosts(integration.FanoutTest):
     def config(self, n, base):
         launcher = ("ip netns exec {host} env -u FANOUT_TOKEN "
                     "-u FANOUT_READY_FD %s --host {host} --port {port} "
-                    "--index {index}" % integration.NODE)
+                    "--index {index}" % harness.NODE)
         return self.write("hosts.ini", "[cluster]\nnum_clients = %d\n"
                           "base_port = %d\nhosts = %s\n[node]\n"
                           "command = %s\nstop_timeout_ms = 1000\n"
@@ -100,17 +100,17 @@ class ManyHosts(integration.FanoutTest):
             pids = netns_pids(host)
             self.assertEqual(len(pids), n // HOSTS, host)
             for pid in pids:
-                argv = integration.read_proc(pid, "cmdline").split(b"\0")
+                argv = harness.read_proc(pid, "cmdline").split(b"\0")
                 self.assertIn(host.encode(), argv)
                 # The token never travels on a command line.
-                self.assertFalse(integration.HEX64.search(b" ".join(argv)))
+                self.assertFalse(harness.HEX64.search(b" ".join(argv)))
         o.send("across the hosts\n")
         ev = o.wait_line("out", '"seq":1', 10)
         self.assertIn('"acked":6,"expected":6', ev.string)
         # One host goes down: its nodes are reported, and missed.
         for pid in netns_pids(self.hosts[1]):
             os.kill(pid, signal.SIGKILL)
-        integration.wait_until(
+        harness.wait_until(
             lambda: sum('"node_exit"' in l for l in o.out) == n // HOSTS,
             10, "node_exit events of the lost host")
         o.send("after the loss\n")
@@ -120,9 +120,9 @@ class ManyHosts(integration.FanoutTest):
         self.assertEqual(o.wait(15), 1)
         # Teardown reached every host: no node anywhere.
         for host in self.hosts:
-            integration.wait_until(lambda h=host: not netns_pids(h), 5,
+            harness.wait_until(lambda h=host: not netns_pids(h), 5,
                                    "nodes of %s gone" % host)
-        self.assertEqual(integration.node_processes(base, base + n - 1), {})
+        self.assertEqual(harness.node_processes(base, base + n - 1), {})
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ import unittest
 
 import harness
 from harness import (EXIT_DEADLINE, ORCH, READY_DEADLINE,
-                         node_processes, wait_until)
+                     node_processes, wait_until)
 
 TMUX = shutil.which("tmux")
 WIDTH, HEIGHT = 120, 30

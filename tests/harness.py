@@ -27,11 +27,13 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
+import zlib
 
 TESTS = os.path.dirname(os.path.realpath(__file__))
 BUILD = os.environ.get("FANOUT_BUILD") or \
@@ -351,6 +353,100 @@ class Result:
     def __repr__(self):
         return "rc=%r\n--- stdout\n%s\n--- stderr\n%s" % (
             self.rc, self.stdout[-4000:], self.stderr[-4000:])
+
+
+# ------------------------------------------------------------ wire frames
+# The frames of common/proto.h, for tests that play the orchestrator or a
+# node: an 8-byte header (u32 body length, u8 version, u8 type, u16
+# reserved), then the body; big-endian throughout.
+
+HEADER = struct.Struct(">IBBH")
+VERSION = 1
+HELLO, WELCOME, MSG, ACK, BYE = 1, 2, 3, 4, 5
+MAX_BODY = 8 + (1 << 20)            # PROTO_MAX_BODY: seq and 1 MiB
+SEQ = struct.Struct(">Q")           # a MSG body: seq, then the payload
+WELCOME_BODY = struct.Struct(">II")     # index, pid
+ACK_BODY = struct.Struct(">QIII")       # seq, index, length, crc32
+
+
+class FrameError(AssertionError):
+    """Bytes from a peer that are no frame: a header out of bounds, or
+    the connection closed inside a frame. An AssertionError, so a test
+    that meets one fails."""
+
+
+def header(ftype, length, version=VERSION, reserved=0):
+    """A frame header announcing a body of length bytes."""
+    return HEADER.pack(length, version, ftype, reserved)
+
+
+def frame(ftype, body=b"", version=VERSION, reserved=0):
+    return header(ftype, len(body), version, reserved) + body
+
+
+def msg_frame(seq, payload):
+    return frame(MSG, SEQ.pack(seq) + payload)
+
+
+def welcome_frame(index, pid):
+    return frame(WELCOME, WELCOME_BODY.pack(index, pid))
+
+
+def ack_frame(seq, index, length, crc):
+    return frame(ACK, ACK_BODY.pack(seq, index, length, crc))
+
+
+def ack_fields(seq, index, payload):
+    """What the ACK of MSG seq carrying payload says, from node index:
+    (seq, index, length, crc32)."""
+    return seq, index, len(payload), zlib.crc32(payload)
+
+
+def split_msg(body):
+    """(seq, payload) of a MSG body."""
+    return SEQ.unpack_from(body)[0], body[SEQ.size:]
+
+
+def recv_exact(sock, n, deadline=None):
+    """n bytes from sock, or None if the peer closes (or resets) first.
+    With a deadline (time.monotonic()), fail when it passes; without,
+    block."""
+    data = b""
+    while len(data) < n:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("timed out reading %d bytes (got %r)"
+                                     % (n, data))
+            sock.settimeout(left)
+        try:
+            chunk = sock.recv(n - len(data))
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def read_frame(sock, timeout=None, max_body=MAX_BODY):
+    """(type, body) of the next frame on sock, or (None, None) if the peer
+    closes before it. Raises FrameError for a header of another version,
+    with reserved bits or announcing more than max_body bytes (its body
+    is not read), and for a close inside the frame."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    head = recv_exact(sock, HEADER.size, deadline)
+    if head is None:
+        return None, None
+    length, version, ftype, reserved = HEADER.unpack(head)
+    if version != VERSION or reserved != 0 or length > max_body:
+        raise FrameError("unexpected frame header: %r" % head)
+    body = recv_exact(sock, length, deadline)
+    if body is None:
+        raise FrameError("connection closed inside a frame")
+    return ftype, body
 
 
 # ------------------------------------------------------------ base class

@@ -23,71 +23,29 @@ import os
 import select
 import signal
 import socket
-import struct
 import subprocess
 import threading
 import time
 import unittest
-import zlib
 
 import harness
-from harness import (EXIT_DEADLINE, FAKENODE, NODE, FanoutTest,
-                         proc_state, read_proc, wait_until)
+from harness import (ACK, ACK_BODY, BYE, EXIT_DEADLINE, FAKENODE, HEADER,
+                     HELLO, MSG, NODE, WELCOME, WELCOME_BODY, FanoutTest,
+                     ack_fields, frame, header, msg_frame, proc_state,
+                     read_frame, read_proc, wait_until, welcome_frame)
 
 HOST = "127.0.0.1"
-HEADER = struct.Struct(">IBBH")
-VERSION = 1
-HELLO, WELCOME, MSG, ACK, BYE = 1, 2, 3, 4, 5
 NODE_LIFETIME = 30.0    # a node started by a test is killed after this
 FAULT_DEADLINE = 5.0    # a fault is reported and handled within this
+REPLY_MAX_BODY = 64     # no frame a node sends is longer
 
 
 # --------------------------------------------------------------- helpers
-
-def frame(ftype, body=b"", version=VERSION, reserved=0):
-    return HEADER.pack(len(body), version, ftype, reserved) + body
-
 
 def connect(port, timeout=2.0):
     s = socket.create_connection((HOST, port), timeout=timeout)
     s.settimeout(timeout)
     return s
-
-
-def recv_exact(sock, n, deadline):
-    """n bytes from sock before deadline (monotonic); None on EOF."""
-    data = b""
-    while len(data) < n:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError("timed out reading %d bytes (got %r)"
-                                 % (n, data))
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(n - len(data))
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            return None
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def read_frame(sock, timeout):
-    """(type, body) of the next frame, or (None, None) on EOF."""
-    deadline = time.monotonic() + timeout
-    head = recv_exact(sock, HEADER.size, deadline)
-    if head is None:
-        return None, None
-    length, version, ftype, reserved = HEADER.unpack(head)
-    if version != VERSION or reserved != 0 or length > 64:
-        raise AssertionError("unexpected header from node: %r" % head)
-    body = recv_exact(sock, length, deadline)
-    if body is None:
-        raise AssertionError("connection closed inside a frame")
-    return ftype, body
 
 
 def wait_closed(sock, timeout):
@@ -210,12 +168,12 @@ class NodeProc:
         t0 = time.monotonic()
         s = connect(self.port)
         s.sendall(self.hello())
-        ftype, body = read_frame(s, max(budget, 0.1) + 1.0)
+        ftype, body = self.reply(s, max(budget, 0.1) + 1.0)
         took = time.monotonic() - t0
         if ftype != WELCOME:
             raise AssertionError("no WELCOME (type %r, body %r); node "
                                  "stderr=%r" % (ftype, body, self.err))
-        index, pid = struct.unpack(">II", body)
+        index, pid = WELCOME_BODY.unpack(body)
         if (index, pid) != (self.index, self.pid):
             raise AssertionError("WELCOME names index %d pid %d, not %d "
                                  "and %d" % (index, pid, self.index,
@@ -225,16 +183,22 @@ class NodeProc:
                                  % (took, budget))
         return s, took
 
+    def reply(self, sock, timeout):
+        """(type, body) of the node's next frame on sock, (None, None) if
+        it closes first; fails on anything that is not a frame a node
+        sends."""
+        return read_frame(sock, timeout, max_body=REPLY_MAX_BODY)
+
     def exchange(self, sock, seq, payload):
         """Send a MSG and check its ACK (seq, index, length, crc32)."""
-        sock.sendall(frame(MSG, struct.pack(">Q", seq) + payload))
-        ftype, body = read_frame(sock, 2.0)
+        sock.sendall(msg_frame(seq, payload))
+        ftype, body = self.reply(sock, 2.0)
         if ftype != ACK:
             raise AssertionError("no ACK for #%d (type %r); node %s; "
                                  "stderr=%r" % (seq, ftype, self.status(),
                                                 self.err))
-        got = struct.unpack(">QIII", body)
-        want = (seq, self.index, len(payload), zlib.crc32(payload))
+        got = ACK_BODY.unpack(body)
+        want = ack_fields(seq, self.index, payload)
         if got != want:
             raise AssertionError("ACK %r, expected %r" % (got, want))
 
@@ -349,9 +313,9 @@ class H01NodeAuthentication(HostileTest):
                                                reserved=1)),
             ("garbage bytes", b"\xde\xad\xbe\xef" * 4),
             ("an HTTP request", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
-            ("a MSG frame", frame(MSG, struct.pack(">Q", 1) + b"hi")),
+            ("a MSG frame", msg_frame(1, b"hi")),
             ("a BYE frame", frame(BYE)),
-            ("a WELCOME frame", frame(WELCOME, struct.pack(">II", 1, 1))),
+            ("a WELCOME frame", welcome_frame(1, 1)),
             ("an ACK frame", frame(ACK, bytes(20))),
         ]
         for what, data in cases:
@@ -413,9 +377,9 @@ class H01NodeAuthentication(HostileTest):
         for _ in range(20):
             self.track(connect(node.port))
         os.kill(node.pid, signal.SIGCONT)
-        ftype, body = read_frame(client, 1.0)
+        ftype, body = node.reply(client, 1.0)
         self.assertEqual(ftype, WELCOME, node.err)
-        self.assertEqual(struct.unpack(">II", body), (4, node.pid))
+        self.assertEqual(WELCOME_BODY.unpack(body), (4, node.pid))
         node.exchange(client, 1, b"after the burst")
         self.assertTrue(node.running(), node.err)
 
@@ -673,7 +637,7 @@ class H04MalformedToNode(HostileTest):
     def test_length_beyond_bound_exits_1(self):
         # Only the header, announcing a 16 MiB body: the node must not
         # wait for it.
-        self.check_rejected(HEADER.pack(16 << 20, VERSION, MSG, 0),
+        self.check_rejected(header(MSG, 16 << 20),
                             "larger|too big|too large|bound|exceed|limit")
 
     def test_hello_again_exits_1(self):
@@ -691,7 +655,7 @@ class H04MalformedToNode(HostileTest):
                                     "unexpected|type")
 
     def test_frame_cut_short_then_eof_exits(self):
-        whole = frame(MSG, struct.pack(">Q", 2) + b"cut short")
+        whole = msg_frame(2, b"cut short")
         for cut in (3, HEADER.size, HEADER.size + 5, len(whole) - 1):
             with self.subTest(cut=cut):
                 node, s = self.admitted()

@@ -26,8 +26,8 @@ from unittest import mock
 
 import harness
 from harness import (EXIT_DEADLINE, FAKENODE, NODE, NUM, FanoutTest,
-                         listening_ports, node_processes, proc_state,
-                         read_proc, wait_until)
+                     listening_ports, node_processes, proc_state,
+                     read_proc, wait_until)
 
 HOST = r"127\.0\.0\.1"
 

@@ -46,7 +46,7 @@ class MemcheckRun(harness.FanoutTest):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            timeout=120)
         r = harness.Result(p.returncode, p.stdout.decode(),
-                               p.stderr.decode("utf-8", "replace"), 0)
+                           p.stderr.decode("utf-8", "replace"), 0)
         self.assertEqual(r.rc, 0, r)
         self.assert_broadcasts(r.events(), [5, 255, 20], 3)
         files = glob.glob(os.path.join(logs, "vg.*.log"))

@@ -121,7 +121,7 @@ class ManyHosts(harness.FanoutTest):
         # Teardown reached every host: no node anywhere.
         for host in self.hosts:
             harness.wait_until(lambda h=host: not netns_pids(h), 5,
-                                   "nodes of %s gone" % host)
+                               "nodes of %s gone" % host)
         self.assertEqual(harness.node_processes(base, base + n - 1), {})
 
 

@@ -18,273 +18,23 @@ rules: only 127.0.0.1, every wait is for an event with a deadline, every
 process is bounded in time and leftovers are killed by PID.
 Python 3 standard library only.
 """
-import collections
 import os
-import select
 import signal
 import socket
-import subprocess
 import threading
 import time
 import unittest
 
-import harness
-from harness import (ACK, ACK_BODY, BYE, EXIT_DEADLINE, FAKENODE, HEADER,
-                     HELLO, MSG, NODE, WELCOME, WELCOME_BODY, FanoutTest,
-                     ack_fields, frame, header, msg_frame, proc_state,
-                     read_frame, read_proc, wait_until, welcome_frame)
-
-HOST = "127.0.0.1"
-NODE_LIFETIME = 30.0    # a node started by a test is killed after this
-FAULT_DEADLINE = 5.0    # a fault is reported and handled within this
-REPLY_MAX_BODY = 64     # no frame a node sends is longer
-
-
-# --------------------------------------------------------------- helpers
-
-def connect(port, timeout=2.0):
-    s = socket.create_connection((HOST, port), timeout=timeout)
-    s.settimeout(timeout)
-    return s
-
-
-def wait_closed(sock, timeout):
-    """Wait until the peer closes sock (EOF or reset) and return when
-    (monotonic). Fails if it sends data first or the timeout passes."""
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise AssertionError("connection still open after %.1f s"
-                                 % timeout)
-        sock.settimeout(left)
-        try:
-            data = sock.recv(4096)
-        except socket.timeout:
-            continue
-        except (ConnectionResetError, BrokenPipeError):
-            return time.monotonic()
-        if not data:
-            return time.monotonic()
-        raise AssertionError("the node sent %r to a connection it should "
-                             "have closed" % data)
-
-
-def still_open(sock):
-    """Whether sock has neither data nor EOF waiting (non-destructive)."""
-    r, _, _ = select.select([sock], [], [], 0)
-    return not r
-
-
-def process_argvs():
-    """{pid: argv} of every live (not zombie) process."""
-    found = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        raw = read_proc(int(d), "cmdline")
-        if not raw or proc_state(int(d)) in (None, "Z"):
-            continue
-        found[int(d)] = [a.decode("utf-8", "replace")
-                         for a in raw.split(b"\0")]
-    return found
-
-
-def fakenode_processes(lo, hi):
-    """{pid: port} of live fakenodes with --port in lo..hi."""
-    found = {}
-    for pid, argv in process_argvs().items():
-        if FAKENODE not in argv or "--port" not in argv[:-1]:
-            continue
-        port = argv[argv.index("--port") + 1]
-        if port.isdigit() and lo <= int(port) <= hi:
-            found[pid] = int(port)
-    return found
-
-
-json_events = harness.Orch.events_so_far
-
-
-def nth_event(o, name, n, timeout=FAULT_DEADLINE):
-    """The n-th (1-based) event called name, waiting for it."""
-    def got():
-        evs = [e for e in json_events(o) if e["event"] == name]
-        return evs[n - 1] if len(evs) >= n else None
-    try:
-        return wait_until(got, timeout, "%s event #%d" % (name, n))
-    except AssertionError as e:
-        raise AssertionError("%s; stdout=%r stderr=%r"
-                             % (e, o.out, o.err))
-
-
-class NodeProc:
-    """build/node run directly: a random token in its environment and
-    readiness reported on a pipe passed as FANOUT_READY_FD."""
-
-    def __init__(self, port, index=0):
-        self.port, self.index = port, index
-        self.token = os.urandom(32)
-        rfd, wfd = os.pipe()
-        env = dict(os.environ, FANOUT_TOKEN=self.token.hex(),
-                   FANOUT_READY_FD=str(wfd))
-        try:
-            self.p = subprocess.Popen(
-                [NODE, "--port", str(port), "--index", str(index)],
-                env=env, pass_fds=(wfd,), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        finally:
-            os.close(wfd)
-        self.pid = self.p.pid
-        # Bounded in time whatever the test does.
-        self.timer = threading.Timer(NODE_LIFETIME, self.kill)
-        self.timer.daemon = True
-        self.timer.start()
-        self.err = b""
-        self.reader = threading.Thread(target=self._read_err, daemon=True)
-        self.reader.start()
-        try:
-            self._wait_ready(rfd, harness.READY_DEADLINE)
-        finally:
-            os.close(rfd)
-
-    def _read_err(self):
-        for chunk in iter(lambda: self.p.stderr.read1(4096), b""):
-            self.err += chunk
-
-    def _wait_ready(self, rfd, timeout):
-        r, _, _ = select.select([rfd], [], [], timeout)
-        got = os.read(rfd, 1) if r else b""
-        if got != b"R":
-            self.kill()
-            raise AssertionError("node on port %d not ready (read %r); "
-                                 "stderr=%r" % (self.port, got, self.err))
-
-    def hello(self, token=None):
-        return frame(HELLO, self.token if token is None else token)
-
-    def admit(self, budget=0.5):
-        """Connect as the orchestrator; return (socket, seconds to
-        WELCOME). The WELCOME must name our index and the node's pid."""
-        t0 = time.monotonic()
-        s = connect(self.port)
-        s.sendall(self.hello())
-        ftype, body = self.reply(s, max(budget, 0.1) + 1.0)
-        took = time.monotonic() - t0
-        if ftype != WELCOME:
-            raise AssertionError("no WELCOME (type %r, body %r); node "
-                                 "stderr=%r" % (ftype, body, self.err))
-        index, pid = WELCOME_BODY.unpack(body)
-        if (index, pid) != (self.index, self.pid):
-            raise AssertionError("WELCOME names index %d pid %d, not %d "
-                                 "and %d" % (index, pid, self.index,
-                                             self.pid))
-        if took >= budget:
-            raise AssertionError("WELCOME after %.3f s, not within %.1f s"
-                                 % (took, budget))
-        return s, took
-
-    def reply(self, sock, timeout):
-        """(type, body) of the node's next frame on sock, (None, None) if
-        it closes first; fails on anything that is not a frame a node
-        sends."""
-        return read_frame(sock, timeout, max_body=REPLY_MAX_BODY)
-
-    def exchange(self, sock, seq, payload):
-        """Send a MSG and check its ACK (seq, index, length, crc32)."""
-        sock.sendall(msg_frame(seq, payload))
-        ftype, body = self.reply(sock, 2.0)
-        if ftype != ACK:
-            raise AssertionError("no ACK for #%d (type %r); node %s; "
-                                 "stderr=%r" % (seq, ftype, self.status(),
-                                                self.err))
-        got = ACK_BODY.unpack(body)
-        want = ack_fields(seq, self.index, payload)
-        if got != want:
-            raise AssertionError("ACK %r, expected %r" % (got, want))
-
-    def wait_exit(self, timeout):
-        """Exit status (negative: a signal); fails if still running."""
-        try:
-            rc = self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError("node still running %.1f s later; "
-                                 "stderr=%r" % (timeout, self.err))
-        self.reader.join(1.0)
-        return rc
-
-    def status(self):
-        """How the node stands, for messages (waits up to 1 s for it to
-        finish dying)."""
-        try:
-            rc = self.p.wait(1.0)
-        except subprocess.TimeoutExpired:
-            return "still running"
-        if rc < 0:
-            return "killed by %s" % signal.Signals(-rc).name
-        return "exited %d" % rc
-
-    def running(self):
-        return self.p.poll() is None
-
-    def kill(self):
-        harness.kill_and_reap(self.p)
-
-    def close(self):
-        self.timer.cancel()
-        self.kill()
-        self.reader.join(1.0)
-        self.p.stderr.close()
-
-
-# ------------------------------------------------------------ base class
-
-class HostileTest(FanoutTest):
-    """FanoutTest that also cleans up what these tests start: nodes run
-    directly, fakenodes on the test's ports, and sockets."""
-
-    def setUp(self):
-        super().setUp()
-        self.socks = []
-        self.nodes = []
-
-    def tearDown(self):
-        for s in self.socks:
-            s.close()
-        for n in self.nodes:
-            n.close()
-        super().tearDown()
-        for lo, hi in self.ranges:
-            for pid in fakenode_processes(lo, hi):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-
-    def node(self, index=0):
-        n = NodeProc(self.ports(1), index)
-        self.nodes.append(n)
-        return n
-
-    def track(self, sock):
-        self.socks.append(sock)
-        return sock
-
-    def assert_nothing_left(self, base, n):
-        """No node, no fakenode, no listening port of the range."""
-        lo, hi = base, base + n - 1
-        try:        # a wrapper's child is reaped by someone else
-            wait_until(lambda: not fakenode_processes(lo, hi), 2.0,
-                       "fakenodes to exit")
-        except AssertionError:
-            pass
-        self.assertEqual(fakenode_processes(lo, hi), {},
-                         "fakenodes left behind (pid: port)")
-        self.assert_clean(base, n)
+from harness import (ACK, BYE, EXIT_DEADLINE, FAULT_DEADLINE, HEADER, HELLO,
+                     MSG, NODE, WELCOME, WELCOME_BODY, FanoutTest,
+                     Strangers, connect, frame, header, msg_frame,
+                     still_open, stop_process, wait_closed, wait_until,
+                     welcome_frame)
 
 
 # ------------------------------------------------- 1. node authentication
 
-class H01NodeAuthentication(HostileTest):
+class H01NodeAuthentication(FanoutTest):
     def test_silent_stranger_closed_after_1s_and_never_blocks_orchestrator(
             self):
         node = self.node(index=3)
@@ -367,11 +117,9 @@ class H01NodeAuthentication(HostileTest):
         # of connections awaiting a hello overflows while it accepts, and
         # it admits the orchestrator from there.
         node = self.node(index=4)
-        os.kill(node.pid, signal.SIGSTOP)
         self.addCleanup(lambda: node.running() and
                         os.kill(node.pid, signal.SIGCONT))
-        wait_until(lambda: proc_state(node.pid) in ("T", "t"), 2.0,
-                   "the node to stop")
+        stop_process(node.pid)
         client = self.track(connect(node.port))
         client.sendall(node.hello())
         for _ in range(20):
@@ -403,58 +151,15 @@ class H01NodeAuthentication(HostileTest):
 
 # ------------------------------------------- 2. start-up with strangers
 
-class Strangers(threading.Thread):
-    """Connects to every port of a range about every millisecond and keeps
-    the sockets open (silent, or after sending garbage) for 2 s, longer
-    than a node keeps them."""
-
-    KEEP = 2.0
-
-    def __init__(self, ports, payload=None):
-        super().__init__(daemon=True)
-        self.ports = list(ports)
-        self.payload = payload
-        self.stop = threading.Event()
-        self.rounds = 0
-        self.connected = 0
-        self.socks = collections.deque()
-
-    def run(self):
-        try:
-            while not self.stop.is_set():
-                now = time.monotonic()
-                for port in self.ports:
-                    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                    s.settimeout(0.2)
-                    try:
-                        s.connect((HOST, port))
-                        if self.payload:
-                            s.send(self.payload)
-                    except OSError:
-                        s.close()
-                        continue
-                    self.connected += 1
-                    self.socks.append((now, s))
-                while self.socks and now - self.socks[0][0] > self.KEEP:
-                    self.socks.popleft()[1].close()
-                self.rounds += 1
-                time.sleep(0.001)
-        finally:
-            while self.socks:
-                self.socks.popleft()[1].close()
-
-    def finish(self):
-        self.stop.set()
-        self.join(5)
-
-
-class H02StartupWithStrangers(HostileTest):
+class H02StartupWithStrangers(FanoutTest):
     """Strangers knock on every port before and while the orchestrator
     starts. With the readiness descriptor, the orchestrator connects the
     moment a node listens; without it (the node command unsets
     FANOUT_READY_FD), it connects by retrying every 100 to 200 ms, so
     strangers are usually there first, overflowing the node's table of
     connections that have not said hello yet."""
+
+    STRAY_GRACE = 2.0
 
     def check(self, payload, ready_fd):
         n = 3
@@ -476,13 +181,13 @@ class H02StartupWithStrangers(HostileTest):
         self.assertEqual(ready["nodes"], n, o.err)
         self.assertLess(ready["ms"], 1500, "start-up delayed by strangers")
         o.send("despite strangers\n")
-        ev = nth_event(o, "broadcast", 1)
+        ev = o.wait_broadcast(1, FAULT_DEADLINE)
         self.assertEqual((ev["acked"], ev["expected"]), (n, n), ev)
         # Strangers in while the session runs do not disturb it either.
         wait_until(lambda: strangers.connected >= 4 * n, 5.0,
                    "strangers to get in")
         o.send("still there\n")
-        ev = nth_event(o, "broadcast", 2)
+        ev = o.wait_broadcast(2, FAULT_DEADLINE)
         self.assertEqual((ev["acked"], ev["expected"]), (n, n), ev)
         strangers.finish()
         o.close_stdin()
@@ -507,38 +212,27 @@ GARBAGE = b"\xde\xad\xbe\xef garbage \x00\x01\x02" * 8
 
 # --------------------------------------- 3. malformed frames from a node
 
-ONE_FAKE_SCRIPT = """#!/bin/sh
-# Arguments: PORT INDEX. Node 1 is a fakenode in mode {mode}.
-if [ "$2" = 1 ]; then
-    exec python3 '{fake}' --port "$1" --index "$2" --mode '{mode}'
-fi
-exec '{node}' --port "$1" --index "$2"
-"""
-
-
-class H03MalformedFromNode(HostileTest):
+class H03MalformedFromNode(FanoutTest):
     N = 3
+    STRAY_GRACE = 2.0   # a wrapper's child is reaped by someone else
 
-    def config(self, mode):
+    def fake_config(self, mode):
+        """A fleet of N whose node 1 is a fakenode in mode."""
         base = self.ports(self.N)
-        script = self.write("one-fake-%s.sh" % mode, ONE_FAKE_SCRIPT.format(
-            mode=mode, fake=FAKENODE, node=NODE), 0o755)
-        cfg = self.write("%s.ini" % mode,
-                         "[cluster]\nnum_clients = %d\nbase_port = %d\n"
-                         "[node]\ncommand = %s {port} {index}\n"
-                         "[connect]\ntimeout_ms = 3000\n"
-                         "[broadcast]\nack_timeout_ms = 1000\n"
-                         % (self.N, base, script))
+        cfg = self.config(base, self.N, "[node]\ncommand = %s\n"
+                          "[connect]\ntimeout_ms = 3000\n"
+                          "[broadcast]\nack_timeout_ms = 1000\n"
+                          % self.one_fake_command(1, mode), "%s.ini" % mode)
         return base, cfg
 
     def run_two_broadcasts(self, mode):
-        base, cfg = self.config(mode)
+        base, cfg = self.fake_config(mode)
         o = self.start(["-c", cfg, "--json"])
         self.assertEqual(o.wait_event("ready")["nodes"], self.N, o.err)
         o.send("first\n")
-        b1 = nth_event(o, "broadcast", 1)
+        b1 = o.wait_broadcast(1, FAULT_DEADLINE)
         o.send("second\n")
-        b2 = nth_event(o, "broadcast", 2)
+        b2 = o.wait_broadcast(2, FAULT_DEADLINE)
         o.close_stdin()
         rc = o.wait(EXIT_DEADLINE)
         return base, o, rc, b1, b2
@@ -592,7 +286,7 @@ class H03MalformedFromNode(HostileTest):
         self.check_corrupt("bad-len")
 
     def test_welcome_naming_another_index_fails_startup(self):
-        base, cfg = self.config("welcome-wrong")
+        base, cfg = self.fake_config("welcome-wrong")
         r = self.run_orch(["-c", cfg, "--json"], "never sent\n",
                           timeout=15)
         self.assertEqual(r.rc, 69, r)
@@ -606,7 +300,7 @@ class H03MalformedFromNode(HostileTest):
 
 # ----------------------------------------- 4. malformed frames to a node
 
-class H04MalformedToNode(HostileTest):
+class H04MalformedToNode(FanoutTest):
     def admitted(self):
         node = self.node(index=5)
         s, _ = node.admit()
@@ -671,7 +365,7 @@ class H04MalformedToNode(HostileTest):
 EVERY_BYTE = bytes(b for b in range(256) if b != 0x0a)
 
 
-class H05StandardInput(HostileTest):
+class H05StandardInput(FanoutTest):
     def test_every_byte_value_is_carried_intact(self):
         n = 3
         base = self.ports(n)
@@ -713,7 +407,7 @@ exec '{node}' --port "$1" --index "$2"
 """
 
 
-class H06NodeOutputSanitised(HostileTest):
+class H06NodeOutputSanitised(FanoutTest):
     def test_escape_sequences_in_node_output_are_escaped(self):
         n = 2
         base = self.ports(n)

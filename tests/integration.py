@@ -9,18 +9,14 @@ import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
 import time
 import unittest
 
 from harness import (EXIT_DEADLINE, FAKENODE, HEX64, NODE, NUM, ORCH,
-                     READY_DEADLINE, RUN_TIMEOUT, FanoutTest, Result,
+                     READY_DEADLINE, SANITIZER, FanoutTest, listen_on,
                      listening_ports, node_processes, proc_ppid, read_proc,
-                     wait_until)
+                     run, wait_until)
 
-
-# ----------------------------------------------------------------- tests
 
 class T01FiveNodesJson(FanoutTest):
     def test_five_nodes_json(self):
@@ -209,11 +205,8 @@ class T06PortTaken(FanoutTest):
     def test_port_taken_exits_69(self):
         base = self.ports(3)
         taken = base + 1
-        blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        blocker = listen_on(taken)
         try:
-            blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            blocker.bind(("127.0.0.1", taken))
-            blocker.listen(1)
             r = self.run_orch(["-n", "3", "-p", str(base), "--json"],
                               "never sent\n", timeout=10)
             self.assertEqual(r.rc, 69, r)
@@ -468,9 +461,8 @@ class T14ReviewRegressions(FanoutTest):
     """Bugs found in review, each pinned by the test named for it."""
 
     def command_config(self, base, n, command):
-        return self.write("c.ini", "[cluster]\nnum_clients = %d\n"
-                          "base_port = %d\n[node]\ncommand = %s\n"
-                          % (n, base, command))
+        return self.config(base, n, "[node]\ncommand = %s\n" % command,
+                           "c.ini")
 
     def test_custom_command_that_never_signals_readiness_is_connected(self):
         base = self.ports(2)
@@ -497,11 +489,9 @@ class T14ReviewRegressions(FanoutTest):
         os.mkdir(bindir)
         for path in (ORCH, NODE):
             shutil.copy2(path, bindir)
-        p = subprocess.run([os.path.join(bindir, "orchestrator"), "-n", "2",
-                            "-p", str(base), "--json"], cwd=self.dir,
-                           input=b"x\n", stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
-        r = Result(p.returncode, p.stdout.decode(), p.stderr.decode(), 0)
+        r = run([os.path.join(bindir, "orchestrator"), "-n", "2", "-p",
+                 str(base), "--json"], self.dir, b"x\n",
+                stdout_errors="strict")
         self.assertEqual(r.rc, 0, r)
         self.assert_broadcasts(r.events(), [1], 2)
 
@@ -515,18 +505,16 @@ class T15OpenFileLimit(FanoutTest):
         cmd = ["setpriv", "--bounding-set", "-sys_resource", "--inh-caps",
                "-sys_resource", "prlimit", "--nofile=64:64", ORCH, "-n",
                "100", "-p", str(base)]
-        p = subprocess.run(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=RUN_TIMEOUT)
-        err = p.stderr.decode()
-        self.assertEqual(p.returncode, 69, err)
+        r = run(cmd, self.dir, None)
+        err = r.stderr
+        self.assertEqual(r.rc, 69, err)
         self.assertIn("RLIMIT_NOFILE", err)
         self.assertRegex(err, r"100 nodes need \d+ open files")
         self.assert_clean(base, 100)
 
 
 class T16Thousand(FanoutTest):
-    @unittest.skipUnless(os.environ.get("FANOUT_SANITIZER", "none") == "none",
+    @unittest.skipUnless(SANITIZER == "none",
                          "a thousand sanitized processes are too heavy")
     def test_thousand_nodes_end_to_end(self):
         base = self.ports(1000)

@@ -5,116 +5,22 @@ failed start-ups, reload and EOF with broadcasts in flight.
 
 Run: python3 tests/lifecycle.py -v     (build from $FANOUT_BUILD)
 
-Built on tests/harness.py (FanoutTest, Orch and its helpers) and
-tests/fakenode.py. Same rules: real processes and real signals, every
-wait is for an event (an output line, a process state, a port) with a
-deadline, every process is bounded in time, leftovers are killed by PID.
+Built on tests/harness.py and tests/fakenode.py. Same rules: real
+processes and real signals, every wait is for an event (an output line, a
+process state, a port) with a deadline, every process is bounded in time,
+leftovers are killed by PID.
 Python 3 standard library only.
 """
-import fcntl
 import os
 import re
-import select
 import signal
-import socket
-import subprocess
-import termios
-import threading
 import time
 import unittest
-from unittest import mock
 
-import harness
-from harness import (EXIT_DEADLINE, FAKENODE, NODE, NUM, FanoutTest,
-                     listening_ports, node_processes, proc_state,
-                     read_proc, wait_until)
+from harness import (EXIT_DEADLINE, FAKENODE, HOST_RX, NUM, FanoutTest,
+                     connections_to, listen_on, listening_ports,
+                     node_processes, proc_state, stop_process, wait_until)
 
-HOST = r"127\.0\.0\.1"
-
-
-# --------------------------------------------------------------- helpers
-
-def process_argvs():
-    """{pid: argv} of every live (not zombie) process."""
-    found = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        pid = int(d)
-        raw = read_proc(pid, "cmdline")
-        if not raw or proc_state(pid) in (None, "Z"):
-            continue
-        found[pid] = [a.decode("utf-8", "replace")
-                      for a in raw.split(b"\0")]
-    return found
-
-
-def arg_after(argv, flag):
-    for i, a in enumerate(argv[:-1]):
-        if a == flag:
-            return argv[i + 1]
-    return None
-
-
-events = harness.Orch.events_so_far
-
-
-def wait_events(o, name, count, timeout=harness.READY_DEADLINE):
-    """Wait until o has printed at least count events named name; return
-    them all."""
-    def enough():
-        evs = [e for e in events(o) if e["event"] == name]
-        return evs if len(evs) >= count else None
-    try:
-        return wait_until(enough, timeout, "%d %r events" % (count, name))
-    except AssertionError as e:
-        raise AssertionError("%s; stdout=%r stderr=%r"
-                             % (e, o.out, o.err)) from None
-
-
-def wait_matches(o, stream, regex, count, timeout=harness.READY_DEADLINE):
-    """Wait until count lines of stream ('out' or 'err') match regex;
-    return the matches."""
-    rx = re.compile(regex)
-    lines = o.out if stream == "out" else o.err
-
-    def enough():
-        with o.cond:
-            ms = [m for m in map(rx.search, lines) if m]
-        return ms if len(ms) >= count else None
-    try:
-        return wait_until(enough, timeout, "%d lines matching %r on std%s"
-                          % (count, regex, stream))
-    except AssertionError as e:
-        raise AssertionError("%s; stdout=%r stderr=%r"
-                             % (e, o.out, o.err)) from None
-
-
-def wait_broadcast(o, seq, timeout=harness.READY_DEADLINE):
-    return wait_events(o, "broadcast", seq, timeout)[seq - 1]
-
-
-def wait_state(pid, states, timeout=2.0):
-    return wait_until(lambda: proc_state(pid) in states, timeout,
-                      "process %d in state %s" % (pid, states))
-
-
-def orch_connections(ports):
-    """{remote port: local port} of ESTABLISHED IPv4/IPv6 connections to
-    the given ports (the orchestrator's side of its node connections)."""
-    return {remote: local
-            for state, local, remote in harness.tcp_sockets()
-            if state == "01" and remote in ports}
-
-
-# A node command that runs the real node, except for one index, which runs
-# fakenode in the given mode. Arguments: {port} {index}.
-ONE_FAKE_SCRIPT = """#!/bin/sh
-if [ "$2" = '{bad}' ]; then
-    exec python3 '{fake}' --port "$1" --index "$2" --mode '{mode}'
-fi
-exec '{node}' --port "$1" --index "$2"
-"""
 
 # A node command that records each SIGTERM it gets in a file and runs
 # fakenode --mode ignore-term under it, so a test can see that the
@@ -129,91 +35,27 @@ done
 """
 
 
-# ------------------------------------------------------------ base class
-
-class LifecycleTest(FanoutTest):
-    """FanoutTest that also knows the processes a test starts besides the
-    real nodes: fakenodes on its ports and scripts in its directory."""
-
-    def tearDown(self):
-        super().tearDown()          # orchestrators, then real nodes
-        for pid in self.strays():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-    def strays(self):
-        """{pid: argv} of live fakenodes on this test's ports and of
-        processes running a script of this test's directory (the
-        orchestrators themselves excepted)."""
-        orchs = {o.pid for o in self.orchs}
-        found = {}
-        for pid, argv in process_argvs().items():
-            if pid in orchs or pid == os.getpid():
-                continue
-            if FAKENODE in argv:
-                port = arg_after(argv, "--port")
-                if port and port.isdigit() and any(
-                        lo <= int(port) <= hi for lo, hi in self.ranges):
-                    found[pid] = argv
-            elif any(a.startswith(self.dir + os.sep) for a in argv[:2]):
-                found[pid] = argv
-        return found
-
-    def assert_nothing_left(self, base, n, allow_listen=()):
-        # Grandchildren (a wrapper's fakenode) are killed with their
-        # process group but reaped by someone else: give them 1 s.
-        try:
-            wait_until(lambda: not self.strays(), 1.0, "strays to exit")
-        except AssertionError:
-            pass
-        self.assertEqual(self.strays(), {}, "processes left behind")
-        self.assert_clean(base, n, allow_listen)
-
-    def config(self, base, n, extra="", name="fanout.ini"):
-        return self.write(name, "[cluster]\nnum_clients = %d\n"
-                          "base_port = %d\n%s" % (n, base, extra))
-
-    def one_fake_command(self, bad, mode):
-        script = self.write("one-fake.sh", ONE_FAKE_SCRIPT.format(
-            bad=bad, fake=FAKENODE, mode=mode, node=NODE), 0o755)
-        return "%s {port} {index}" % script
-
-    def node_pid(self, base, index, n):
-        """The pid of the real node on port base+index (waits for it)."""
-        port = base + index
-        return wait_until(
-            lambda: next((pid for pid, p in node_processes(
-                base, base + n - 1).items() if p == port), None),
-            harness.READY_DEADLINE, "a node on port %d" % port)
-
-    def ports_by_pid(self, base, n):
-        return node_processes(base, base + n - 1)
-
-
 # ----------------------------------------------------------------- tests
 
-class L01NodeKilledWhileRunning(LifecycleTest):
+class L01NodeKilledWhileRunning(FanoutTest):
     def test_node_killed_while_running(self):
         base = self.ports(3)
         cfg = self.config(base, 3, "[broadcast]\nack_timeout_ms = 3000\n")
         o = self.start(["-c", cfg, "--json"])
         o.wait_event("ready")
         o.send("before\n")
-        ev = wait_broadcast(o, 1)
+        ev = o.wait_broadcast(1)
         self.assertEqual((ev["acked"], ev["expected"]), (3, 3), ev)
 
         # Broadcast #2 is in flight (node 2 is stopped) when node 2 is
         # SIGKILLed: it is counted missing there.
         pid = self.node_pid(base, 2, 3)
-        os.kill(pid, signal.SIGSTOP)
-        wait_state(pid, ("T", "t"))
+        stop_process(pid)
         t0 = time.monotonic()
         o.send("in flight\n")
         os.kill(pid, signal.SIGKILL)
 
-        ex = wait_events(o, "node_exit", 1)[0]
+        ex = o.wait_events("node_exit", 1)[0]
         self.assertEqual((ex["index"], ex["pid"], ex["code"], ex["signal"]),
                          (2, pid, None, 9), ex)
         # Reported after waitpid(): reaped already, no zombie.
@@ -222,9 +64,9 @@ class L01NodeKilledWhileRunning(LifecycleTest):
         wait_until(lambda: proc_state(pid) is None, 1.0,
                    "node %d to be reaped" % pid)
         o.wait_line("err", r"^node 2 \(%s:%d, pid %d\) killed by signal 9 "
-                    r"\(Killed\)" % (HOST, base + 2, pid))
+                    r"\(Killed\)" % (HOST_RX, base + 2, pid))
 
-        ev = wait_broadcast(o, 2)
+        ev = o.wait_broadcast(2)
         self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
                          (2, 3, [2]), ev)
         # A dead node cannot ack: its in-flight broadcast needs no
@@ -234,7 +76,7 @@ class L01NodeKilledWhileRunning(LifecycleTest):
                         "dead node: %r" % ev)
 
         o.send("after\n")
-        ev = wait_broadcast(o, 3)
+        ev = o.wait_broadcast(3)
         self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
                          (2, 3, [2]), ev)
         self.assertEqual(len(self.ports_by_pid(base, 3)), 2)
@@ -242,12 +84,11 @@ class L01NodeKilledWhileRunning(LifecycleTest):
         self.assertEqual(o.wait(), 1, o.err)
         sd = o.wait_event("shutdown", 0)
         self.assertEqual((sd["reason"], sd["status"]), ("eof", 1), sd)
-        self.assertEqual(len([e for e in events(o)
-                              if e["event"] == "node_exit"]), 1, o.out)
+        self.assertEqual(len(o.events_so_far("node_exit")), 1, o.out)
         self.assert_nothing_left(base, 3)
 
 
-class L02RestartOnFailure(LifecycleTest):
+class L02RestartOnFailure(FanoutTest):
     EXTRA = "[node]\nrestart = on-failure\n[broadcast]\nack_timeout_ms = 500\n"
     CONNECTED = r"^node 2 \(%s:%d, pid (\d+)\) connected after a restart$"
 
@@ -259,17 +100,17 @@ class L02RestartOnFailure(LifecycleTest):
         old = self.node_pid(base, 2, 3)
         os.kill(old, signal.SIGKILL)
         o.wait_line("err", r"^node 2 \(%s:%d, pid %d\) killed by signal 9 "
-                    r"\(Killed\)$" % (HOST, port, old))
+                    r"\(Killed\)$" % (HOST_RX, port, old))
         o.wait_line("err", r"^node 2 \(%s:%d\b[^)]*\) restarting in 100 ms "
                     r"\(restart 1 of at most 5 within 60 s\)$"
-                    % (HOST, port))
-        new = int(wait_matches(o, "err", self.CONNECTED % (HOST, port),
-                               1)[0].group(1))
+                    % (HOST_RX, port))
+        new = int(o.wait_matches("err", self.CONNECTED % (HOST_RX, port),
+                                 1)[0].group(1))
         self.assertNotEqual(new, old)
         self.assertEqual(self.ports_by_pid(base, 3).get(new), port,
                          "the restarted node is not on its port")
         o.send("after the restart\n")
-        ev = wait_broadcast(o, 1)
+        ev = o.wait_broadcast(1)
         self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
                          (3, 3, []), ev)
         o.close_stdin()
@@ -286,17 +127,17 @@ class L02RestartOnFailure(LifecycleTest):
             os.kill(pid, signal.SIGKILL)
             o.wait_line("err", r"^node 2 \(%s:%d\b[^)]*\) restarting in "
                         r"%d ms \(restart %d of at most 5 within 60 s\)$"
-                        % (HOST, port, 100 << (k - 1), k))
-            m = wait_matches(o, "err", self.CONNECTED % (HOST, port), k)
+                        % (HOST_RX, port, 100 << (k - 1), k))
+            m = o.wait_matches("err", self.CONNECTED % (HOST_RX, port), k)
             new = int(m[k - 1].group(1))
             self.assertNotEqual(new, pid)
             pid = new
         os.kill(pid, signal.SIGKILL)
         o.wait_line("err", r"^node 2 \(%s:%d\b[^)]*\) failed 6 times "
-                    r"within 60 s; not restarting it again$" % (HOST, port))
-        self.assertEqual(len(wait_events(o, "node_exit", 6)), 6, o.out)
+                    r"within 60 s; not restarting it again$" % (HOST_RX, port))
+        self.assertEqual(len(o.wait_events("node_exit", 6)), 6, o.out)
         o.send("given up\n")
-        ev = wait_broadcast(o, 1)
+        ev = o.wait_broadcast(1)
         self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
                          (2, 3, [2]), ev)
         self.assertNotIn(port, self.ports_by_pid(base, 3).values())
@@ -307,24 +148,23 @@ class L02RestartOnFailure(LifecycleTest):
         self.assert_nothing_left(base, 3)
 
 
-class L03StoppedNode(LifecycleTest):
+class L03StoppedNode(FanoutTest):
     def test_stopped_node_acks_late(self):
         base = self.ports(3)
         cfg = self.config(base, 3, "[broadcast]\nack_timeout_ms = 300\n")
         o = self.start(["-c", cfg, "--json"])
         o.wait_event("ready")
         o.send("one\n")
-        ev = wait_broadcast(o, 1)
+        ev = o.wait_broadcast(1)
         self.assertEqual((ev["acked"], ev["expected"]), (3, 3), ev)
 
         pid = self.node_pid(base, 1, 3)
-        os.kill(pid, signal.SIGSTOP)
-        wait_state(pid, ("T", "t"))
+        stop_process(pid)
         t0 = time.monotonic()
         o.send("two\n")
         o.send("three\n")
         for seq in (2, 3):
-            ev = wait_broadcast(o, seq, 5)
+            ev = o.wait_broadcast(seq, 5)
             self.assertEqual((ev["acked"], ev["expected"], ev["missing"],
                               ev["corrupt"]), (2, 3, [1], []), ev)
         # Reported at the deadline, not held up by the stopped node.
@@ -332,20 +172,20 @@ class L03StoppedNode(LifecycleTest):
         human = r"^#%d acked 2/3 in %s ms, slowest node [02]; missing: " \
                 r"node 1 \(%s:%d, pid %d\)$"
         for seq in (2, 3):
-            o.wait_line("err", human % (seq, NUM, HOST, base + 1, pid), 5)
+            o.wait_line("err", human % (seq, NUM, HOST_RX, base + 1, pid), 5)
 
         os.kill(pid, signal.SIGCONT)
         late = r"^node 1 \(%s:%d, pid %d\) late ack for #%%d \(counted as " \
-               r"late\)$" % (HOST, base + 1, pid)
+               r"late\)$" % (HOST_RX, base + 1, pid)
         for seq in (2, 3):
             o.wait_line("err", late % seq, 5)
         o.send("four\n")
-        ev = wait_broadcast(o, 4)
+        ev = o.wait_broadcast(4)
         self.assertEqual((ev["acked"], ev["expected"], ev["missing"],
                           ev["corrupt"]), (3, 3, [], []), ev)
         o.close_stdin()
         self.assertEqual(o.wait(), 1, "acks were missing: %r" % o.err)
-        bcs = [e for e in events(o) if e["event"] == "broadcast"]
+        bcs = o.events_so_far("broadcast")
         self.assertEqual([e["seq"] for e in bcs], [1, 2, 3, 4],
                          "each broadcast reported once: %r" % bcs)
         self.assertEqual(len([l for l in o.err if "late ack" in l]), 2,
@@ -353,71 +193,14 @@ class L03StoppedNode(LifecycleTest):
         self.assert_nothing_left(base, 3)
 
 
-class L04CtrlCAtTerminal(LifecycleTest):
-    def start_in_terminal(self, args):
-        """Start an orchestrator whose stdin is a new pseudo-terminal that
-        is its controlling terminal, with its process group in the
-        foreground (stdout and stderr stay pipes). Return (orch, master).
-        """
-        master, slave = os.openpty()
-
-        def take_terminal():        # runs in the child, after setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        real_popen = subprocess.Popen
-
-        def popen(*a, **kw):
-            kw.update(start_new_session=True, preexec_fn=take_terminal)
-            return real_popen(*a, **kw)
-
-        # Orch builds its Popen itself: lend it one that sets up the
-        # session and the terminal, for this one call.
-        try:
-            with mock.patch.object(harness.subprocess, "Popen", popen):
-                o = self.start(args, stdin=slave)
-        finally:
-            os.close(slave)
-        # Drain what the terminal echoes, so the orchestrator never blocks.
-        stop = threading.Event()
-        self.echo = []
-
-        def drain():
-            while not stop.is_set():
-                r, _, _ = select.select([master], [], [], 0.05)
-                if r:
-                    try:
-                        data = os.read(master, 4096)
-                    except OSError:
-                        return
-                    if not data:
-                        return
-                    self.echo.append(data)
-        t = threading.Thread(target=drain, daemon=True)
-        t.start()
-
-        def close():
-            stop.set()
-            t.join(2)
-            os.close(master)
-        self.addCleanup(close)
-        wait_until(lambda: self.foreground(master) == o.pid, 2,
-                   "the orchestrator to own the terminal")
-        return o, master
-
-    @staticmethod
-    def foreground(master):
-        try:
-            return os.tcgetpgrp(master)
-        except OSError:
-            return None
-
+class L04CtrlCAtTerminal(FanoutTest):
     def test_ctrl_c_at_terminal_tears_down_and_exits_130(self):
         base = self.ports(3)
         o, master = self.start_in_terminal(
             ["-c", self.config(base, 3), "--json"])
         o.wait_event("ready")
         os.write(master, b"typed at the terminal\r")
-        ev = wait_broadcast(o, 1)
+        ev = o.wait_broadcast(1)
         self.assertEqual((ev["acked"], ev["expected"]), (3, 3), ev)
         nodes = self.ports_by_pid(base, 3)
         self.assertEqual(len(nodes), 3)
@@ -429,7 +212,7 @@ class L04CtrlCAtTerminal(LifecycleTest):
         sd = o.wait_event("shutdown", 0)
         self.assertEqual((sd["reason"], sd["status"]), ("signal", 130), sd)
         # Orderly: no node died on its own of the Ctrl-C.
-        self.assertEqual([e for e in events(o) if e["event"] == "node_exit"],
+        self.assertEqual(o.events_so_far("node_exit"),
                          [], o.out)
         self.assert_nothing_left(base, 3)
 
@@ -461,14 +244,14 @@ class L04CtrlCAtTerminal(LifecycleTest):
         self.assert_nothing_left(base, 2)
 
 
-class L05SigtermToOrchestrator(LifecycleTest):
+class L05SigtermToOrchestrator(FanoutTest):
     def test_sigterm_exits_143_and_restart_on_same_ports(self):
         base = self.ports(3)
         cfg = self.config(base, 3)
         o = self.start(["-c", cfg, "--json"])
         o.wait_event("ready")
         o.send("one\n")
-        self.assertEqual(wait_broadcast(o, 1)["acked"], 3)
+        self.assertEqual(o.wait_broadcast(1)["acked"], 3)
         os.kill(o.pid, signal.SIGTERM)
         self.assertEqual(o.wait(EXIT_DEADLINE), 143, o.err)
         sd = o.wait_event("shutdown", 0)
@@ -477,7 +260,7 @@ class L05SigtermToOrchestrator(LifecycleTest):
         o2 = self.start(["-c", cfg, "--json"])
         self.assertEqual(o2.wait_event("ready")["nodes"], 3, o2.err)
         o2.send("again\n")
-        self.assertEqual(wait_broadcast(o2, 1)["acked"], 3)
+        self.assertEqual(o2.wait_broadcast(1)["acked"], 3)
         o2.close_stdin()
         self.assertEqual(o2.wait(), 0, o2.err)
         self.assert_nothing_left(base, 3)
@@ -498,7 +281,7 @@ class L05SigtermToOrchestrator(LifecycleTest):
         self.assert_nothing_left(base, 2)
 
 
-class L06SigkillToOrchestrator(LifecycleTest):
+class L06SigkillToOrchestrator(FanoutTest):
     def test_sigkill_to_orchestrator_every_node_exits_within_1s(self):
         base = self.ports(3)
         o = self.start(["-c", self.config(base, 3), "--json"])
@@ -506,8 +289,7 @@ class L06SigkillToOrchestrator(LifecycleTest):
         nodes = self.ports_by_pid(base, 3)
         self.assertEqual(len(nodes), 3)
         stopped = self.node_pid(base, 1, 3)
-        os.kill(stopped, signal.SIGSTOP)
-        wait_state(stopped, ("T", "t"))
+        stop_process(stopped)
         t0 = time.monotonic()
         os.kill(o.pid, signal.SIGKILL)
         wait_until(lambda: all(proc_state(p) in (None, "Z") for p in nodes),
@@ -521,7 +303,7 @@ class L06SigkillToOrchestrator(LifecycleTest):
         self.assert_nothing_left(base, 3)
 
 
-class L07NodeDiesDuringStartup(LifecycleTest):
+class L07NodeDiesDuringStartup(FanoutTest):
     EXTRA = "[connect]\ntimeout_ms = 10000\n"
 
     def check_fast_69(self, r, base, n, needle_rx):
@@ -540,22 +322,18 @@ class L07NodeDiesDuringStartup(LifecycleTest):
         r = self.run_orch(["-c", cfg, "--json"], "never sent\n")
         self.check_fast_69(r, base, 2, r"node [01] \(%s:(%d|%d)\b.*"
                            r"No such file or directory"
-                           % (HOST, base, base + 1))
+                           % (HOST_RX, base, base + 1))
         self.assertIn("/nonexistent/node", r.stderr, r)
         self.assert_nothing_left(base, 2)
 
     def test_port_taken(self):
         base = self.ports(3)
         taken = base + 1
-        blocker = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.addCleanup(blocker.close)
-        blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        blocker.bind(("127.0.0.1", taken))
-        blocker.listen(1)
+        self.addCleanup(listen_on(taken).close)
         r = self.run_orch(["-c", self.config(base, 3, self.EXTRA),
                            "--json"], "never sent\n")
         self.check_fast_69(r, base, 3, r"node 1 \(%s:%d\b.*\) exited 1: "
-                           r".*Address already in use" % (HOST, taken))
+                           r".*Address already in use" % (HOST_RX, taken))
         self.assert_nothing_left(base, 3, allow_listen=(taken,))
 
     def test_crash_before_ready(self):
@@ -564,11 +342,12 @@ class L07NodeDiesDuringStartup(LifecycleTest):
                           % self.one_fake_command(1, "crash-early"))
         r = self.run_orch(["-c", cfg, "--json"], "never sent\n")
         self.check_fast_69(r, base, 3, r"node 1 \(%s:%d\b.*\) exited 3: "
-                           r"fatal: crashed before ready" % (HOST, base + 1))
+                           r"fatal: crashed before ready"
+                           % (HOST_RX, base + 1))
         self.assert_nothing_left(base, 3)
 
 
-class L08NodeNeverReady(LifecycleTest):
+class L08NodeNeverReady(FanoutTest):
     def test_node_never_ready_gives_up_at_timeout(self):
         base = self.ports(3)
         cfg = self.config(base, 3, "[connect]\ntimeout_ms = 1000\n"
@@ -579,13 +358,13 @@ class L08NodeNeverReady(LifecycleTest):
         self.assertGreaterEqual(r.secs, 0.9, "gave up before timeout_ms")
         self.assertLess(r.secs, 5.0, "did not give up at timeout_ms")
         self.assertRegex(r.stderr, r"node 1 \(%s:%d\b[^\n]*\b1000 ms"
-                         % (HOST, base + 1), r)
+                         % (HOST_RX, base + 1), r)
         self.assertNotRegex(r.stderr, r"node [02] \(", r)
         self.assertEqual(self.shutdown_event(r.events())["status"], 69, r)
         self.assert_nothing_left(base, 3)
 
 
-class L09Reload(LifecycleTest):
+class L09Reload(FanoutTest):
     def test_reload_scales_up_down_and_keeps_fleet_on_error(self):
         base = self.ports(6)
         hi = base + 5
@@ -594,16 +373,16 @@ class L09Reload(LifecycleTest):
         o.wait_event("ready")
         first = self.ports_by_pid(base, 6)
         self.assertEqual(sorted(first.values()), [base, base + 1, base + 2])
-        conns = orch_connections(set(first.values()))
+        conns = connections_to(set(first.values()))
         self.assertEqual(len(conns), 3, conns)
 
         # 3 -> 6 on SIGHUP.
         self.config(base, 6)
         os.kill(o.pid, signal.SIGHUP)
-        sc = wait_events(o, "scale", 1)[0]
+        sc = o.wait_events("scale", 1)[0]
         self.assertEqual((sc["from"], sc["to"], sc["nodes"]), (3, 6, 6), sc)
         o.send("six\n")
-        ev = wait_broadcast(o, 1)
+        ev = o.wait_broadcast(1)
         self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
                          (6, 6, []), ev)
         now = self.ports_by_pid(base, 6)
@@ -611,14 +390,14 @@ class L09Reload(LifecycleTest):
         for pid, port in first.items():
             self.assertEqual(now.get(pid), port, "node on port %d was "
                              "replaced" % port)
-        self.assertEqual({p: l for p, l in orch_connections(
+        self.assertEqual({p: l for p, l in connections_to(
             set(first.values())).items()}, conns,
             "connections to the staying nodes were not kept")
 
         # 6 -> 2 on /reload.
         self.config(base, 2)
         o.send("/reload\n")
-        sc = wait_events(o, "scale", 2)[1]
+        sc = o.wait_events("scale", 2)[1]
         self.assertEqual((sc["from"], sc["to"], sc["nodes"]), (6, 2, 2), sc)
         wait_until(lambda: not node_processes(base + 2, hi), EXIT_DEADLINE,
                    "surplus nodes to exit")
@@ -626,14 +405,14 @@ class L09Reload(LifecycleTest):
                                    for p in listening_ports()),
                    EXIT_DEADLINE, "surplus ports to close")
         o.send("two\n")
-        ev = wait_broadcast(o, 2)
+        ev = o.wait_broadcast(2)
         self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
                          (2, 2, []), ev)
         kept = {pid: p for pid, p in first.items() if p < base + 2}
         self.assertEqual(self.ports_by_pid(base, 6), kept)
         # Surplus nodes were stopped, not killed.
-        self.assertEqual([e for e in events(o) if e["event"] == "node_exit"
-                          and e.get("signal") == 9], [], o.out)
+        self.assertEqual([e for e in o.events_so_far("node_exit")
+                          if e.get("signal") == 9], [], o.out)
 
         # An edited file with an error: reported, fleet kept.
         self.write("fanout.ini", "[cluster]\nnum_clientz = 2\n"
@@ -642,33 +421,31 @@ class L09Reload(LifecycleTest):
         o.wait_line("err", re.escape("%s:2:" % cfg) +
                     r".*keeping the running configuration")
         o.send("still two\n")
-        ev = wait_broadcast(o, 3)
+        ev = o.wait_broadcast(3)
         self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
                          (2, 2, []), ev)
         self.assertEqual(self.ports_by_pid(base, 6), kept)
         o.close_stdin()
         self.assertEqual(o.wait(), 0, o.err)
-        self.assertEqual(len([e for e in events(o)
-                              if e["event"] == "scale"]), 2, o.out)
+        self.assertEqual(len(o.events_so_far("scale")), 2, o.out)
         self.assert_nothing_left(base, 6)
 
 
-class L10EofWithBroadcastsInFlight(LifecycleTest):
+class L10EofWithBroadcastsInFlight(FanoutTest):
     def test_eof_waits_for_broadcasts_in_flight(self):
         base = self.ports(3)
         cfg = self.config(base, 3, "[broadcast]\nack_timeout_ms = 500\n")
         o = self.start(["-c", cfg, "--json"])
         o.wait_event("ready")
         pid = self.node_pid(base, 1, 3)
-        os.kill(pid, signal.SIGSTOP)
-        wait_state(pid, ("T", "t"))
+        stop_process(pid)
         t0 = time.monotonic()
         o.send("a\nbb\nccc\n")
         o.close_stdin()
         self.assertEqual(o.wait(EXIT_DEADLINE), 1, o.err)
         self.assertGreaterEqual(time.monotonic() - t0, 0.45,
                                 "shutdown did not wait for the deadline")
-        evs = events(o)
+        evs = o.events_so_far()
         bcs = [e for e in evs if e["event"] == "broadcast"]
         self.assertEqual([(e["seq"], e["bytes"]) for e in bcs],
                          [(1, 1), (2, 2), (3, 3)], o.out)

@@ -4,13 +4,12 @@
 The orchestrator runs 3 nodes (valgrind follows them: --trace-children),
 broadcasts lines holding every byte value, and shuts down at EOF. Every
 process's valgrind log must report no error and no leak.
-Run: python3 tests/memcheck.py -v   (FANOUT_BUILD as for harness.py)
+Run: python3 tests/memcheck.py -v     (build from $FANOUT_BUILD)
 """
 import glob
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import unittest
 
@@ -28,10 +27,9 @@ class MemcheckRun(harness.FanoutTest):
         node = os.environ.get("FANOUT_NODE_DYNAMIC")
         command = ("[node]\ncommand = %s --host {host} --port {port} "
                    "--index {index}\n" % node) if node else ""
-        cfg = self.write("vg.ini", "[cluster]\nnum_clients = 3\n"
-                         "base_port = %d\n[connect]\ntimeout_ms = 30000\n"
-                         "[broadcast]\nack_timeout_ms = 20000\n%s"
-                         % (base, command))
+        cfg = self.config(base, 3, "[connect]\ntimeout_ms = 30000\n"
+                          "[broadcast]\nack_timeout_ms = 20000\n%s"
+                          % command, "vg.ini")
         logs = tempfile.mkdtemp(prefix="fanout-vg-")
         self.addCleanup(shutil.rmtree, logs, True)
         every_byte = bytes(b for b in range(256) if b != 0x0A)
@@ -42,11 +40,8 @@ class MemcheckRun(harness.FanoutTest):
                "--errors-for-leak-kinds=definite,indirect,possible",
                "--log-file=%s/vg.%%p.log" % logs,
                harness.ORCH, "-c", cfg, "--json"]
-        p = subprocess.run(cmd, cwd=self.dir, input=data,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=120)
-        r = harness.Result(p.returncode, p.stdout.decode(),
-                           p.stderr.decode("utf-8", "replace"), 0)
+        r = harness.run(cmd, self.dir, data, timeout=120,
+                        stdout_errors="strict")
         self.assertEqual(r.rc, 0, r)
         self.assert_broadcasts(r.events(), [5, 255, 20], 3)
         files = glob.glob(os.path.join(logs, "vg.*.log"))

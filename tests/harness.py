@@ -1170,6 +1170,35 @@ class FanoutTest(unittest.TestCase):
     def run_orch(self, args, input_text="", timeout=RUN_TIMEOUT):
         return run([ORCH] + list(args), self.dir, input_text, timeout)
 
+    def start_fleet(self, base, n, extra=""):
+        """An orchestrator (--json) of the n nodes of config(base, n,
+        extra), once all n are ready."""
+        o = self.start(["-c", self.config(base, n, extra), "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], n, o.err)
+        return o
+
+    def send_acked(self, o, text, seq, n, timeout=READY_DEADLINE):
+        """Send text to o, wait for the report of broadcast #seq and check
+        that all n nodes acked it; return the report."""
+        o.send(text)
+        ev = o.wait_broadcast(seq, timeout)
+        self.assertEqual((ev["acked"], ev["expected"]), (n, n), ev)
+        return ev
+
+    def run_lines(self, base, n, lines, timeout=RUN_TIMEOUT):
+        """Run n nodes from base with --json over lines, one broadcast
+        each; check that the run exits 0, opens with the ready event of n
+        nodes and reports every line fully acked, in order. Return
+        (result, events)."""
+        r = self.run_orch(["-n", str(n), "-p", str(base), "--json"],
+                          "".join(l + "\n" for l in lines), timeout)
+        self.assertEqual(r.rc, 0, r)
+        evs = r.events()            # stdout is only JSON event lines
+        self.assertEqual(evs[0]["event"], "ready", r)
+        self.assertEqual(evs[0]["nodes"], n, r)
+        self.assert_broadcasts(evs, [len(l.encode()) for l in lines], n)
+        return r, evs
+
     def start_in_terminal(self, args):
         """Start an orchestrator whose stdin is a new pseudo-terminal that
         is its controlling terminal, with its process group in the
@@ -1239,6 +1268,13 @@ class FanoutTest(unittest.TestCase):
             lambda: next((pid for pid, p in node_processes(
                 base, base + n - 1).items() if p == port), None),
             READY_DEADLINE, "a node on port %d" % port)
+
+    def stop_node(self, base, index, n):
+        """SIGSTOP the real node on port base+index and wait until it is
+        stopped; return its pid."""
+        pid = self.node_pid(base, index, n)
+        stop_process(pid)
+        return pid
 
     def strays(self):
         """{pid: argv} of live fakenodes on this test's ports and of

@@ -34,13 +34,7 @@ class Thousand(FanoutTest):
     def test_thousand_nodes_end_to_end(self):
         base = self.ports(1000)
         lines = ["line %d" % i for i in range(20)]
-        r = self.run_orch(["-n", "1000", "-p", str(base), "--json"],
-                          "".join(l + "\n" for l in lines), timeout=60)
-        self.assertEqual(r.rc, 0, r)
-        evs = r.events()
-        self.assertEqual(evs[0]["event"], "ready")
-        self.assertEqual(evs[0]["nodes"], 1000)
-        self.assert_broadcasts(evs, [len(l) for l in lines], 1000)
+        self.run_lines(base, 1000, lines, timeout=60)
         self.assert_clean(base, 1000)
 
 

@@ -13,24 +13,18 @@ import signal
 import time
 import unittest
 
-from harness import (HOST_RX, NUM, FanoutTest, proc_state, stop_process,
-                     wait_until)
+from harness import HOST_RX, NUM, FanoutTest, proc_state, wait_until
 
 
 class NodeKilledWhileRunning(FanoutTest):
     def test_node_killed_while_running(self):
         base = self.ports(3)
-        cfg = self.config(base, 3, "[broadcast]\nack_timeout_ms = 3000\n")
-        o = self.start(["-c", cfg, "--json"])
-        o.wait_event("ready")
-        o.send("before\n")
-        ev = o.wait_broadcast(1)
-        self.assertEqual((ev["acked"], ev["expected"]), (3, 3), ev)
+        o = self.start_fleet(base, 3, "[broadcast]\nack_timeout_ms = 3000\n")
+        self.send_acked(o, "before\n", 1, 3)
 
         # Broadcast #2 is in flight (node 2 is stopped) when node 2 is
         # SIGKILLed: it is counted missing there.
-        pid = self.node_pid(base, 2, 3)
-        stop_process(pid)
+        pid = self.stop_node(base, 2, 3)
         t0 = time.monotonic()
         o.send("in flight\n")
         os.kill(pid, signal.SIGKILL)
@@ -75,8 +69,7 @@ class RestartOnFailure(FanoutTest):
     def test_restart_on_failure(self):
         base = self.ports(3)
         port = base + 2
-        o = self.start(["-c", self.config(base, 3, self.EXTRA), "--json"])
-        o.wait_event("ready")
+        o = self.start_fleet(base, 3, self.EXTRA)
         old = self.node_pid(base, 2, 3)
         os.kill(old, signal.SIGKILL)
         o.wait_line("err", r"^node 2 \(%s:%d, pid %d\) killed by signal 9 "
@@ -100,8 +93,7 @@ class RestartOnFailure(FanoutTest):
     def test_restart_gives_up_after_too_many_failures(self):
         base = self.ports(3)
         port = base + 2
-        o = self.start(["-c", self.config(base, 3, self.EXTRA), "--json"])
-        o.wait_event("ready")
+        o = self.start_fleet(base, 3, self.EXTRA)
         pid = self.node_pid(base, 2, 3)
         for k in range(1, 6):
             os.kill(pid, signal.SIGKILL)
@@ -131,15 +123,10 @@ class RestartOnFailure(FanoutTest):
 class StoppedNode(FanoutTest):
     def test_stopped_node_acks_late(self):
         base = self.ports(3)
-        cfg = self.config(base, 3, "[broadcast]\nack_timeout_ms = 300\n")
-        o = self.start(["-c", cfg, "--json"])
-        o.wait_event("ready")
-        o.send("one\n")
-        ev = o.wait_broadcast(1)
-        self.assertEqual((ev["acked"], ev["expected"]), (3, 3), ev)
+        o = self.start_fleet(base, 3, "[broadcast]\nack_timeout_ms = 300\n")
+        self.send_acked(o, "one\n", 1, 3)
 
-        pid = self.node_pid(base, 1, 3)
-        stop_process(pid)
+        pid = self.stop_node(base, 1, 3)
         t0 = time.monotonic()
         o.send("two\n")
         o.send("three\n")

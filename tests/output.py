@@ -17,15 +17,9 @@ class FiveNodesJson(FanoutTest):
     def test_five_nodes_json(self):
         base = self.ports(5)
         lines = ["hello", "fan out to five", "h\u00e9llo w\u00f6rld"]
-        r = self.run_orch(["-n", "5", "-p", str(base), "--json"],
-                          "".join(l + "\n" for l in lines))
-        self.assertEqual(r.rc, 0, r)
-        evs = r.events()            # stdout is only JSON event lines
-        self.assertEqual(evs[0]["event"], "ready", r)
-        self.assertEqual(evs[0]["nodes"], 5, r)
+        r, evs = self.run_lines(base, 5, lines)
         self.assertEqual(evs[0]["expected"], 5, r)
         self.assertIsInstance(evs[0]["ms"], (int, float))
-        self.assert_broadcasts(evs, [len(l.encode()) for l in lines], 5)
         sd = self.shutdown_event(evs)
         self.assertEqual(sd["reason"], "eof", r)
         self.assertEqual(sd["status"], 0, r)
@@ -67,9 +61,8 @@ class LastWords(FanoutTest):
         script = self.write("dying.sh", "#!/bin/sh\necho first >&2\n"
                             "echo second >&2\necho third >&2\n"
                             "echo last words >&2\nexit 4\n", 0o755)
-        cfg = self.write("c.ini", "[cluster]\nnum_clients = 2\n"
-                         "base_port = %d\n[node]\ncommand = %s {port}\n"
-                         % (base, script))
+        cfg = self.config(base, 2, "[node]\ncommand = %s {port}\n" % script,
+                          "c.ini")
         r = self.run_orch(["-c", cfg], "")
         self.assertEqual(r.rc, 69, r)
         self.assertRegex(r.stderr, r"exited 4: last words\n"
@@ -83,9 +76,8 @@ class LogDir(FanoutTest):
         os.mkdir(logs)
         script = self.write("chatty.sh", "#!/bin/sh\necho hello from $2 >&2\n"
                             "exec %s \"$@\"\n" % NODE, 0o755)
-        cfg = self.write("c.ini", "[cluster]\nnum_clients = 2\n"
-                         "base_port = %d\n[node]\ncommand = %s --port "
-                         "{port} --index {index}\n" % (base, script))
+        cfg = self.config(base, 2, "[node]\ncommand = %s --port {port} "
+                          "--index {index}\n" % script, "c.ini")
         r = self.run_orch(["-c", cfg, "--log-dir", logs], "x\n")
         self.assertEqual(r.rc, 0, r)
         self.assertNotIn("[node", r.stderr)
@@ -108,9 +100,8 @@ class NodeOutputSanitised(FanoutTest):
         base = self.ports(n)
         script = self.write("noisy.sh", NOISY_SCRIPT.format(node=NODE),
                             0o755)
-        cfg = self.write("noisy.ini", "[cluster]\nnum_clients = %d\n"
-                         "base_port = %d\n[node]\ncommand = %s {port} "
-                         "{index}\n" % (n, base, script))
+        cfg = self.config(base, n, "[node]\ncommand = %s {port} {index}\n"
+                          % script, "noisy.ini")
         r = self.run_orch(["-c", cfg, "--json"], "x\n")
         self.assertEqual(r.rc, 0, r)
         self.assert_broadcasts(r.events(), [1], n)

@@ -13,16 +13,14 @@ import time
 import unittest
 
 from harness import (EXIT_DEADLINE, FAKENODE, FanoutTest, listening_ports,
-                     node_processes, proc_state, stop_process, wait_until)
+                     node_processes, proc_state, wait_until)
 
 
 class IntAndTerm(FanoutTest):
     def run_until_signal(self, base, n, sig):
         o = self.start(["-n", str(n), "-p", str(base), "--json"])
         self.assertEqual(o.wait_event("ready")["nodes"], n)
-        o.send("before the signal\n")
-        ev = o.wait_event("broadcast")
-        self.assertEqual(ev["acked"], n, ev)
+        self.send_acked(o, "before the signal\n", 1, n)
         self.assertEqual(len(node_processes(base, base + n - 1)), n)
         t0 = time.monotonic()
         os.kill(o.pid, sig)
@@ -47,8 +45,7 @@ class IntAndTerm(FanoutTest):
         # An immediate restart binds the same ports (SO_REUSEADDR).
         o = self.start(["-n", "3", "-p", str(base), "--json"])
         self.assertEqual(o.wait_event("ready")["nodes"], 3, o.err)
-        o.send("again\n")
-        self.assertEqual(o.wait_event("broadcast")["acked"], 3)
+        self.send_acked(o, "again\n", 1, 3)
         o.close_stdin()
         self.assertEqual(o.wait(), 0, o.err)
         self.assert_clean(base, 3)
@@ -121,31 +118,24 @@ class CtrlCAtTerminal(FanoutTest):
 class SigtermToOrchestrator(FanoutTest):
     def test_sigterm_exits_143_and_restart_on_same_ports(self):
         base = self.ports(3)
-        cfg = self.config(base, 3)
-        o = self.start(["-c", cfg, "--json"])
-        o.wait_event("ready")
-        o.send("one\n")
-        self.assertEqual(o.wait_broadcast(1)["acked"], 3)
+        o = self.start_fleet(base, 3)
+        self.send_acked(o, "one\n", 1, 3)
         os.kill(o.pid, signal.SIGTERM)
         self.assertEqual(o.wait(EXIT_DEADLINE), 143, o.err)
         sd = o.wait_event("shutdown", 0)
         self.assertEqual((sd["reason"], sd["status"]), ("signal", 143), sd)
         self.assert_nothing_left(base, 3)
-        o2 = self.start(["-c", cfg, "--json"])
-        self.assertEqual(o2.wait_event("ready")["nodes"], 3, o2.err)
-        o2.send("again\n")
-        self.assertEqual(o2.wait_broadcast(1)["acked"], 3)
+        o2 = self.start_fleet(base, 3)
+        self.send_acked(o2, "again\n", 1, 3)
         o2.close_stdin()
         self.assertEqual(o2.wait(), 0, o2.err)
         self.assert_nothing_left(base, 3)
 
     def test_sigterm_kills_nodes_that_ignore_it_after_stop_timeout(self):
         base = self.ports(2)
-        cfg = self.config(base, 2, "[node]\ncommand = python3 %s --port "
-                          "{port} --index {index} --mode ignore-term\n"
-                          "stop_timeout_ms = 500\n" % FAKENODE)
-        o = self.start(["-c", cfg, "--json"])
-        o.wait_event("ready")
+        o = self.start_fleet(base, 2, "[node]\ncommand = python3 %s --port "
+                             "{port} --index {index} --mode ignore-term\n"
+                             "stop_timeout_ms = 500\n" % FAKENODE)
         t0 = time.monotonic()
         os.kill(o.pid, signal.SIGTERM)
         self.assertEqual(o.wait(EXIT_DEADLINE), 143, o.err)
@@ -158,12 +148,10 @@ class SigtermToOrchestrator(FanoutTest):
 class SigkillToOrchestrator(FanoutTest):
     def test_sigkill_to_orchestrator_every_node_exits_within_1s(self):
         base = self.ports(3)
-        o = self.start(["-c", self.config(base, 3), "--json"])
-        o.wait_event("ready")
+        o = self.start_fleet(base, 3)
         nodes = self.ports_by_pid(base, 3)
         self.assertEqual(len(nodes), 3)
-        stopped = self.node_pid(base, 1, 3)
-        stop_process(stopped)
+        self.stop_node(base, 1, 3)
         t0 = time.monotonic()
         os.kill(o.pid, signal.SIGKILL)
         wait_until(lambda: all(proc_state(p) in (None, "Z") for p in nodes),

@@ -12,20 +12,14 @@ import json
 import time
 import unittest
 
-from harness import EXIT_DEADLINE, FanoutTest, stop_process
+from harness import EXIT_DEADLINE, FanoutTest
 
 
 class Pipelined(FanoutTest):
     def test_pipelined_2000_lines_10_nodes(self):
         base = self.ports(10)
         lines = ["line %d %s" % (i, "x" * (i % 97)) for i in range(1, 2001)]
-        r = self.run_orch(["-n", "10", "-p", str(base), "--json"],
-                          "".join(l + "\n" for l in lines), timeout=30)
-        self.assertEqual(r.rc, 0, r)
-        evs = r.events()
-        self.assertEqual(evs[0]["event"], "ready")
-        self.assertEqual(evs[0]["nodes"], 10)
-        self.assert_broadcasts(evs, [len(l) for l in lines], 10)
+        r, evs = self.run_lines(base, 10, lines, timeout=30)
         sd = self.shutdown_event(evs)
         self.assertEqual((sd["reason"], sd["status"]), ("eof", 0))
         self.assert_clean(base, 10)
@@ -71,9 +65,8 @@ class Lines(FanoutTest):
 class LongLine(FanoutTest):
     def test_long_line_refused(self):
         base = self.ports(2)
-        cfg = self.write("small.ini", "[cluster]\nnum_clients = 2\n"
-                         "base_port = %d\n[broadcast]\n"
-                         "max_message_bytes = 16\n" % base)
+        cfg = self.config(base, 2, "[broadcast]\nmax_message_bytes = 16\n",
+                          "small.ini")
         text = "0123456789abcdef\n" "0123456789abcdefg\n" "ok\n"
         r = self.run_orch(["-c", cfg, "--json"], text)
         self.assertEqual(r.rc, 1, r)
@@ -120,9 +113,8 @@ class HostileInput(FanoutTest):
         n = 2
         base = self.ports(n)
         limit = 300
-        cfg = self.write("limit.ini", "[cluster]\nnum_clients = %d\n"
-                         "base_port = %d\n[broadcast]\n"
-                         "max_message_bytes = %d\n" % (n, base, limit))
+        cfg = self.config(base, n, "[broadcast]\nmax_message_bytes = %d\n"
+                          % limit, "limit.ini")
         text = (EVERY_BYTE + b"\n" + b"\xff" * (limit + 1) + b"\n" +
                 b"y" * limit + b"\n" + b"next\n" + b"last-\x00\xc3(")
         r = self.run_orch(["-c", cfg, "--json"], text)
@@ -172,11 +164,8 @@ class StdinNotAPipe(FanoutTest):
 class EofWithBroadcastsInFlight(FanoutTest):
     def test_eof_waits_for_broadcasts_in_flight(self):
         base = self.ports(3)
-        cfg = self.config(base, 3, "[broadcast]\nack_timeout_ms = 500\n")
-        o = self.start(["-c", cfg, "--json"])
-        o.wait_event("ready")
-        pid = self.node_pid(base, 1, 3)
-        stop_process(pid)
+        o = self.start_fleet(base, 3, "[broadcast]\nack_timeout_ms = 500\n")
+        self.stop_node(base, 1, 3)
         t0 = time.monotonic()
         o.send("a\nbb\nccc\n")
         o.close_stdin()

@@ -166,15 +166,11 @@ class StartupWithStrangers(FanoutTest):
         ready = o.wait_event("ready")
         self.assertEqual(ready["nodes"], n, o.err)
         self.assertLess(ready["ms"], 1500, "start-up delayed by strangers")
-        o.send("despite strangers\n")
-        ev = o.wait_broadcast(1, FAULT_DEADLINE)
-        self.assertEqual((ev["acked"], ev["expected"]), (n, n), ev)
+        self.send_acked(o, "despite strangers\n", 1, n, FAULT_DEADLINE)
         # Strangers in while the session runs do not disturb it either.
         wait_until(lambda: strangers.connected >= 4 * n, 5.0,
                    "strangers to get in")
-        o.send("still there\n")
-        ev = o.wait_broadcast(2, FAULT_DEADLINE)
-        self.assertEqual((ev["acked"], ev["expected"]), (n, n), ev)
+        self.send_acked(o, "still there\n", 2, n, FAULT_DEADLINE)
         strangers.finish()
         o.close_stdin()
         self.assertEqual(o.wait(), 0, o.err)

@@ -60,10 +60,8 @@ class Token(FanoutTest):
         base = self.ports(2)
         wrapper = self.write("wrap.sh", WRAPPER_SCRIPT.format(
             dir=self.dir, node=NODE), 0o755)
-        cfg = self.write("wrap.ini", "[cluster]\nnum_clients = 2\n"
-                         "base_port = %d\n[node]\n"
-                         "command = %s {host} {index} {port}\n"
-                         % (base, wrapper))
+        cfg = self.config(base, 2, "[node]\ncommand = %s {host} {index} "
+                          "{port}\n" % wrapper, "wrap.ini")
         o = self.start(["-c", cfg, "--json"])
         o.wait_event("ready")
         tokens = set()
@@ -74,8 +72,7 @@ class Token(FanoutTest):
         token = tokens.pop()
         self.assertRegex(token, rb"^[0-9a-fA-F]{64}$")
         self.check_nodes(o, base, 2, token)
-        o.send("with token\n")
-        self.assertEqual(o.wait_event("broadcast")["acked"], 2)
+        self.send_acked(o, "with token\n", 1, 2)
         o.close_stdin()
         self.assertEqual(o.wait(), 0, o.err)
         self.assert_clean(base, 2)

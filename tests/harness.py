@@ -19,8 +19,9 @@ Rules every test follows, and the helpers here enforce:
 - afterwards nothing may be left: no node process serving a port of the
   range, no LISTEN socket on the range, no fakenode, no process running a
   script of the test's directory. Leftovers are killed by PID in tearDown
-  (never by name).
-- only 127.0.0.1, and the network namespaces a test makes itself.
+  (never by name);
+- traffic goes only to 127.0.0.1, or into the network namespaces a test
+  makes itself.
 
 Sections: constants; waiting; /proc; ports and sockets; wire frames;
 processes (the orchestrator, a node run directly, strangers); the console
@@ -181,16 +182,6 @@ def node_processes(lo, hi):
         if not is_node_binary(pid, argv[0]):
             continue
         port = port_in(argv, lo, hi)
-        if port is not None and alive(pid):
-            found[pid] = port
-    return found
-
-
-def fakenode_processes(lo, hi):
-    """{pid: port} of live fakenodes with --port in lo..hi."""
-    found = {}
-    for pid, argv in _argvs():
-        port = port_in(argv, lo, hi) if FAKENODE in argv else None
         if port is not None and alive(pid):
             found[pid] = port
     return found

@@ -4,9 +4,10 @@
 Used as a [node] command:
     python3 fakenode.py --port {port} --index {index} --mode MODE[,MODE...]
 
-It speaks fanout's wire protocol (common/proto.h) like the real node:
-readiness byte on $FANOUT_READY_FD, HELLO with $FANOUT_TOKEN, WELCOME,
-one ACK per MSG. Modes change one behaviour each:
+It speaks fanout's wire protocol (common/proto.h, encoded and decoded by
+tests/harness.py, which it imports) like the real node: readiness byte
+on $FANOUT_READY_FD, HELLO with $FANOUT_TOKEN, WELCOME, one ACK per MSG.
+Modes change one behaviour each:
     ignore-term     SIGTERM and BYE are ignored (only SIGKILL stops it)
     no-ready        never signals readiness and never listens
     crash-early     prints "fatal: crashed before ready" and exits 3
@@ -26,53 +27,31 @@ import os
 import select
 import signal
 import socket
-import struct
 import sys
-import zlib
 
-HEADER = struct.Struct(">IBBH")
-VERSION = 1
-HELLO, WELCOME, MSG, ACK, BYE = 1, 2, 3, 4, 5
-
-
-def frame(ftype, body=b""):
-    return HEADER.pack(len(body), VERSION, ftype, 0) + body
-
-
-def read_exact(sock, n):
-    data = b""
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
-def read_frame(sock):
-    head = read_exact(sock, HEADER.size)
-    if head is None:
-        return None, None
-    length, _version, ftype, _ = HEADER.unpack(head)
-    body = read_exact(sock, length)
-    return ftype, body
+from harness import (ACK, BYE, HELLO, MSG, FrameError, ack_fields,
+                     ack_frame, frame, header, read_frame, split_msg,
+                     welcome_frame)
 
 
 def ack_for(seq, index, payload, modes):
-    length, crc = len(payload), zlib.crc32(payload)
+    seq, index, length, crc = ack_fields(seq, index, payload)
     if "bad-crc" in modes:
         crc ^= 1
     if "bad-len" in modes:
         length += 1
     if "unknown-seq" in modes:
         seq += 1000000
-    return frame(ACK, struct.pack(">QIII", seq, index, length, crc))
+    return ack_frame(seq, index, length, crc)
 
 
 def serve(conn, index, modes):
     """Ack messages until BYE or EOF; return the exit status."""
     while True:
-        ftype, body = read_frame(conn)
+        try:
+            ftype, body = read_frame(conn)
+        except FrameError:
+            return 1
         if ftype is None:
             return 0
         if ftype == BYE:
@@ -85,21 +64,20 @@ def serve(conn, index, modes):
             conn.sendall(b"\xde\xad\xbe\xef" * 8)
             continue
         if "bad-version" in modes:
-            conn.sendall(HEADER.pack(20, 9, ACK, 0) + bytes(20))
+            conn.sendall(frame(ACK, bytes(20), version=9))
             continue
         if "bad-type" in modes:
-            conn.sendall(HEADER.pack(20, VERSION, 77, 0) + bytes(20))
+            conn.sendall(frame(77, bytes(20)))
             continue
         if "too-big" in modes:
-            conn.sendall(HEADER.pack(16 << 20, VERSION, ACK, 0))
+            conn.sendall(header(ACK, 16 << 20))
             continue
+        seq, payload = split_msg(body)
         if "cut-short" in modes:
-            seq = struct.unpack(">Q", body[:8])[0]
-            conn.sendall(ack_for(seq, index, body[8:], modes)[:14])
+            conn.sendall(ack_for(seq, index, payload, modes)[:14])
             conn.close()
             return 0
-        seq = struct.unpack(">Q", body[:8])[0]
-        conn.sendall(ack_for(seq, index, body[8:], modes))
+        conn.sendall(ack_for(seq, index, payload, modes))
 
 
 def main():
@@ -129,13 +107,15 @@ def main():
         os.close(int(ready))
     while True:
         conn, _ = lsock.accept()
-        ftype, body = read_frame(conn)
+        try:
+            ftype, body = read_frame(conn)
+        except FrameError:
+            ftype = body = None
         if ftype != HELLO or body != token:
             conn.close()
             continue
         welcome_index = args.index + ("welcome-wrong" in modes)
-        conn.sendall(frame(WELCOME, struct.pack(">II", welcome_index,
-                                                os.getpid())))
+        conn.sendall(welcome_frame(welcome_index, os.getpid()))
         status = serve(conn, args.index, modes)
         if "ignore-term" in modes:
             while True:

@@ -4,23 +4,22 @@
 The orchestrator runs 3 nodes (valgrind follows them: --trace-children),
 broadcasts lines holding every byte value, and shuts down at EOF. Every
 process's valgrind log must report no error and no leak.
-Run: python3 tests/memcheck.py -v   (FANOUT_BUILD as for integration.py)
+Run: python3 tests/memcheck.py -v     (build from $FANOUT_BUILD)
 """
 import glob
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 import unittest
 
-import integration
+import harness
 
 VALGRIND = shutil.which("valgrind")
 
 
 @unittest.skipUnless(VALGRIND, "valgrind is not installed")
-class MemcheckRun(integration.FanoutTest):
+class MemcheckRun(harness.FanoutTest):
     def test_run_under_memcheck_has_no_error_and_no_leak(self):
         base = self.ports(3)
         # A static node (the default) would drown memcheck in false
@@ -28,10 +27,9 @@ class MemcheckRun(integration.FanoutTest):
         node = os.environ.get("FANOUT_NODE_DYNAMIC")
         command = ("[node]\ncommand = %s --host {host} --port {port} "
                    "--index {index}\n" % node) if node else ""
-        cfg = self.write("vg.ini", "[cluster]\nnum_clients = 3\n"
-                         "base_port = %d\n[connect]\ntimeout_ms = 30000\n"
-                         "[broadcast]\nack_timeout_ms = 20000\n%s"
-                         % (base, command))
+        cfg = self.config(base, 3, "[connect]\ntimeout_ms = 30000\n"
+                          "[broadcast]\nack_timeout_ms = 20000\n%s"
+                          % command, "vg.ini")
         logs = tempfile.mkdtemp(prefix="fanout-vg-")
         self.addCleanup(shutil.rmtree, logs, True)
         every_byte = bytes(b for b in range(256) if b != 0x0A)
@@ -41,12 +39,9 @@ class MemcheckRun(integration.FanoutTest):
                "--show-leak-kinds=definite,indirect,possible",
                "--errors-for-leak-kinds=definite,indirect,possible",
                "--log-file=%s/vg.%%p.log" % logs,
-               integration.ORCH, "-c", cfg, "--json"]
-        p = subprocess.run(cmd, cwd=self.dir, input=data,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=120)
-        r = integration.Result(p.returncode, p.stdout.decode(),
-                               p.stderr.decode("utf-8", "replace"), 0)
+               harness.ORCH, "-c", cfg, "--json"]
+        r = harness.run(cmd, self.dir, data, timeout=120,
+                        stdout_errors="strict")
         self.assertEqual(r.rc, 0, r)
         self.assert_broadcasts(r.events(), [5, 255, 20], 3)
         files = glob.glob(os.path.join(logs, "vg.*.log"))
@@ -57,10 +52,10 @@ class MemcheckRun(integration.FanoutTest):
             # --quiet leaves a log empty unless something was wrong.
             self.assertFalse(re.search(r"\S", text),
                              "valgrind reported in %s:\n%s" % (path, text))
-        for pid, port in integration.node_processes(base, base + 2).items():
+        for pid, port in harness.node_processes(base, base + 2).items():
             self.fail("node %d left on port %d" % (pid, port))
         self.assertFalse(set(range(base, base + 3)) &
-                         integration.listening_ports(), "ports left")
+                         harness.listening_ports(), "ports left")
 
 
 if __name__ == "__main__":

@@ -10,48 +10,21 @@ readiness comes back as a line on its standard output.
 
 Needs root and `ip netns`; skips, saying why, otherwise. Every namespace
 is deleted afterwards, whatever happened.
-Run: python3 tests/netns.py -v   (FANOUT_BUILD as for integration.py)
+Run: python3 tests/netns.py -v     (build from $FANOUT_BUILD)
 """
 import os
 import random
-import shutil
 import signal
-import subprocess
 import unittest
 
-import integration
+import harness
 
 HOSTS = 3
-
-
-def ip(*args, check=True):
-    return subprocess.run(["ip"] + list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, timeout=10, check=check)
-
-
-def netns_usable():
-    """Return None if namespaces can be made here, else why not."""
-    if os.geteuid() != 0:
-        return "needs root to create network namespaces"
-    if not shutil.which("ip"):
-        return "needs ip (iproute2)"
-    probe = "fanout-probe-%d" % os.getpid()
-    if ip("netns", "add", probe, check=False).returncode != 0:
-        return "ip netns add is not permitted here"
-    ip("netns", "del", probe, check=False)
-    return None
-
-
-WHY_NOT = netns_usable()
-
-
-def netns_pids(name):
-    r = ip("netns", "pids", name, check=False)
-    return [int(p) for p in r.stdout.split()]
+WHY_NOT = harness.netns_unusable()
 
 
 @unittest.skipIf(WHY_NOT, WHY_NOT or "")
-class ManyHosts(integration.FanoutTest):
+class ManyHosts(harness.FanoutTest):
     def setUp(self):
         super().setUp()
         self.hosts = []
@@ -60,57 +33,42 @@ class ManyHosts(integration.FanoutTest):
             addr = "10.231.%d.2" % ((net + k) % 250 + 1)
             outer = "fo%d%d" % (os.getpid() % 100000, k)
             self.addCleanup(self.delete_host, addr, outer)
-            ip("netns", "add", addr)
-            ip("link", "add", outer, "type", "veth", "peer", "name", "eth0",
-               "netns", addr)
-            ip("addr", "add", addr[:-1] + "1/24", "dev", outer)
-            ip("link", "set", outer, "up")
-            ip("-n", addr, "addr", "add", addr + "/24", "dev", "eth0")
-            ip("-n", addr, "link", "set", "eth0", "up")
-            ip("-n", addr, "link", "set", "lo", "up")
+            harness.add_host(addr, outer)
             self.hosts.append(addr)
 
     def delete_host(self, addr, outer):
-        for pid in netns_pids(addr):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        ip("netns", "del", addr, check=False)
-        ip("link", "del", outer, check=False)  # gone with the namespace
-        listed = ip("netns", "list", check=False).stdout.decode()
-        self.assertNotIn(addr, listed, "namespace left behind")
+        self.assertTrue(harness.delete_host(addr, outer),
+                        "namespace %s left behind" % addr)
 
-    def config(self, n, base):
+    def hosts_config(self, n, base):
         launcher = ("ip netns exec {host} env -u FANOUT_TOKEN "
                     "-u FANOUT_READY_FD %s --host {host} --port {port} "
-                    "--index {index}" % integration.NODE)
-        return self.write("hosts.ini", "[cluster]\nnum_clients = %d\n"
-                          "base_port = %d\nhosts = %s\n[node]\n"
-                          "command = %s\nstop_timeout_ms = 1000\n"
-                          % (n, base, ", ".join(self.hosts), launcher))
+                    "--index {index}" % harness.NODE)
+        return self.config(base, n, "hosts = %s\n[node]\ncommand = %s\n"
+                           "stop_timeout_ms = 1000\n"
+                           % (", ".join(self.hosts), launcher), "hosts.ini")
 
     def test_fleet_across_three_hosts(self):
         n, base = 6, random.randint(21000, 30000)
-        o = self.start(["-c", self.config(n, base), "--json"])
+        o = self.start(["-c", self.hosts_config(n, base), "--json"])
         ready = o.wait_event("ready", timeout=20)
         self.assertEqual(ready["nodes"], n)
         # Node i runs in host i mod 3, and listens on that host's address.
         for k, host in enumerate(self.hosts):
-            pids = netns_pids(host)
+            pids = harness.netns_pids(host)
             self.assertEqual(len(pids), n // HOSTS, host)
             for pid in pids:
-                argv = integration.read_proc(pid, "cmdline").split(b"\0")
+                argv = harness.read_proc(pid, "cmdline").split(b"\0")
                 self.assertIn(host.encode(), argv)
                 # The token never travels on a command line.
-                self.assertFalse(integration.HEX64.search(b" ".join(argv)))
+                self.assertFalse(harness.HEX64.search(b" ".join(argv)))
         o.send("across the hosts\n")
         ev = o.wait_line("out", '"seq":1', 10)
         self.assertIn('"acked":6,"expected":6', ev.string)
         # One host goes down: its nodes are reported, and missed.
-        for pid in netns_pids(self.hosts[1]):
+        for pid in harness.netns_pids(self.hosts[1]):
             os.kill(pid, signal.SIGKILL)
-        integration.wait_until(
+        harness.wait_until(
             lambda: sum('"node_exit"' in l for l in o.out) == n // HOSTS,
             10, "node_exit events of the lost host")
         o.send("after the loss\n")
@@ -120,9 +78,9 @@ class ManyHosts(integration.FanoutTest):
         self.assertEqual(o.wait(15), 1)
         # Teardown reached every host: no node anywhere.
         for host in self.hosts:
-            integration.wait_until(lambda h=host: not netns_pids(h), 5,
-                                   "nodes of %s gone" % host)
-        self.assertEqual(integration.node_processes(base, base + n - 1), {})
+            harness.wait_until(lambda h=host: not harness.netns_pids(h), 5,
+                               "nodes of %s gone" % host)
+        self.assertEqual(harness.node_processes(base, base + n - 1), {})
 
 
 if __name__ == "__main__":

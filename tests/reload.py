@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Reload, on SIGHUP or /reload: the fleet scales up and down, the staying
+nodes and their connections kept; an edited file with an error is
+reported and the running configuration kept.
+
+Run: python3 tests/reload.py -v     (build from $FANOUT_BUILD)
+Helpers, and the rules every test follows: tests/harness.py.
+"""
+import os
+import re
+import signal
+import unittest
+
+from harness import (EXIT_DEADLINE, FanoutTest, connections_to,
+                     listening_ports, node_processes, wait_until)
+
+
+class Reload(FanoutTest):
+    def test_reload_scales_up_down_and_keeps_fleet_on_error(self):
+        base = self.ports(6)
+        hi = base + 5
+        cfg = self.config(base, 3)
+        o = self.start(["-c", cfg, "--json"])
+        o.wait_event("ready")
+        first = self.ports_by_pid(base, 6)
+        self.assertEqual(sorted(first.values()), [base, base + 1, base + 2])
+        conns = connections_to(set(first.values()))
+        self.assertEqual(len(conns), 3, conns)
+
+        # 3 -> 6 on SIGHUP.
+        self.config(base, 6)
+        os.kill(o.pid, signal.SIGHUP)
+        sc = o.wait_events("scale", 1)[0]
+        self.assertEqual((sc["from"], sc["to"], sc["nodes"]), (3, 6, 6), sc)
+        o.send("six\n")
+        ev = o.wait_broadcast(1)
+        self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
+                         (6, 6, []), ev)
+        now = self.ports_by_pid(base, 6)
+        self.assertEqual(sorted(now.values()), list(range(base, hi + 1)))
+        for pid, port in first.items():
+            self.assertEqual(now.get(pid), port, "node on port %d was "
+                             "replaced" % port)
+        self.assertEqual({p: l for p, l in connections_to(
+            set(first.values())).items()}, conns,
+            "connections to the staying nodes were not kept")
+
+        # 6 -> 2 on /reload.
+        self.config(base, 2)
+        o.send("/reload\n")
+        sc = o.wait_events("scale", 2)[1]
+        self.assertEqual((sc["from"], sc["to"], sc["nodes"]), (6, 2, 2), sc)
+        wait_until(lambda: not node_processes(base + 2, hi), EXIT_DEADLINE,
+                   "surplus nodes to exit")
+        wait_until(lambda: not any(base + 2 <= p <= hi
+                                   for p in listening_ports()),
+                   EXIT_DEADLINE, "surplus ports to close")
+        o.send("two\n")
+        ev = o.wait_broadcast(2)
+        self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
+                         (2, 2, []), ev)
+        kept = {pid: p for pid, p in first.items() if p < base + 2}
+        self.assertEqual(self.ports_by_pid(base, 6), kept)
+        # Surplus nodes were stopped, not killed.
+        self.assertEqual([e for e in o.events_so_far("node_exit")
+                          if e.get("signal") == 9], [], o.out)
+
+        # An edited file with an error: reported, fleet kept.
+        self.write("fanout.ini", "[cluster]\nnum_clientz = 2\n"
+                   "base_port = %d\n" % base)
+        os.kill(o.pid, signal.SIGHUP)
+        o.wait_line("err", re.escape("%s:2:" % cfg) +
+                    r".*keeping the running configuration")
+        o.send("still two\n")
+        ev = o.wait_broadcast(3)
+        self.assertEqual((ev["acked"], ev["expected"], ev["missing"]),
+                         (2, 2, []), ev)
+        self.assertEqual(self.ports_by_pid(base, 6), kept)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0, o.err)
+        self.assertEqual(len(o.events_so_far("scale")), 2, o.out)
+        self.assert_nothing_left(base, 6)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -26,11 +26,9 @@ int proc_raise_nofile(unsigned long need, char *err, size_t errlen)
 {
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		snprintf(err, errlen, "getrlimit: %s", strerror(errno));
-		return -1;
-	}
-	if (rl.rlim_cur >= need)
+	/* A limit that cannot be read is left alone: running out of
+	   descriptors is reported where it happens. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
 		return 0;
 	if (rl.rlim_max < need) {
 		/* Only a privileged process may raise the hard limit. */
@@ -45,7 +43,10 @@ int proc_raise_nofile(unsigned long need, char *err, size_t errlen)
 	}
 	rl.rlim_cur = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-		snprintf(err, errlen, "setrlimit: %s", strerror(errno));
+		snprintf(err, errlen,
+		         "need %lu open files but raising RLIMIT_NOFILE "
+		         "failed (%s)",
+		         need, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -16,10 +16,9 @@
 void proc_status_str(int status, char *out, size_t outlen);
 
 /* Raise the soft RLIMIT_NOFILE to at least need descriptors, and the
-   hard limit too when allowed (root). Return 0, or -1 with a message
-   naming both numbers when the hard limit is lower and cannot be
-   raised ("need N open files but RLIMIT_NOFILE allows M (hard limit);
-   raise it (ulimit -Hn)"; getrlimit(2), setrlimit(2)). */
+   hard limit too when allowed (root). A limit that cannot be read is
+   left as it is. Return 0, or -1 with a message that starts "need N open
+   files but ..." when it cannot be raised (getrlimit(2), setrlimit(2)). */
 int proc_raise_nofile(unsigned long need, char *err, size_t errlen);
 
 /* Write into out the path of the executable name in the directory of

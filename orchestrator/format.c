@@ -35,7 +35,8 @@ void format_escape(struct buf *b, const char *text, size_t len)
 }
 
 /* Append "; what: node 2 (...), node 4 (...)" for bc's slots in state s
-   or also, naming at most FORMAT_LIST_MAX. */
+   or also, naming at most FORMAT_LIST_MAX; a node no longer in nodes
+   (a retired one) is named by its index alone. */
 static void list_nodes(struct buf *b, const struct bcast *bc,
                        struct node *const *nodes, unsigned count,
                        const char *what, enum slot s, enum slot also)
@@ -46,10 +47,13 @@ static void list_nodes(struct buf *b, const struct bcast *bc,
 	for (unsigned i = 0; i < bc->nslots; i++) {
 		if (bc->slot[i] != s && bc->slot[i] != also)
 			continue;
-		if (total++ < FORMAT_LIST_MAX && i < count) {
+		if (total++ >= FORMAT_LIST_MAX)
+			continue;
+		if (i < count)
 			format_node_name(nodes[i], name, sizeof(name));
-			buf_printf(b, "%s%s", listed++ ? ", " : what, name);
-		}
+		else
+			snprintf(name, sizeof(name), "node %u", i);
+		buf_printf(b, "%s%s", listed++ ? ", " : what, name);
 	}
 	if (total > listed)
 		buf_printf(b, " and %u more", total - listed);

@@ -405,13 +405,15 @@ static void configure(struct app *a, int argc, char **argv)
 		printf("orchestrator (fanout) %s\n", FANOUT_VERSION);
 		exit(EXIT_OK);
 	}
-	if (settings_read(&s->cli, &s->cfg, &missing, err, sizeof(err)) < 0) {
+	int rc = settings_read(&s->cli, &s->cfg, &missing, err, sizeof(err));
+
+	if (missing) /* said first: an override's error may follow */
+		log_msg("%s not found; using built-in defaults",
+		        s->cli.config_path);
+	if (rc < 0) {
 		log_msg("%s", err);
 		exit(EXIT_CONFIG);
 	}
-	if (missing)
-		log_msg("%s not found; using built-in defaults",
-		        s->cli.config_path);
 	out_init(&a->out, s->cli.json, s->cli.quiet);
 }
 

@@ -73,12 +73,10 @@ static void schedule_restart(struct supervisor *s, struct node *nd)
 void supervisor_node_exit(struct supervisor *s, struct node *nd)
 {
 	if (nd->state == NODE_STOPPING) {
-		/* A retired node: freed once it is the last (the loop makes
-		   freeing it safe at any time, but the array shrinks from
-		   its end). */
+		/* A retired node: freed by supervisor_tick(), after this
+		   round's broadcast reports, which may still name it. */
 		fleet_set_state(s->fleet, nd, NODE_DOWN);
 		nd->up.stop_ns = 0;
-		drop_retired(s);
 		return;
 	}
 	outcome_fail(s->outcome);

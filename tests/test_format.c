@@ -96,6 +96,15 @@ static void broadcast_with_a_node_missing(void **state)
 	       "\"expected\":3,\"missing\":[2],\"corrupt\":[],\"ms\":0.410}");
 }
 
+static void node_retired_since_is_named_by_index(void **state)
+{
+	struct bcast *bc = acked_by_two();
+
+	(void)state;
+	format_broadcast(&b, bc, nodes, 2); /* node 2 was freed */
+	expect("#1 acked 2/3 in 0.41 ms, slowest node 1; missing: node 2");
+}
+
 static void broadcast_corrupt_and_none_acked(void **state)
 {
 	struct bcast *bc = inflight_begin(&f, 5, 7, 0, 100 * MS, 2);
@@ -189,6 +198,7 @@ int main(void)
 	    T(node_names),
 	    T(control_bytes_escaped),
 	    T(broadcast_with_a_node_missing),
+	    T(node_retired_since_is_named_by_index),
 	    T(broadcast_corrupt_and_none_acked),
 	    T(broadcast_to_nobody),
 	    T(long_missing_lists_are_cut),

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "parse.h"
 #include "proto.h"
@@ -486,21 +489,76 @@ int config_parse_string(struct config *c, const char *text,
 	return check_retry(c, where, err, errlen);
 }
 
-/* Read the text file at path (bounded, no NUL byte) into a new string in
-   *text. Return 0, 1 if it does not exist (nothing said), or -1 with a
-   message in err. */
-static int read_text(const char *path, char **text, char *err, size_t errlen)
+/* Say in err what the open file fd at path is when it cannot be read as
+   a configuration: a directory, or with regular_only anything but a
+   regular file. Return 0 when it may be read. */
+static int check_kind(int fd, const char *path, bool regular_only, char *err,
+                      size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	size_t n;
-	int rc;
+	struct stat st;
 
-	if (!f) {
-		if (errno == ENOENT)
-			return 1;
+	if (fstat(fd, &st) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen,
+		         "%s: is a directory, not a configuration file", path);
+		return -1;
+	}
+	if (regular_only && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen,
+		         "%s: not a regular file (a pipe or a device is read "
+		         "once, at start)",
+		         path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open path for reading as a stream, after checking its kind (opened
+   non-blocking first, so a FIFO with no writer cannot hang a reload).
+   Return the stream, NULL with errno ENOENT when it does not exist
+   (nothing said), or NULL with a message in err. */
+static FILE *open_text(const char *path, bool regular_only, char *err,
+                       size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	FILE *f;
+
+	if (fd < 0) {
+		if (errno != ENOENT)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (check_kind(fd, path, regular_only, err, errlen) < 0) {
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (fcntl(fd, F_SETFL, 0) < 0 || !(f = fdopen(fd, "r"))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		errno = EINVAL;
+		return NULL;
+	}
+	return f;
+}
+
+/* Read the text file at path (bounded, no NUL byte) into a new string in
+   *text; with regular_only it must be a regular, non-empty file. Return
+   0, 1 if it does not exist (nothing said), or -1 with a message in
+   err. */
+static int read_text(const char *path, bool regular_only, char **text,
+                     char *err, size_t errlen)
+{
+	FILE *f;
+	size_t n;
+	int rc;
+
+	f = open_text(path, regular_only, err, errlen);
+	if (!f)
+		return errno == ENOENT ? 1 : -1;
 	*text = malloc(CONFIG_MAX_FILE_BYTES + 1);
 	if (!*text) {
 		fclose(f);
@@ -509,9 +567,8 @@ static int read_text(const char *path, char **text, char *err, size_t errlen)
 	}
 	n = fread(*text, 1, CONFIG_MAX_FILE_BYTES + 1, f);
 	rc = ferror(f) ? -1 : 0;
-	fclose(f);
 	if (rc < 0)
-		snprintf(err, errlen, "%s: read error", path);
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 	else if (n > CONFIG_MAX_FILE_BYTES)
 		snprintf(err, errlen, "%s: larger than %u bytes", path,
 		         CONFIG_MAX_FILE_BYTES),
@@ -520,6 +577,13 @@ static int read_text(const char *path, char **text, char *err, size_t errlen)
 		snprintf(err, errlen,
 		         "%s: contains a NUL byte; not a text file", path),
 		    rc = -1;
+	else if (regular_only && n == 0)
+		snprintf(err, errlen,
+		         "%s: empty (being written?); an empty file is not "
+		         "taken as the defaults at a reload",
+		         path),
+		    rc = -1;
+	fclose(f);
 	if (rc < 0) {
 		free(*text);
 		*text = NULL;
@@ -545,7 +609,7 @@ static int load_hosts(struct config *c, const char *config_path, char *err,
 		snprintf(path, sizeof(path), "%.*s/%s",
 		         (int)(slash - config_path), config_path,
 		         c->hosts_file);
-	rc = read_text(path, &text, err, errlen);
+	rc = read_text(path, false, &text, err, errlen);
 	if (rc == 1)
 		snprintf(err, errlen, "%s (hosts_file): %s", path,
 		         strerror(ENOENT));
@@ -556,11 +620,13 @@ static int load_hosts(struct config *c, const char *config_path, char *err,
 	return rc;
 }
 
-int config_load(struct config *c, const char *path, bool *missing, char *err,
-                size_t errlen)
+/* config_load() and config_reload(): read path, a regular non-empty
+   file when regular_only. */
+static int load(struct config *c, const char *path, bool regular_only,
+                bool *missing, char *err, size_t errlen)
 {
 	char *text = NULL;
-	int rc = read_text(path, &text, err, errlen);
+	int rc = read_text(path, regular_only, &text, err, errlen);
 
 	if (missing)
 		*missing = rc == 1;
@@ -575,6 +641,17 @@ int config_load(struct config *c, const char *path, bool *missing, char *err,
 		rc = load_hosts(c, path, err, errlen);
 	free(text);
 	return rc;
+}
+
+int config_load(struct config *c, const char *path, bool *missing, char *err,
+                size_t errlen)
+{
+	return load(c, path, false, missing, err, errlen);
+}
+
+int config_reload(struct config *c, const char *path, char *err, size_t errlen)
+{
+	return load(c, path, true, NULL, err, errlen);
 }
 
 int config_parse_hosts(struct config *c, const char *text, const char *filename,

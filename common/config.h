@@ -50,9 +50,16 @@ int config_parse_string(struct config *c, const char *text,
                         const char *filename, char *err, size_t errlen);
 
 /* Load path on top of what c holds. A file that does not exist leaves c
-   as it is and sets *missing (which may be NULL to make it an error). */
+   as it is and sets *missing (which may be NULL to make it an error); a
+   directory is an error that says so. */
 int config_load(struct config *c, const char *path, bool *missing, char *err,
                 size_t errlen);
+
+/* As config_load(), for a reload (SPEC §3): path must be a regular,
+   non-empty file (a pipe was read up at start, and an empty file is one
+   being rewritten), and a missing file is an error. */
+int config_reload(struct config *c, const char *path, char *err,
+                  size_t errlen);
 
 /* Set one key from the command line, as strictly as the file would;
    option names the flag in messages ("-n"). Run config_check() after. */

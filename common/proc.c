@@ -2,6 +2,7 @@
 #include "proc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,25 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+int proc_fix_stdio(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int got;
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		/* The lowest free descriptor: fd itself, as the ones below
+		   it are open by now. */
+		got = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (got < 0)
+			return -1;
+		if (got != fd) {
+			dup2(got, fd);
+			close(got);
+		}
+	}
+	return 0;
+}
 
 void proc_status_str(int status, char *out, size_t outlen)
 {

@@ -11,6 +11,12 @@
 
 #include <stddef.h>
 
+/* Reopen each of descriptors 0, 1 and 2 that is closed on /dev/null, so
+   that nothing opened later lands on a standard descriptor (SPEC §13).
+   Call first in main. Return 0, or -1 with errno when /dev/null cannot be
+   opened. */
+int proc_fix_stdio(void);
+
 /* Write how a process ended, from a waitpid(2) status, into out:
    "exited 1", "killed by signal 9 (Killed)", "ended (status 0x...)". */
 void proc_status_str(int status, char *out, size_t outlen);

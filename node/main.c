@@ -24,6 +24,7 @@
 #include "net.h"
 #include "node_env.h"
 #include "parse.h"
+#include "proc.h"
 #include "session.h"
 #include "sigfd.h"
 #include "token.h"
@@ -196,6 +197,8 @@ int main(int argc, char **argv)
 	struct args a;
 	char err[256];
 
+	if (proc_fix_stdio() < 0)
+		return EXIT_INCOMPLETE; /* no /dev/null: nowhere to say it */
 	/* Under an orchestrator our lines are prefixed with our index there. */
 	log_init(getenv(ENV_READY_FD) ? NULL : "node");
 	parse_args(argc, argv, &a);

@@ -71,6 +71,10 @@ int fleet_init(struct fleet *f, struct loop *loop, struct out *out,
 		         why);
 		return -1;
 	}
+	if (template_parse(&f->command, cfg->command, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "[node] command: %s", why);
+		return -1;
+	}
 	f->node_env = node_environment(f);
 	if (!f->node_env) {
 		snprintf(err, errlen, "environment: out of memory");
@@ -143,7 +147,7 @@ static int build_argv(const struct fleet *f, const struct node *nd, char *words,
 		default_argv(f, nd, words, argv);
 		return 7;
 	}
-	return template_expand(f->cfg->command, &v, words, wordslen, argv);
+	return template_expand(&f->command, &v, words, wordslen, argv);
 }
 
 /* Append a line of nd's output to DIR/node-I.log (--log-dir). */
@@ -624,5 +628,6 @@ void fleet_free(struct fleet *f)
 	f->n = 0;
 	free(f->node_env);
 	f->node_env = NULL;
+	template_free(&f->command);
 	explicit_bzero(f->env_vars, sizeof(f->env_vars));
 }

@@ -24,6 +24,7 @@
 #include "out.h"
 #include "pidmap.h"
 #include "proto.h"
+#include "template.h"
 #include "token.h"
 
 struct fleet {
@@ -41,7 +42,8 @@ struct fleet {
 	struct pidmap pids; /* running nodes by process id */
 	unsigned spawns;    /* processes started: numbers generations */
 	char node_path[PATH_MAX];
-	char **node_env; /* environ plus what node_env.h names: */
+	struct template command; /* [node] command, split into words */
+	char **node_env;         /* environ plus what node_env.h names: */
 	char env_vars[2][TOKEN_HEX_LEN + 32];
 	const uint8_t *token; /* the run's (PROTO_TOKEN_LEN bytes) */
 	struct park {         /* the second spawning thread */

@@ -19,18 +19,47 @@ void format_node_name(const struct node *nd, char *out, size_t outlen)
 		         v6 ? "[" : "", nd->host, v6 ? "]" : "", nd->port);
 }
 
+/* Return the length of the UTF-8 sequence at p (n bytes there, p[0] at
+   least 0x80) when it is valid (shortest form, no surrogate, at most
+   U+10FFFF) and encodes no C1 control (U+0080..U+009F, which terminals
+   obey as they obey ESC); else 0. */
+static size_t utf8_printable(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+	uint32_t cp = p[0] & (0x7f >> len);
+
+	if (p[0] < 0xc2 || p[0] > 0xf4 || n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
+		return 0;
+	return len;
+}
+
 void format_escape(struct buf *b, const char *text, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)text;
 
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)text[i];
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
+	for (size_t i = 0; i < len;) {
+		size_t k = p[i] < 0x80
+		               ? (p[i] >= 0x20 && p[i] != 0x7f) || p[i] == '\t'
+		               : utf8_printable(p + i, len - i);
+		if (k > 0) {
+			buf_append(b, p + i, k);
+			i += k;
+		} else {
 			buf_append(
-			    b, (char[]){'\\', 'x', hex[c >> 4], hex[c & 15]},
+			    b,
+			    (char[]){'\\', 'x', hex[p[i] >> 4], hex[p[i] & 15]},
 			    4);
-		else
-			buf_append(b, &text[i], 1);
+			i++;
+		}
 	}
 }
 

@@ -22,9 +22,11 @@
    an IPv6 host; no pid before the node's first start). */
 void format_node_name(const struct node *nd, char *out, size_t outlen);
 
-/* Append text with control characters (escape sequences, bells,
-   carriage returns, NUL) shown as \xNN: a node's bytes must not drive
-   our terminal. Tabs pass. */
+/* Append text with every byte that could drive a terminal shown as
+   \xNN: C0 controls (escape sequences, bells, carriage returns, NUL) but
+   the tab, DEL, the UTF-8 form of C1 controls (U+0080..U+009F, such as
+   CSI, C2 9B), and every byte of an invalid UTF-8 sequence (a lone 0x9B
+   is CSI to an 8-bit terminal). Valid UTF-8 text passes as it is. */
 void format_escape(struct buf *b, const char *text, size_t len);
 
 /* Append the human line of a finished broadcast (no newline):

@@ -76,6 +76,7 @@
 #include "loop.h"
 #include "out.h"
 #include "outcome.h"
+#include "proc.h"
 #include "settings.h"
 #include "sigfd.h"
 #include "supervisor.h"
@@ -471,6 +472,8 @@ int main(int argc, char **argv)
 	uint64_t t_stop;
 	int status;
 
+	if (proc_fix_stdio() < 0)
+		return EXIT_UNAVAILABLE; /* no /dev/null: nowhere to say it */
 	a.t0_ns = clock_ns();
 	a.w_signal.fd = -1;
 	a.loop.epfd = -1;

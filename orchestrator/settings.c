@@ -1,17 +1,16 @@
 /* settings.c - see settings.h. */
 #include "settings.h"
 
+#include <stdio.h>
 #include <string.h>
 
-int settings_read(const struct cli *cli, struct config *c, bool *missing,
-                  char *err, size_t errlen)
+#include "template.h"
+
+/* Apply cli's -n and -p to c, then the rules across keys. Return 0 or -1
+   with a message in err. */
+static int overrides(const struct cli *cli, struct config *c, char *err,
+                     size_t errlen)
 {
-	config_defaults(c);
-	if (missing)
-		*missing = false;
-	if (config_load(c, cli->config_path, cli->config_given ? NULL : missing,
-	                err, errlen) < 0)
-		return -1;
 	if (cli->num_clients &&
 	    config_override(c, "cluster", "num_clients", cli->num_clients, "-n",
 	                    err, errlen) < 0)
@@ -21,6 +20,45 @@ int settings_read(const struct cli *cli, struct config *c, bool *missing,
 	                    err, errlen) < 0)
 		return -1;
 	return config_check(c, "command line", err, errlen);
+}
+
+/* Check what only the orchestrator reads: the [node] command's words.
+   Return 0 or -1 with a message in err naming the file. */
+static int check_command(const char *path, const struct config *c, char *err,
+                         size_t errlen)
+{
+	struct template t;
+	char why[256];
+
+	if (template_parse(&t, c->command, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: [node] command: %s", path, why);
+		return -1;
+	}
+	template_free(&t);
+	return 0;
+}
+
+int settings_read(const struct cli *cli, struct config *c, bool *missing,
+                  char *err, size_t errlen)
+{
+	config_defaults(c);
+	if (missing)
+		*missing = false;
+	if (config_load(c, cli->config_path, cli->config_given ? NULL : missing,
+	                err, errlen) < 0 ||
+	    check_command(cli->config_path, c, err, errlen) < 0)
+		return -1;
+	return overrides(cli, c, err, errlen);
+}
+
+int settings_reread(const struct cli *cli, struct config *c, char *err,
+                    size_t errlen)
+{
+	config_defaults(c);
+	if (config_reload(c, cli->config_path, err, errlen) < 0 ||
+	    check_command(cli->config_path, c, err, errlen) < 0)
+		return -1;
+	return overrides(cli, c, err, errlen);
 }
 
 int settings_merge(const struct config *now, struct config *next,

@@ -27,6 +27,12 @@ struct settings {
 int settings_read(const struct cli *cli, struct config *c, bool *missing,
                   char *err, size_t errlen);
 
+/* Read the settings again for a reload (SIGHUP, /reload): as
+   settings_read(), but the file must be a regular, non-empty file and
+   must exist (SPEC §3). Return 0, or -1 with a message in err. */
+int settings_reread(const struct cli *cli, struct config *c, char *err,
+                    size_t errlen);
+
 /* Keys a reload cannot change under running nodes (bits of
    reload_plan.kept). */
 enum {

@@ -395,7 +395,7 @@ void supervisor_reload(struct supervisor *s)
 	struct config c;
 	char err[1024];
 
-	if (settings_read(&st->cli, &c, NULL, err, sizeof(err)) < 0) {
+	if (settings_reread(&st->cli, &c, err, sizeof(err)) < 0) {
 		log_msg("reload: %s; keeping the running configuration", err);
 		return;
 	}

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="gcc meson ninja-build pkg-config libinih-dev libcmocka-dev
-zlib1g-dev libreadline-dev python3 ${FANOUT_EXTRA_PACKAGES:-}"
+zlib1g-dev libreadline-dev libglib2.0-dev python3 ${FANOUT_EXTRA_PACKAGES:-}"
 # The whole test suite also fuzzes (clang's libFuzzer) and runs valgrind.
 [ "${1:-}" = "--test" ] && PACKAGES="$PACKAGES clang libclang-rt-dev valgrind tmux iproute2"
 

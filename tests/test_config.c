@@ -814,7 +814,37 @@ static void test_load_unreadable(void **state)
 	assert_int_equal(config_load(&c, "/tmp", &missing, err, sizeof(err)),
 	                 -1);
 	assert_false(missing);
-	check_msg(err, "/tmp: ", "/tmp", NULL, NULL);
+	check_msg(err, "/tmp: ", "is a directory", NULL, NULL);
+}
+
+/* A reload reads only a regular, non-empty file: an empty one is being
+   rewritten, a pipe was used up at start. */
+static void test_reload_needs_regular_nonempty_file(void **state)
+{
+	char path[64], err[ERRLEN], fdpath[64];
+	struct config c;
+	int fd, p[2];
+
+	(void)state;
+	strcpy(path, "/tmp/test_config.XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	config_defaults(&c);
+	assert_int_equal(config_reload(&c, path, err, sizeof(err)), -1);
+	check_msg(err, path, "empty", NULL, NULL);
+	assert_int_equal(write(fd, "num_clients = 4\n", 16), 16);
+	assert_int_equal(config_reload(&c, path, err, sizeof(err)), 0);
+	assert_int_equal(c.num_clients, 4);
+	close(fd);
+	unlink(path);
+	assert_int_equal(config_reload(&c, path, err, sizeof(err)), -1);
+	check_msg(err, path, "No such file", NULL, NULL);
+	assert_int_equal(pipe(p), 0);
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", p[0]);
+	assert_int_equal(config_reload(&c, fdpath, err, sizeof(err)), -1);
+	check_msg(err, fdpath, "not a regular file", NULL, NULL);
+	close(p[0]);
+	close(p[1]);
 }
 
 /* Only a file that does not exist counts as missing; a path through a
@@ -1064,6 +1094,7 @@ int main(void)
 	    cmocka_unit_test(test_load_missing),
 	    cmocka_unit_test(test_load_unreadable),
 	    cmocka_unit_test(test_load_not_dir),
+	    cmocka_unit_test(test_reload_needs_regular_nonempty_file),
 	    cmocka_unit_test(test_load_nul_byte),
 	    cmocka_unit_test(test_load_size_limit),
 	    cmocka_unit_test(test_override),

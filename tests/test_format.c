@@ -83,6 +83,22 @@ static struct bcast *acked_by_two(void)
 	return bc;
 }
 
+static void c1_controls_and_invalid_utf8_escaped(void **state)
+{
+	(void)state;
+	/* CSI as UTF-8 (U+009B), NEL (U+0085), lone CSI, an overlong
+	   "/", a surrogate, a cut sequence; then valid 2-, 3-, 4-byte
+	   characters and U+00A0 just past C1. */
+	format_escape(&b,
+	              "\xc2\x9b"
+	              "2J\xc2\x85\x9b\xc0\xaf\xed\xa0\x80\xe2\x82",
+	              14);
+	expect("\\xc2\\x9b"
+	       "2J\\xc2\\x85\\x9b\\xc0\\xaf\\xed\\xa0\\x80\\xe2\\x82");
+	format_escape(&b, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xc2\xa0", 11);
+	expect("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xc2\xa0");
+}
+
 static void broadcast_with_a_node_missing(void **state)
 {
 	struct bcast *bc = acked_by_two();
@@ -197,6 +213,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(node_names),
 	    T(control_bytes_escaped),
+	    T(c1_controls_and_invalid_utf8_escaped),
 	    T(broadcast_with_a_node_missing),
 	    T(node_retired_since_is_named_by_index),
 	    T(broadcast_corrupt_and_none_acked),

@@ -58,8 +58,7 @@ int config_load(struct config *c, const char *path, bool *missing, char *err,
 /* As config_load(), for a reload (SPEC §3): path must be a regular,
    non-empty file (a pipe was read up at start, and an empty file is one
    being rewritten), and a missing file is an error. */
-int config_reload(struct config *c, const char *path, char *err,
-                  size_t errlen);
+int config_reload(struct config *c, const char *path, char *err, size_t errlen);
 
 /* Set one key from the command line, as strictly as the file would;
    option names the flag in messages ("-n"). Run config_check() after. */

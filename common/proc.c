@@ -1,6 +1,7 @@
 /* proc.c - see proc.h. */
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,6 +30,67 @@ int proc_fix_stdio(void)
 		}
 	}
 	return 0;
+}
+
+/* Return the parent of pid from /proc/PID/stat, or -1. The name field may
+   hold blanks and parentheses: the fields after it follow the last ')'. */
+static pid_t parent_of(const char *pid)
+{
+	char path[64], text[512], *paren;
+	ssize_t n;
+	int fd, ppid;
+
+	snprintf(path, sizeof(path), "/proc/%s/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	paren = strrchr(text, ')');
+	if (!paren || sscanf(paren + 1, " %*c %d", &ppid) != 1)
+		return -1;
+	return (pid_t)ppid;
+}
+
+unsigned proc_children(pid_t parent, pid_t *out, unsigned max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while (n < max && (e = readdir(d))) {
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		if (parent_of(e->d_name) == parent)
+			out[n++] = (pid_t)atoi(e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+void proc_name(pid_t pid, char *out, size_t outlen)
+{
+	char path[64];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, out, outlen - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		snprintf(out, outlen, "?");
+		return;
+	}
+	out[n] = '\0';
+	out[strcspn(out, "\n")] = '\0';
 }
 
 void proc_status_str(int status, char *out, size_t outlen)

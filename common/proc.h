@@ -10,12 +10,21 @@
 #define FANOUT_PROC_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Reopen each of descriptors 0, 1 and 2 that is closed on /dev/null, so
    that nothing opened later lands on a standard descriptor (SPEC §13).
    Call first in main. Return 0, or -1 with errno when /dev/null cannot be
    opened. */
 int proc_fix_stdio(void);
+
+/* Store into out (up to max) the process ids whose parent is parent, from
+   /proc/PID/stat. Return how many were found (0 when /proc cannot be
+   read). */
+unsigned proc_children(pid_t parent, pid_t *out, unsigned max);
+
+/* Write into out the name of process pid (/proc/PID/comm), or "?". */
+void proc_name(pid_t pid, char *out, size_t outlen);
 
 /* Write how a process ended, from a waitpid(2) status, into out:
    "exited 1", "killed by signal 9 (Killed)", "ended (status 0x...)". */

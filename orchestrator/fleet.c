@@ -109,6 +109,8 @@ void fleet_drop_last(struct fleet *f)
 {
 	struct node *nd = f->nodes[--f->nalloc];
 
+	if (!nd->proc.running && nd->proc.pgid != 0)
+		f->lingering--;
 	buf_free(&nd->link.in);
 	buf_free(&nd->link.out);
 	buf_free(&nd->proc.text);
@@ -366,6 +368,19 @@ fail:
 	return -1;
 }
 
+/* A new process got pid, so no process group of that id lives: a
+   reaped node still holding it as its group id holds a stale one. */
+static void forget_group_id(struct fleet *f, pid_t pid)
+{
+	for (unsigned i = 0; f->lingering > 0 && i < f->nalloc; i++) {
+		struct proc *p = &f->nodes[i]->proc;
+		if (!p->running && p->pgid == pid) {
+			p->pgid = 0;
+			f->lingering--;
+		}
+	}
+}
+
 /* Take a started process into the fleet: map its pid, watch its pipes.
    Return 0, or -1 with a message in err (the process is then killed,
    or left to the reaper when only watching failed). */
@@ -384,8 +399,11 @@ static int adopt_process(struct fleet *f, struct node *nd, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (p->pgid != 0) /* the last start's group: cleared by now */
+		f->lingering--;
+	forget_group_id(f, p->pid);
 	p->running = true;
-	/* Unique across the fleet: a connect job knows its node's start. */
+	p->pgid = p->pid; /* POSIX_SPAWN_SETPGROUP with 0: a group of its own */
 	p->generation = ++f->spawns;
 	p->nlines = 0;
 	/* A custom command may wrap node in something that does not pass
@@ -563,6 +581,8 @@ void fleet_set_state(struct fleet *f, struct node *nd, enum node_state s)
 	nd->state = s;
 }
 
+static void check_groups(struct fleet *f);
+
 void fleet_reap(struct fleet *f, void (*on_exit)(void *arg, struct node *nd),
                 void *arg)
 {
@@ -582,39 +602,83 @@ void fleet_reap(struct fleet *f, void (*on_exit)(void *arg, struct node *nd),
 		close_watched(f, &p->w_ready, &p->ready_fd);
 		p->wait_status = st;
 		p->running = false;
+		f->lingering++; /* until check_group() finds it empty */
 		pidmap_del(&f->pids, pid);
 		if (nd->state != NODE_STOPPING)
 			fleet_set_state(f, nd, NODE_DOWN);
 		on_exit(arg, nd);
 	}
+	check_groups(f);
 }
 
-unsigned fleet_signal(const struct fleet *f, int sig)
+/* Forget nd's process group once nothing of it lives. A group id stays
+   reserved while any member exists, so kill(2) of a live group never
+   reaches another. */
+static void check_group(struct fleet *f, struct node *nd)
 {
-	unsigned alive = 0;
+	struct proc *p = &nd->proc;
 
-	for (unsigned i = 0; i < f->nalloc; i++)
-		alive += fleet_signal_node(f->nodes[i], sig);
-	return alive;
+	if (p->pgid == 0 || p->running)
+		return;
+	if (kill(-p->pgid, 0) < 0 && errno == ESRCH) {
+		p->pgid = 0;
+		f->lingering--;
+	}
 }
 
-bool fleet_signal_node(const struct node *nd, int sig)
+/* Check the groups of every reaped node whose group may live. */
+static void check_groups(struct fleet *f)
 {
-	if (!nd->proc.running)
+	for (unsigned i = 0; f->lingering > 0 && i < f->nalloc; i++)
+		check_group(f, f->nodes[i]);
+}
+
+bool fleet_node_alive(struct fleet *f, struct node *nd)
+{
+	check_group(f, nd);
+	return nd->proc.running || nd->proc.pgid != 0;
+}
+
+bool fleet_signal_node(struct fleet *f, struct node *nd, int sig)
+{
+	struct proc *p = &nd->proc;
+
+	if (!fleet_node_alive(f, nd))
 		return false;
 	/* The whole group: whatever a wrapper started too. */
-	if (kill(-nd->proc.pid, sig) < 0)
-		kill(nd->proc.pid, sig);
+	if (p->pgid == 0 || kill(-p->pgid, sig) < 0)
+		if (p->running)
+			kill(p->pid, sig);
 	return true;
 }
 
-unsigned fleet_alive(const struct fleet *f)
+unsigned fleet_signal(struct fleet *f, int sig)
 {
 	unsigned alive = 0;
 
 	for (unsigned i = 0; i < f->nalloc; i++)
-		alive += f->nodes[i]->proc.running;
+		alive += fleet_signal_node(f, f->nodes[i], sig);
 	return alive;
+}
+
+unsigned fleet_alive(struct fleet *f)
+{
+	unsigned alive = 0;
+
+	for (unsigned i = 0; i < f->nalloc; i++)
+		alive += fleet_node_alive(f, f->nodes[i]);
+	return alive;
+}
+
+unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max)
+{
+	pid_t kids[4096];
+	unsigned n = proc_children(getpid(), kids, 4096), k = 0;
+
+	for (unsigned i = 0; i < n && k < max; i++)
+		if (!pidmap_get(&f->pids, kids[i]))
+			out[k++] = kids[i];
+	return k;
 }
 
 void fleet_free(struct fleet *f)

@@ -29,9 +29,10 @@
 
 struct fleet {
 	struct node **nodes;
-	unsigned n;      /* the fleet's size: nodes 0..n-1 */
-	unsigned nalloc; /* nodes allocated: n plus surplus still stopping */
-	unsigned nready; /* nodes in NODE_READY (fleet_set_state keeps it) */
+	unsigned n;         /* the fleet's size: nodes 0..n-1 */
+	unsigned nalloc;    /* nodes allocated: n plus surplus still stopping */
+	unsigned nready;    /* nodes in NODE_READY (fleet_set_state keeps it) */
+	unsigned lingering; /* nodes reaped whose process group may live */
 
 	/* What it works with, set by fleet_init(). */
 	struct loop *loop;
@@ -94,14 +95,25 @@ int fleet_raise_nofile(unsigned nodes, char *err, size_t errlen);
 /* Move nd to state s, keeping the fleet's count of ready nodes. */
 void fleet_set_state(struct fleet *f, struct node *nd, enum node_state s);
 
-/* Send sig to every live node's process group; return how many are
-   alive. */
-unsigned fleet_signal(const struct fleet *f, int sig);
+/* Send sig to the process group of every node whose leader or group
+   still lives (SPEC §12: a group gets the whole teardown whether or not
+   its leader is alive); return how many such nodes there are. */
+unsigned fleet_signal(struct fleet *f, int sig);
 
-/* Send sig to nd's process group if it runs; return whether it does. */
-bool fleet_signal_node(const struct node *nd, int sig);
+/* Send sig to nd's process group if any of it lives, else to nd's
+   process if it runs; return whether either lives. */
+bool fleet_signal_node(struct fleet *f, struct node *nd, int sig);
 
-/* Return how many nodes are not reaped yet. */
-unsigned fleet_alive(const struct fleet *f);
+/* Return whether anything of nd lives: its process, or a member of its
+   process group. */
+bool fleet_node_alive(struct fleet *f, struct node *nd);
+
+/* Return how many nodes have a process or a group member alive. */
+unsigned fleet_alive(struct fleet *f);
+
+/* Store into out (up to max) the processes that are our children but
+   no node's: what nodes started and left behind, re-parented to us
+   (PR_SET_CHILD_SUBREAPER). Return how many there are. */
+unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max);
 
 #endif

@@ -60,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -86,6 +87,11 @@
 #define CONNECT_THREADS  16
 #define KILL_WAIT_MS     2000
 #define CONNECT_SLICE_MS 10 /* how long the pool wait sleeps between turns */
+#define POLL_MS                                                                \
+	20             /* how often teardown looks at what it cannot           \
+	                  hear die */
+#define STRAYS_MAX 256 /* strays handled at once */
+#define LIST_MAX   10  /* nodes named in one teardown message */
 
 enum phase { PHASE_STARTING, PHASE_RUNNING, PHASE_STOPPING };
 
@@ -102,10 +108,12 @@ struct app {
 	struct watcher w_signal;
 	uint8_t token[PROTO_TOKEN_LEN];
 	enum phase phase;
-	bool console_ran;    /* start-up succeeded and input was read */
-	bool reload_pending; /* SIGHUP: read the file again */
-	struct node *failed; /* the node that broke start-up */
-	uint64_t t0_ns;      /* start of the run */
+	bool console_ran;            /* start-up succeeded and input was read */
+	bool reload_pending;         /* SIGHUP: read the file again */
+	struct node *failed;         /* the node that broke start-up */
+	pid_t signalled[STRAYS_MAX]; /* strays sent the teardown's signal */
+	unsigned nsignalled;
+	uint64_t t0_ns; /* start of the run */
 };
 
 /* A node was reaped: its connection goes; start-up fails, or the
@@ -354,18 +362,94 @@ static void run_console(struct app *a)
 static void say_left_behind(struct app *a)
 {
 	for (unsigned i = 0; i < a->fleet.nalloc; i++)
-		if (a->fleet.nodes[i]->proc.running)
+		if (fleet_node_alive(&a->fleet, a->fleet.nodes[i]))
 			out_node(
 			    &a->out, a->fleet.nodes[i],
 			    "did not exit %u ms after SIGKILL; left behind",
 			    KILL_WAIT_MS);
 }
 
-/* Stop every node: BYE, SIGTERM, grace, SIGKILL, reap. */
+/* Signal the strays (processes nodes started that were re-parented to
+   us, even from a session of their own) that have not had sig yet, each
+   with its group when it leads one; with why, say so for each. Return
+   how many strays there are. */
+static unsigned signal_strays(struct app *a, int sig, const char *why)
+{
+	pid_t p[STRAYS_MAX];
+	unsigned n = fleet_strays(&a->fleet, p, STRAYS_MAX);
+
+	for (unsigned i = 0; i < n; i++) {
+		bool done = false;
+		for (unsigned k = 0; k < a->nsignalled && !done; k++)
+			done = a->signalled[k] == p[i];
+		if (done)
+			continue;
+		if (why) {
+			char name[64];
+			proc_name(p[i], name, sizeof(name));
+			log_msg("process %d (%s), left by a node, %s",
+			        (int)p[i], name, why);
+		}
+		if (getpgid(p[i]) != p[i] || kill(-p[i], sig) < 0)
+			kill(p[i], sig);
+		if (sig != SIGCONT && a->nsignalled < STRAYS_MAX)
+			a->signalled[a->nsignalled++] = p[i];
+	}
+	return n;
+}
+
+/* Wait until nothing of the fleet is left (nodes, their groups, strays)
+   or the deadline, or, with interrupts >= 0, a new Ctrl-C; strays that
+   appear meanwhile get sig too. */
+static void wait_gone(struct app *a, uint64_t deadline, int interrupts, int sig)
+{
+	while (clock_ns() < deadline &&
+	       (interrupts < 0 || a->outcome.interrupts == interrupts)) {
+		int ms = clock_ms_until(deadline);
+		if (fleet_alive(&a->fleet) + signal_strays(a, sig, NULL) == 0)
+			return;
+		/* Group members and strays that are not our children die
+		   unheard: look again every POLL_MS. */
+		loop_run_once(&a->loop, ms < POLL_MS ? ms : POLL_MS);
+	}
+}
+
+/* Say which nodes needed SIGKILL (their leader, or what they left in
+   their group), naming at most LIST_MAX; grace_ms is how long SIGTERM
+   had. */
+static void say_killed(struct app *a, unsigned grace_ms)
+{
+	unsigned named = 0, more = 0;
+
+	for (unsigned i = 0; i < a->fleet.nalloc; i++) {
+		struct node *nd = a->fleet.nodes[i];
+		if (!fleet_node_alive(&a->fleet, nd))
+			continue;
+		if (named++ >= LIST_MAX)
+			more++;
+		else if (nd->proc.running)
+			out_node(&a->out, nd,
+			         "still ran %u ms after SIGTERM; sending "
+			         "SIGKILL",
+			         grace_ms);
+		else
+			out_node(&a->out, nd,
+			         "exited, but processes of its group still ran "
+			         "%u ms after SIGTERM; sending them SIGKILL",
+			         grace_ms);
+	}
+	if (more)
+		out_text(&a->out, "... and %u more nodes sent SIGKILL", more);
+}
+
+/* Stop every node: BYE, SIGTERM, grace, SIGKILL, reap; the same for the
+   process group of each node, whether or not its leader lives, and for
+   every stray (SPEC §5, §12). */
 static void teardown(struct app *a)
 {
-	uint64_t deadline = clock_ns() + MS_NS(a->settings.cfg.stop_timeout_ms);
-	int interrupts = a->outcome.interrupts;
+	unsigned grace_ms = a->settings.cfg.stop_timeout_ms;
+	uint64_t t0 = clock_ns(), deadline = t0 + MS_NS(grace_ms);
+	char why[96];
 
 	a->phase = PHASE_STOPPING;
 	input_stop(&a->input);
@@ -374,16 +458,22 @@ static void teardown(struct app *a)
 	fleet_signal(&a->fleet, SIGTERM);
 	fleet_signal(&a->fleet, SIGCONT); /* a stopped node must run to
 	                                     handle it */
-	while (fleet_alive(&a->fleet) > 0 && clock_ns() < deadline &&
-	       a->outcome.interrupts == interrupts)
-		loop_run_once(&a->loop, clock_ms_until(deadline));
-	if (fleet_signal(&a->fleet, SIGKILL) == 0)
+	signal_strays(a, SIGTERM, NULL);
+	wait_gone(a, deadline, a->outcome.interrupts, SIGTERM);
+	if (fleet_alive(&a->fleet) == 0 && signal_strays(a, SIGTERM, NULL) == 0)
 		return;
+	grace_ms = (unsigned)clock_ms_since(t0);
+	say_killed(a, grace_ms);
+	fleet_signal(&a->fleet, SIGKILL);
+	snprintf(why, sizeof(why),
+	         "still ran %u ms after SIGTERM; sending "
+	         "SIGKILL",
+	         grace_ms);
+	a->nsignalled = 0;
+	signal_strays(a, SIGKILL, why);
 	/* SIGKILL cannot be refused, but a process in uninterruptible
 	   sleep takes its time: wait a bounded while, then say so. */
-	deadline = clock_ns() + MS_NS(KILL_WAIT_MS);
-	while (fleet_alive(&a->fleet) > 0 && clock_ns() < deadline)
-		loop_run_once(&a->loop, clock_ms_until(deadline));
+	wait_gone(a, clock_ns() + MS_NS(KILL_WAIT_MS), -1, SIGKILL);
 	say_left_behind(a);
 }
 
@@ -425,10 +515,14 @@ static int prepare(struct app *a)
 	const struct config *cfg = &a->settings.cfg;
 	char err[512];
 
-	/* Links first: teardown uses it whatever fails after. */
+	/* Links first: teardown uses it whatever fails after. Then, as a
+	   child subreaper, whatever a node starts and leaves, even in a
+	   session of its own, is re-parented to us: reaped here, and
+	   stopped with the fleet (SPEC §12). */
 	if (links_init(&a->links, &a->loop, &a->fleet, cfg, &a->out,
 	               &a->outcome) < 0 ||
-	    loop_init(&a->loop) < 0 || setup_signals(a) < 0) {
+	    prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 || loop_init(&a->loop) < 0 ||
+	    setup_signals(a) < 0) {
 		log_errno("setup");
 		return EXIT_UNAVAILABLE;
 	}

@@ -36,9 +36,11 @@ enum node_state {
 
 /* The process (written by fleet.c). */
 struct proc {
-	pid_t pid;            /* of the last process started, 0 if none */
-	bool running;         /* that process exists and is not reaped */
-	unsigned generation;  /* unique per start across the fleet */
+	pid_t pid;           /* of the last process started, 0 if none */
+	bool running;        /* that process exists and is not reaped */
+	pid_t pgid;          /* its process group while any member may live (the
+	                        leader gone or not), else 0 */
+	unsigned generation; /* unique per start across the fleet */
 	int ready_fd, out_fd; /* -1 when closed */
 	struct watcher w_ready, w_out;
 	struct buf text; /* output line being assembled */

@@ -45,7 +45,8 @@ static void drop_retired(struct supervisor *s)
 {
 	struct fleet *f = s->fleet;
 
-	while (f->nalloc > f->n && !f->nodes[f->nalloc - 1]->proc.running)
+	while (f->nalloc > f->n &&
+	       !fleet_node_alive(f, f->nodes[f->nalloc - 1]))
 		fleet_drop_last(f);
 }
 
@@ -70,26 +71,47 @@ static void schedule_restart(struct supervisor *s, struct node *nd)
 	         BACKOFF_WINDOW_MS / 1000);
 }
 
+/* The leader of nd's group is gone: whatever it started there gets
+   SIGTERM now and SIGKILL at stop_timeout_ms (or when nd starts again,
+   if sooner), so a dead node leaves nothing running (SPEC §12). */
+static void clear_group(struct supervisor *s, struct node *nd)
+{
+	if (!fleet_signal_node(s->fleet, nd, SIGTERM)) {
+		nd->up.stop_ns = 0;
+		return;
+	}
+	fleet_signal_node(s->fleet, nd, SIGCONT);
+	if (!nd->up.stop_ns)
+		nd->up.stop_ns =
+		    clock_ns() + MS_NS(s->settings->cfg.stop_timeout_ms);
+	s->timers_armed = true;
+}
+
 void supervisor_node_exit(struct supervisor *s, struct node *nd)
 {
 	if (nd->state == NODE_STOPPING) {
-		/* A retired node: freed by supervisor_tick(), after this
-		   round's broadcast reports, which may still name it. */
+		/* A retired node: freed by supervisor_tick() once its group
+		   is empty, after this round's broadcast reports, which may
+		   still name it. */
 		fleet_set_state(s->fleet, nd, NODE_DOWN);
-		nd->up.stop_ns = 0;
+		clear_group(s, nd);
 		return;
 	}
 	outcome_fail(s->outcome);
 	out_node_exit(s->out, nd);
+	clear_group(s, nd);
 	if (backoff_wanted(s->settings->cfg.restart, nd->proc.wait_status))
 		schedule_restart(s, nd);
 }
 
-/* Start nd's process again; on failure it stays down, said so. */
+/* Start nd's process again, its old group cleared first; on failure it
+   stays down, said so. */
 static void restart(struct supervisor *s, struct node *nd)
 {
 	char err[512];
 
+	fleet_signal_node(s->fleet, nd, SIGKILL);
+	nd->up.stop_ns = 0;
 	nd->up.restart_ns = 0;
 	nd->up.total_restarts++;
 	if (fleet_spawn(s->fleet, nd, err, sizeof(err)) < 0) {
@@ -130,7 +152,7 @@ static void adopt(struct supervisor *s, struct batch *b, unsigned k)
 		out_node(s->out, nd, "could not be connected within %u ms: %s",
 		         s->settings->cfg.connect_timeout_ms, j->err);
 		fleet_set_state(f, nd, NODE_LOST);
-		fleet_signal_node(nd, SIGKILL);
+		fleet_signal_node(f, nd, SIGKILL);
 	}
 }
 
@@ -232,7 +254,7 @@ static void connect_ready(struct supervisor *s)
 			/* Not retried each round: the node is given up. */
 			out_node(s->out, nd, "cannot be reached: %s", err);
 			fleet_set_state(f, nd, NODE_LOST);
-			fleet_signal_node(nd, SIGKILL);
+			fleet_signal_node(f, nd, SIGKILL);
 			continue;
 		}
 		fleet_set_state(f, nd, NODE_CONNECTING);
@@ -269,7 +291,7 @@ static void check_scale(struct supervisor *s)
    only while some remain, so an idle fleet costs no scan. */
 static void fire_timers(struct supervisor *s)
 {
-	const struct fleet *f = s->fleet;
+	struct fleet *f = s->fleet;
 	uint64_t now = clock_ns();
 	bool armed = false;
 
@@ -279,7 +301,7 @@ static void fire_timers(struct supervisor *s)
 			restart(s, nd);
 		if (nd->up.stop_ns && nd->up.stop_ns <= now) {
 			nd->up.stop_ns = 0;
-			fleet_signal_node(nd, SIGKILL);
+			fleet_signal_node(f, nd, SIGKILL);
 		}
 		armed |= nd->up.restart_ns || nd->up.stop_ns;
 	}
@@ -316,13 +338,14 @@ static void retire(struct supervisor *s, struct node *nd)
 	nd->up.restart_ns = 0;
 	if (!nd->proc.running) {
 		fleet_set_state(s->fleet, nd, NODE_DOWN);
+		clear_group(s, nd);
 		return;
 	}
 	if (nd->state == NODE_CONNECTED)
 		links_bye_node(s->links, nd);
 	fleet_set_state(s->fleet, nd, NODE_STOPPING);
-	fleet_signal_node(nd, SIGTERM);
-	fleet_signal_node(nd, SIGCONT);
+	fleet_signal_node(s->fleet, nd, SIGTERM);
+	fleet_signal_node(s->fleet, nd, SIGCONT);
 	nd->up.stop_ns = clock_ns() + MS_NS(s->settings->cfg.stop_timeout_ms);
 	s->timers_armed = true;
 }

@@ -471,6 +471,8 @@ int config_parse_string(struct config *c, const char *text,
 	}
 	if (p.err_line)
 		return -1;
+	if (p.line_of[find_key("node", "command") - keys])
+		c->command_line = p.line_of[find_key("node", "command") - keys];
 	if (p.line_of[find_key("cluster", "hosts") - keys] &&
 	    p.line_of[find_key("cluster", "hosts_file") - keys]) {
 		snprintf(err, errlen,

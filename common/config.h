@@ -32,6 +32,7 @@ struct config {
 	unsigned nhosts;
 	char hosts_file[1024]; /* [cluster] hosts_file: one host a line */
 	char command[CONFIG_COMMAND_MAX + 1]; /* [node]; "" = built-in */
+	int command_line; /* where command was set in its file, 0: not */
 	unsigned stop_timeout_ms;
 	enum restart_policy restart;
 	unsigned connect_timeout_ms; /* [connect] timeout_ms */

@@ -31,7 +31,8 @@ static int check_command(const char *path, const struct config *c, char *err,
 	char why[256];
 
 	if (template_parse(&t, c->command, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: [node] command: %s", path, why);
+		snprintf(err, errlen, "%s:%d: [node] command: %s", path,
+		         c->command_line, why);
 		return -1;
 	}
 	template_free(&t);

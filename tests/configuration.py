@@ -8,9 +8,10 @@ Run: python3 tests/configuration.py -v     (build from $FANOUT_BUILD)
 Helpers, and the rules every test follows: tests/harness.py.
 """
 import os
+import shutil
 import unittest
 
-from harness import FanoutTest, listening_ports, node_processes
+from harness import NODE, FanoutTest, listening_ports, node_processes
 
 
 MARKER_SCRIPT = """#!/bin/sh
@@ -132,6 +133,56 @@ class ConfigErrors(FanoutTest):
                 if args != ["-n"]:
                     self.assertIn(args[0], r.stderr, r)
                 self.assert_clean(base, 2)
+
+
+class CommandWords(FanoutTest):
+    """[node] command is split into words as a shell splits them, with no
+    shell run and no expansion (SPEC §3); quotes and backslashes were
+    taken literally ("cannot run '"/tmp/my'")."""
+
+    def test_node_command_path_with_a_blank_can_be_named(self):
+        bindir = os.path.join(self.dir, "my dir")
+        os.mkdir(bindir)
+        shutil.copy2(NODE, bindir)
+        node = os.path.join(bindir, "node")
+        for quoted in ('"%s"' % node, "'%s'" % node,
+                       node.replace(" ", "\\ ")):
+            with self.subTest(command=quoted):
+                base = self.ports(2)
+                cfg = self.config(base, 2, "[node]\ncommand = %s --port "
+                                  "{port} --index {index}\n" % quoted)
+                r = self.run_orch(["-c", cfg, "--json"], "hello\n")
+                self.assertEqual(r.rc, 0, r)
+                self.assert_broadcasts(r.events(), [5], 2)
+                self.assert_clean(base, 2)
+
+    def test_node_command_is_not_expanded(self):
+        base = self.ports(1)
+        out = os.path.join(self.dir, "argv")
+        script = self.write("argv.sh", "#!/bin/sh\nprintf '%%s\\n' \"$@\" "
+                            "> %s\nexit 1\n" % out, 0o755)
+        cfg = self.config(base, 1, "[node]\ncommand = %s $HOME * '{port}' "
+                          "\"a  b\"\n" % script)
+        r = self.run_orch(["-c", cfg], "")
+        self.assertEqual(r.rc, 69, r)
+        with open(out) as f:
+            self.assertEqual(f.read().splitlines(),
+                             ["$HOME", "*", str(base), "a  b"])
+
+    def test_unmatched_quote_in_node_command_is_a_config_error(self):
+        ConfigErrors.check_78(self, "[cluster]\nbase_port = BASE\n[node]\n"
+                              "command = \"/tmp/my dir/node --port {port}\n",
+                              4, "[node] command")
+
+
+class ConfigThatIsNoFile(FanoutTest):
+    def test_config_that_is_a_directory_says_so(self):
+        base = self.ports(2)
+        r = self.run_orch(["-c", self.dir, "-n", "2", "-p", str(base)],
+                          "hello\n")
+        self.assertEqual(r.rc, 78, r)
+        self.assertIn("%s: is a directory" % self.dir, r.stderr, r)
+        self.assert_clean(base, 2)
 
 
 class FlatSeedKeys(FanoutTest):

@@ -82,5 +82,46 @@ class Reload(FanoutTest):
         self.assert_nothing_left(base, 6)
 
 
+class ReloadReadsOnlyARegularNonEmptyFile(FanoutTest):
+    """A reload that cannot read a regular, non-empty file changes nothing
+    and says why (SPEC §3); it took the built-in defaults before: 2 nodes
+    became 3, timeouts reset."""
+
+    def assert_unchanged_after_sighup(self, o, base, why):
+        os.kill(o.pid, signal.SIGHUP)
+        o.wait_line("err", r"reload: .*%s.*; keeping the running "
+                    r"configuration" % why, EXIT_DEADLINE)
+        self.send_acked(o, "still two\n", 1, 2)
+        self.assertEqual(o.events_so_far("scale"), [])
+        self.assertEqual(sorted(node_processes(base, base + 2).values()),
+                         [base, base + 1])
+
+    def test_reload_of_a_config_read_from_a_pipe_changes_nothing(self):
+        base = self.ports(3)
+        r, w = os.pipe()
+        os.write(w, ("[cluster]\nnum_clients = 2\nbase_port = %d\n"
+                     % base).encode())
+        os.close(w)
+        self.addCleanup(os.close, r)
+        o = self.start(["-c", "/dev/fd/%d" % r, "--json"], pass_fds=(r,))
+        self.assertEqual(o.wait_event("ready")["nodes"], 2, o.err)
+        self.assert_unchanged_after_sighup(o, base, "not a regular file")
+
+    def test_reload_of_a_file_being_rewritten_changes_nothing(self):
+        base = self.ports(3)
+        o = self.start_fleet(base, 2)
+        with open(os.path.join(self.dir, "fanout.ini"), "w"):
+            pass  # truncated, as an editor does before writing
+        self.assert_unchanged_after_sighup(o, base, "empty")
+
+    def test_reload_of_a_fifo_without_writer_does_not_hang(self):
+        base = self.ports(3)
+        o = self.start_fleet(base, 2)
+        path = os.path.join(self.dir, "fanout.ini")
+        os.unlink(path)
+        os.mkfifo(path)
+        self.assert_unchanged_after_sighup(o, base, "not a regular file")
+
+
 if __name__ == "__main__":
     unittest.main()

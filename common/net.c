@@ -108,19 +108,36 @@ int net_listen(const char *host, int port, int backlog, char *err,
 	return fd;
 }
 
-/* Wait for a non-blocking connect on fd to finish; return 0 or -1. */
-static int finish_connect(int fd, int timeout_ms)
+/* Wait for a non-blocking connect on fd to finish within timeout_ms,
+   looking at stop(arg) every NET_STOP_CHECK_MS; return 0, or -1 with
+   errno (ETIMEDOUT, ECANCELED when stopped, or the connect's error). */
+static int finish_connect(int fd, int timeout_ms, bool (*stop)(void *arg),
+                          void *arg)
 {
 	struct pollfd p = {.fd = fd, .events = POLLOUT};
 	socklen_t sl = sizeof(int);
 	int r, soerr = 0;
 
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r == 0)
-		errno = ETIMEDOUT;
-	if (r <= 0)
+	for (;;) {
+		int slice = stop && timeout_ms > NET_STOP_CHECK_MS
+		                ? NET_STOP_CHECK_MS
+		                : timeout_ms;
+		r = poll(&p, 1, slice);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != 0)
+			break;
+		timeout_ms -= slice;
+		if (stop && stop(arg)) {
+			errno = ECANCELED;
+			return -1;
+		}
+		if (timeout_ms <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+	}
+	if (r < 0)
 		return -1;
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
 		return -1;
@@ -128,8 +145,8 @@ static int finish_connect(int fd, int timeout_ms)
 	return soerr ? -1 : 0;
 }
 
-int net_connect(const struct net_addr *a, int timeout_ms, char *err,
-                size_t errlen)
+int net_connect(const struct net_addr *a, int timeout_ms,
+                bool (*stop)(void *arg), void *arg, char *err, size_t errlen)
 {
 	char where[64];
 	int fd = socket(a->ss.ss_family,
@@ -141,7 +158,7 @@ int net_connect(const struct net_addr *a, int timeout_ms, char *err,
 	}
 	if (connect(fd, (const struct sockaddr *)&a->ss, a->len) < 0 &&
 	    ((errno != EINPROGRESS && errno != EINTR) ||
-	     finish_connect(fd, timeout_ms) < 0))
+	     finish_connect(fd, timeout_ms, stop, arg) < 0))
 		goto fail;
 	if (fd_set_nonblock(fd, false) < 0 || net_set_nodelay(fd) < 0)
 		goto fail;

@@ -36,10 +36,15 @@ void net_addr_set_port(struct net_addr *a, int port);
 int net_listen(const char *host, int port, int backlog, char *err,
                size_t errlen);
 
-/* Connect a new TCP socket to a, waiting at most timeout_ms. The socket is
-   returned blocking, with TCP_NODELAY. Return fd or -1 with a message. */
-int net_connect(const struct net_addr *a, int timeout_ms, char *err,
-                size_t errlen);
+#define NET_STOP_CHECK_MS 50 /* how often a connect looks at its stop */
+
+/* Connect a new TCP socket to a, waiting at most timeout_ms; when stop
+   is not NULL, stop(arg) is asked every NET_STOP_CHECK_MS and a true
+   answer gives up at once (errno ECANCELED), so a pool of threads can be
+   cancelled within that. The socket is returned blocking, with
+   TCP_NODELAY. Return fd or -1 with errno and a message. */
+int net_connect(const struct net_addr *a, int timeout_ms,
+                bool (*stop)(void *arg), void *arg, char *err, size_t errlen);
 
 /* Format a as "host:port" ("[::1]:8888" for IPv6) into out. */
 void net_addr_str(const struct net_addr *a, char *out, size_t outlen);

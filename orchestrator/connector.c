@@ -20,6 +20,12 @@ static bool cancelled(struct connector *c)
 	return __atomic_load_n(&c->cancelled, __ATOMIC_ACQUIRE);
 }
 
+/* net_connect()'s stop: the pool was cancelled. */
+static bool is_cancelled(void *arg)
+{
+	return cancelled(arg);
+}
+
 /* Read exactly n bytes from blocking fd before the deadline, giving up
    early when cancelled; return 0 or -1. */
 static int read_until(struct connector *c, int fd, uint8_t *p, size_t n)
@@ -59,7 +65,7 @@ static int attempt(struct connector *c, struct connect_job *j)
 	int left = clock_ms_until(c->deadline_ns);
 	int fd = net_connect(
 	    &j->addr, left < CONNECT_ATTEMPT_MS ? left : CONNECT_ATTEMPT_MS,
-	    j->err, sizeof(j->err));
+	    is_cancelled, c, j->err, sizeof(j->err));
 
 	if (fd < 0)
 		return -1;

@@ -65,7 +65,8 @@ void format_escape(struct buf *b, const char *text, size_t len)
 
 /* Append "; what: node 2 (...), node 4 (...)" for bc's slots in state s
    or also, naming at most FORMAT_LIST_MAX; a node no longer in nodes
-   (a retired one) is named by its index alone. */
+   (retired), or replaced there by one that joined after bc, is named by
+   its index alone. */
 static void list_nodes(struct buf *b, const struct bcast *bc,
                        struct node *const *nodes, unsigned count,
                        const char *what, enum slot s, enum slot also)
@@ -78,7 +79,8 @@ static void list_nodes(struct buf *b, const struct bcast *bc,
 			continue;
 		if (total++ >= FORMAT_LIST_MAX)
 			continue;
-		if (i < count)
+		if (i < count && (!nodes[i]->link.joined ||
+		                  nodes[i]->link.first_seq <= bc->seq))
 			format_node_name(nodes[i], name, sizeof(name));
 		else
 			snprintf(name, sizeof(name), "node %u", i);

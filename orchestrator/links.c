@@ -43,6 +43,20 @@ void links_free(struct links *l)
 	l->scratch = NULL;
 }
 
+int links_resolve_hosts(struct links *l, char *err, size_t errlen)
+{
+	unsigned n = l->cfg->nhosts ? l->cfg->nhosts : 1;
+
+	for (unsigned h = 0; h < n; h++)
+		if (!l->host_known[h]) {
+			if (net_resolve(config_node_host(l->cfg, h), 0,
+			                &l->host_addr[h], err, errlen) < 0)
+				return -1;
+			l->host_known[h] = true;
+		}
+	return 0;
+}
+
 int links_node_addr(struct links *l, const struct node *nd, struct net_addr *a,
                     char *err, size_t errlen)
 {
@@ -317,6 +331,8 @@ int links_attach(struct links *l, struct node *nd, int fd)
 		return -1;
 	}
 	fleet_set_state(l->fleet, nd, NODE_CONNECTED);
+	if (!k->joined)
+		k->first_seq = l->inflight.next_seq;
 	k->joined = true;
 	return 0;
 }
@@ -326,8 +342,13 @@ static void finish(struct links *l, const struct bcast *b, bool say)
 {
 	const struct fleet *f = l->fleet;
 
+	/* A slot is charged to the node now at its index only if it was
+	   that node's: a node retired by a reload and another added at its
+	   index later are two nodes. */
 	for (unsigned i = 0; i < b->nslots && i < f->nalloc; i++)
-		if (b->slot[i] == SLOT_PENDING || b->slot[i] == SLOT_LOST)
+		if ((b->slot[i] == SLOT_PENDING || b->slot[i] == SLOT_LOST) &&
+		    f->nodes[i]->link.joined &&
+		    f->nodes[i]->link.first_seq <= b->seq)
 			f->nodes[i]->link.missed++;
 	outcome_broadcast(l->outcome,
 	                  b->expected > 0 && b->acked == b->expected);

@@ -51,8 +51,15 @@ int links_init(struct links *l, struct loop *loop, struct fleet *fleet,
 /* Release it (connections are closed with their nodes). */
 void links_free(struct links *l);
 
+/* Resolve every host of the configuration ([cluster] hosts, or host),
+   at start-up, so that no look-up ever runs in the loop: a scale-up may
+   later use a host no node used yet. Return 0, or -1 with a message in
+   err. */
+int links_resolve_hosts(struct links *l, char *err, size_t errlen);
+
 /* Write the address to connect to nd into *a; each host is resolved
-   once per run. Return 0, or -1 with a message in err. */
+   once per run (links_resolve_hosts() did them all). Return 0, or -1
+   with a message in err. */
 int links_node_addr(struct links *l, const struct node *nd, struct net_addr *a,
                     char *err, size_t errlen);
 

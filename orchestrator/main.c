@@ -254,7 +254,8 @@ static int connect_all(struct app *a, uint64_t deadline)
 		log_errno("connect jobs");
 		return status;
 	}
-	if (make_jobs(a, jobs, err, sizeof(err)) < 0) {
+	if (links_resolve_hosts(&a->links, err, sizeof(err)) < 0 ||
+	    make_jobs(a, jobs, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
 		goto out;
 	}
@@ -335,8 +336,11 @@ static void run_console(struct app *a)
 	while (!console_done(a)) {
 		links_report_done(&a->links);
 		input_tick(&a->input);
+		/* A reload asked for before end of input is done, in order;
+		   a signal or an error ends the run at once. */
 		if ((console_take_reload(&a->console) || a->reload_pending) &&
-		    !outcome_stopping(&a->outcome)) {
+		    a->outcome.stop != STOP_SIGNAL &&
+		    a->outcome.stop != STOP_ERROR) {
 			a->reload_pending = false;
 			supervisor_reload(&a->supervisor);
 		}

@@ -55,6 +55,8 @@ struct link {
 	struct watcher w_sock;
 	struct buf in, out; /* a partial frame read; frames to write */
 	bool joined;        /* was connected once: it counts in broadcasts */
+	uint64_t first_seq; /* the first broadcast this record could be sent:
+	                       older ones are another record's at its index */
 	uint64_t acked, missed, late, corrupt, last_rtt_ns;
 	uint32_t rtt_us[RTT_KEEP]; /* the last round trips, in us */
 	unsigned rtt_count;        /* round trips recorded, ever */

@@ -20,6 +20,7 @@ Modes change one behaviour each:
     too-big         answers with a header announcing a 16 MiB body
     cut-short       answers with half an ack, then closes the connection
     welcome-wrong   its WELCOME names another index (index + 1)
+    no-ack          reads every message and acks none
 Python 3 standard library only.
 """
 import argparse
@@ -71,6 +72,8 @@ def serve(conn, index, modes):
             continue
         if "too-big" in modes:
             conn.sendall(header(ACK, 16 << 20))
+            continue
+        if "no-ack" in modes:
             continue
         seq, payload = split_msg(body)
         if "cut-short" in modes:

@@ -12,7 +12,8 @@ import signal
 import unittest
 
 from harness import (EXIT_DEADLINE, FanoutTest, connections_to,
-                     listening_ports, node_processes, wait_until)
+                     listening_ports, node_processes, stop_process,
+                     wait_until)
 
 
 class Reload(FanoutTest):
@@ -121,6 +122,51 @@ class ReloadReadsOnlyARegularNonEmptyFile(FanoutTest):
         os.unlink(path)
         os.mkfifo(path)
         self.assert_unchanged_after_sighup(o, base, "not a regular file")
+
+
+class ReloadOrder(FanoutTest):
+    def test_reload_just_before_end_of_input_is_done(self):
+        """A /reload followed at once by end of piped input was skipped:
+        the stop for end of input came first."""
+        base = self.ports(3)
+        o = self.start_fleet(base, 2)
+        self.config(base, 3)
+        o.send("/reload")  # the last line, with no newline: read at EOF
+        o.close_stdin()
+        o.wait_line("err", r"reload: .*fanout\.ini read; 3 nodes wanted, "
+                    r"2 running", EXIT_DEADLINE)
+        self.assertEqual(o.wait(), 0)
+        self.assert_clean(base, 3)
+
+
+class RetiredNodesMissesStayItsOwn(FanoutTest):
+    def test_missed_ack_of_a_retired_node_is_not_charged_to_its_successor(
+            self):
+        """After a scale down and up, the acks a retired node owed were
+        charged to the new node at its index."""
+        base = self.ports(3)
+        extra = ("[node]\ncommand = %s\n[broadcast]\nack_timeout_ms = "
+                 "5000\n" % self.one_fake_command(2, "no-ack"))
+        o = self.start_fleet(base, 3, extra)
+        # #1 stays in flight past the scale down and up: node 0 is
+        # stopped and node 2 never acks it.
+        stop_process(list(node_processes(base, base))[0])
+        o.send("x\n")
+        for k, n in ((1, 2), (2, 3)):
+            self.config(base, n, extra)
+            os.kill(o.pid, signal.SIGHUP)
+            sc = o.wait_events("scale", k)[k - 1]
+            self.assertEqual(sc["to"], n, sc)
+        ev = o.wait_broadcast(1)
+        self.assertEqual(ev["missing"], [0, 2], ev)
+        o.send("/status\n")
+        m = o.wait_line("err", r"^\s+2\s+\S+\s+\d+\s+connected\s+(\d+)\s+"
+                        r"(\d+)\s")
+        self.assertEqual(m.group(2), "0", "node 2's successor charged "
+                         "with a miss: %r" % o.err)
+        o.close_stdin()
+        o.wait()
+        self.assert_clean(base, 3)
 
 
 if __name__ == "__main__":

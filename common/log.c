@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 static const char *prog = "";
-static void (*before_write)(void);
+static void (*writer)(void *arg, const char *line, size_t len);
+static void *writer_arg;
 
-void log_before_write(void (*fn)(void))
+void log_set_writer(void (*fn)(void *arg, const char *line, size_t len),
+                    void *arg)
 {
-	before_write = fn;
+	writer = fn;
+	writer_arg = arg;
 }
 
 void log_init(const char *progname)
@@ -43,10 +46,10 @@ __attribute__((format(printf, 2, 0))) static void emit(int err, const char *fmt,
 			n = sizeof(line) - 2;
 	}
 	line[n++] = '\n';
-	if (before_write)
-		before_write();
-	/* Diagnostics are best effort: nowhere to report a failed write. */
-	(void)!write(STDERR_FILENO, line, n);
+	if (writer)
+		writer(writer_arg, line, n);
+	else /* best effort: nowhere to report a failed write */
+		(void)!write(STDERR_FILENO, line, n);
 	errno = saved;
 }
 

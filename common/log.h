@@ -9,12 +9,17 @@
 #ifndef FANOUT_LOG_H
 #define FANOUT_LOG_H
 
+#include <stddef.h>
+
 /* Set the prefix of every line; NULL or "" for none. Call once, early. */
 void log_init(const char *progname);
 
-/* Call fn before each line is written (NULL: nothing), so a terminal
-   console can clear its prompt first. */
-void log_before_write(void (*fn)(void));
+/* Hand each line (with its newline) to fn(arg, line, len) instead of
+   writing it to standard error (NULL: write it), so a program can queue
+   its diagnostics with the rest of its output. Not for a program whose
+   threads log: fn is called on the thread that logs. */
+void log_set_writer(void (*fn)(void *arg, const char *line, size_t len),
+                    void *arg);
 
 /* Print a message. */
 void log_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

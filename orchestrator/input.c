@@ -14,7 +14,7 @@
 static bool want_input(const struct input *in)
 {
 	return in->started && !in->eof && !outcome_stopping(in->outcome) &&
-	       !links_full(in->links);
+	       !links_full(in->links) && !out_full(in->out);
 }
 
 /* Hand the whole lines held to the console while the window has room;
@@ -26,7 +26,8 @@ static void process_lines(struct input *in)
 
 	in->lines.max = in->cfg->max_message_bytes; /* a reload may change it */
 	in->lines.eof = in->eof;
-	while (!outcome_stopping(in->outcome) && !links_full(in->links)) {
+	while (!outcome_stopping(in->outcome) && !links_full(in->links) &&
+	       !out_full(in->out)) {
 		enum line_result r = linebuf_next(&in->lines, &line, &len);
 		if (r == LINE_NONE)
 			break;
@@ -96,13 +97,14 @@ static void on_stdin(struct watcher *w, uint32_t events)
 
 int input_start(struct input *in, struct loop *loop, struct console *console,
                 struct links *links, struct outcome *outcome,
-                const struct config *cfg, FILE *human)
+                const struct config *cfg, const struct out *out)
 {
 	in->loop = loop;
 	in->console = console;
 	in->links = links;
 	in->outcome = outcome;
 	in->cfg = cfg;
+	in->out = out;
 	in->started = true;
 	in->w = (struct watcher){.fd = STDIN_FILENO, .fn = on_stdin, .arg = in};
 	if (loop_watch(loop, &in->w, EPOLLIN) < 0) {
@@ -112,7 +114,7 @@ int input_start(struct input *in, struct loop *loop, struct console *console,
 			return -1;
 		in->plain = true;
 	}
-	term_start(human, on_term_line, in);
+	term_start(out->term, out->human->tty, on_term_line, in);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "linebuf.h"
 #include "links.h"
 #include "loop.h"
+#include "out.h"
 #include "outcome.h"
 
 struct input {
@@ -34,13 +35,15 @@ struct input {
 	struct links *links;
 	struct outcome *outcome;
 	const struct config *cfg;
+	const struct out *out;
 };
 
 /* Start reading standard input, through the line editor when it and
-   human are a terminal. Return 0, or -1 with errno. */
+   out's human stream are a terminal. Input pauses while the window of
+   broadcasts or out's queues are full. Return 0, or -1 with errno. */
 int input_start(struct input *in, struct loop *loop, struct console *console,
                 struct links *links, struct outcome *outcome,
-                const struct config *cfg, FILE *human);
+                const struct config *cfg, const struct out *out);
 
 /* Handle what can be handled now: lines read while the window was full,
    or a regular file's next batch; ask for a stop at end of input. Call

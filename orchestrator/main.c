@@ -329,7 +329,7 @@ static void run_console(struct app *a)
 	a->phase = PHASE_RUNNING;
 	a->console_ran = true;
 	if (input_start(&a->input, &a->loop, &a->console, &a->links,
-	                &a->outcome, &a->settings.cfg, a->out.human) < 0) {
+	                &a->outcome, &a->settings.cfg, &a->out) < 0) {
 		log_errno("standard input");
 		outcome_stop(&a->outcome, STOP_ERROR);
 	}
@@ -347,8 +347,17 @@ static void run_console(struct app *a)
 		supervisor_tick(&a->supervisor);
 		if (console_done(a))
 			break;
-		out_flush(&a->out);
+		/* The prompt goes back below this round's output, and
+		   both are written before the loop waits. */
 		term_show();
+		out_flush(&a->out);
+		if (out_stdout_gone(&a->out) &&
+		    !outcome_stopping(&a->outcome)) {
+			log_msg("standard output: its reader went away; "
+			        "stopping");
+			outcome_stop(&a->outcome, STOP_ERROR);
+			continue;
+		}
 		if (loop_run_once(&a->loop,
 		                  nearest(nearest(links_timeout(&a->links),
 		                                  input_timeout(&a->input)),
@@ -509,7 +518,10 @@ static void configure(struct app *a, int argc, char **argv)
 		log_msg("%s", err);
 		exit(EXIT_CONFIG);
 	}
-	out_init(&a->out, s->cli.json, s->cli.quiet);
+	if (out_init(&a->out, s->cli.json, s->cli.quiet) < 0) {
+		log_errno("output");
+		exit(EXIT_UNAVAILABLE);
+	}
 }
 
 /* Everything start-up needs before the first node, the owners wired
@@ -530,6 +542,7 @@ static int prepare(struct app *a)
 		log_errno("setup");
 		return EXIT_UNAVAILABLE;
 	}
+	out_watch(&a->out, &a->loop);
 	if (fleet_raise_nofile(cfg->num_clients, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
 		return EXIT_UNAVAILABLE;
@@ -572,6 +585,8 @@ int main(int argc, char **argv)
 
 	if (proc_fix_stdio() < 0)
 		return EXIT_UNAVAILABLE; /* no /dev/null: nowhere to say it */
+	/* A reader that goes away is an EPIPE to handle, not a death. */
+	signal(SIGPIPE, SIG_IGN);
 	a.t0_ns = clock_ns();
 	a.w_signal.fd = -1;
 	a.loop.epfd = -1;
@@ -591,6 +606,7 @@ int main(int argc, char **argv)
 	out_shutdown(&a.out, a.console_ran, a.outcome.sent,
 	             a.outcome.fully_acked, reason, status,
 	             clock_ms_since(t_stop));
+	out_close(&a.out, a.outcome.stop != STOP_SIGNAL, a.w_signal.fd);
 	release(&a);
 	return status;
 }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -21,18 +22,108 @@
 #define PROGRESS_MIN      100 /* nodes worth a live start-up count */
 #define PROGRESS_EVERY_MS 50
 
-void out_init(struct out *o, bool json, bool quiet)
+#define DRAIN_IDLE_MS                                                          \
+	1000 /* at exit, a reader this long stalled loses                      \
+	        the rest */
+
+/* fopencookie's write: text the line editor writes, queued in order. */
+static ssize_t term_write(void *cookie, const char *p, size_t n)
+{
+	sink_put(cookie, p, n);
+	return (ssize_t)n;
+}
+
+/* log.h's lines: queued on stderr behind what waits there. */
+static void log_line(void *arg, const char *line, size_t len)
+{
+	struct out *o = arg;
+
+	term_hide();
+	sink_put(o->errs, line, len);
+}
+
+/* Whether descriptors a and b are the same file (the same terminal, the
+   same pipe). */
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int out_init(struct out *o, bool json, bool quiet)
 {
 	const char *no_color = getenv("NO_COLOR");
 
-	o->json = json;
-	o->quiet = quiet;
-	o->human = json ? stderr : stdout;
+	*o = (struct out){.json = json, .quiet = quiet};
+	sink_open(&o->out, STDOUT_FILENO);
+	/* One stream behind both (a terminal, 2>&1): one queue, so that
+	   what is said comes out in the order it was said. */
+	if (same_file(STDOUT_FILENO, STDERR_FILENO)) {
+		o->errs = &o->out;
+	} else {
+		sink_open(&o->err, STDERR_FILENO);
+		o->errs = &o->err;
+	}
+	o->human = json ? o->errs : &o->out;
 	/* Colour for a person at a terminal, never into a file or pipe,
 	   and never against NO_COLOR (no-color.org). */
-	o->color = isatty(fileno(o->human)) && isatty(STDERR_FILENO) &&
-	           !(no_color && *no_color);
-	o->progress_ns = 0;
+	o->color = o->human->tty && o->errs->tty && !(no_color && *no_color);
+	o->term = fopencookie(o->human, "w",
+	                      (cookie_io_functions_t){.write = term_write});
+	if (!o->term)
+		return -1;
+	log_set_writer(log_line, o);
+	return 0;
+}
+
+void out_watch(struct out *o, struct loop *loop)
+{
+	sink_watch(&o->out, loop);
+	if (o->errs == &o->err)
+		sink_watch(&o->err, loop);
+}
+
+bool out_full(const struct out *o)
+{
+	return sink_full(&o->out) || sink_full(o->errs);
+}
+
+bool out_stdout_gone(const struct out *o)
+{
+	return sink_gone(&o->out);
+}
+
+void out_flush(struct out *o)
+{
+	uint64_t dropped;
+
+	fflush(o->term);
+	sink_flush(&o->out);
+	sink_flush(o->errs);
+	dropped = sink_take_dropped(o->errs);
+	if (dropped)
+		log_msg("%" PRIu64 " lines of node output were dropped while "
+		        "the reader of standard error was stalled",
+		        dropped);
+}
+
+void out_close(struct out *o, bool patient, int stop_fd)
+{
+	int idle_ms = patient ? -1 : DRAIN_IDLE_MS;
+
+	out_flush(o);
+	log_set_writer(NULL, NULL);
+	if (o->term)
+		fclose(o->term);
+	o->term = NULL;
+	sink_drain(&o->out, idle_ms, stop_fd);
+	if (o->errs == &o->err)
+		sink_drain(&o->err, idle_ms, stop_fd);
+	sink_close(&o->out);
+	if (o->errs == &o->err)
+		sink_close(&o->err);
 }
 
 /* Return the escape code when colour is on, else "". */
@@ -41,26 +132,43 @@ static const char *paint(const struct out *o, const char *code)
 	return o->color ? code : "";
 }
 
-void out_flush(struct out *o)
-{
-	fflush(stdout);
-	if (o->human != stdout)
-		fflush(o->human);
-}
-
-/* Write the JSON line built in b to stdout and free b. */
-static void emit_json(struct buf *b)
+/* Queue the JSON line built in b on stdout and free b. */
+static void emit_json(struct out *o, struct buf *b)
 {
 	buf_append(b, "\n", 1);
-	fwrite(buf_head(b), 1, buf_used(b), stdout);
+	sink_put(&o->out, buf_head(b), buf_used(b));
 	buf_free(b);
+}
+
+/* Queue text of len bytes on the human stream, the prompt cleared. */
+static void put_human(struct out *o, const char *text, size_t len)
+{
+	term_hide();
+	fflush(o->term); /* the editor's erasing goes first */
+	sink_put(o->human, text, len);
 }
 
 __attribute__((format(printf, 2, 0))) static void
 vhuman(struct out *o, const char *fmt, va_list ap)
 {
-	term_hide();
-	vfprintf(o->human, fmt, ap);
+	char line[4096];
+	va_list again;
+	int n;
+
+	va_copy(again, ap);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n >= 0 && (size_t)n < sizeof(line)) {
+		put_human(o, line, (size_t)n);
+	} else if (n >= 0) { /* longer: built on the heap */
+		struct buf b = {0};
+		if (buf_reserve(&b, (size_t)n + 1) == 0) {
+			vsnprintf((char *)buf_tail(&b), (size_t)n + 1, fmt,
+			          again);
+			put_human(o, (char *)buf_tail(&b), (size_t)n);
+		}
+		buf_free(&b);
+	}
+	va_end(again);
 }
 
 __attribute__((format(printf, 2, 3))) static void human(struct out *o,
@@ -80,14 +188,13 @@ void out_text(struct out *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vhuman(o, fmt, ap);
 	va_end(ap);
-	fputc('\n', o->human);
+	sink_put(o->human, "\n", 1);
 }
 
 void out_block(struct out *o, const char *text, size_t len)
 {
-	term_hide();
-	fwrite(text, 1, len, o->human);
-	fflush(o->human);
+	put_human(o, text, len);
+	out_flush(o);
 }
 
 void out_node(struct out *o, const struct node *nd, const char *fmt, ...)
@@ -106,20 +213,20 @@ void out_progress(struct out *o, const char *what, unsigned k, unsigned total)
 {
 	uint64_t now = clock_ns();
 
-	if (total < PROGRESS_MIN || o->quiet || !isatty(fileno(o->human)) ||
+	if (total < PROGRESS_MIN || o->quiet || !o->human->tty ||
 	    now - o->progress_ns < MS_NS(PROGRESS_EVERY_MS))
 		return;
 	o->progress_ns = now;
-	fprintf(o->human, "\r%s %u/%u\033[K", what, k, total);
-	fflush(o->human);
+	human(o, "\r%s %u/%u\033[K", what, k, total);
+	out_flush(o);
 }
 
 void out_progress_done(struct out *o)
 {
 	if (o->progress_ns == 0)
 		return;
-	fputs("\r\033[K", o->human);
-	fflush(o->human);
+	human(o, "\r\033[K");
+	out_flush(o);
 	o->progress_ns = 0;
 }
 
@@ -131,7 +238,7 @@ void out_ready(struct out *o, unsigned connected, unsigned expected, double ms)
 	if (o->json) {
 		struct buf j = {0};
 		format_ready_json(&j, connected, expected, ms);
-		emit_json(&j);
+		emit_json(o, &j);
 	}
 }
 
@@ -151,7 +258,7 @@ void out_broadcast(struct out *o, const struct bcast *bc, bool say,
 	if (o->json) {
 		struct buf j = {0};
 		format_broadcast_json(&j, bc);
-		emit_json(&j);
+		emit_json(o, &j);
 	}
 }
 
@@ -195,7 +302,7 @@ void out_node_exit(struct out *o, const struct node *nd)
 	if (o->json) {
 		struct buf j = {0};
 		format_node_exit_json(&j, nd);
-		emit_json(&j);
+		emit_json(o, &j);
 	}
 }
 
@@ -207,7 +314,7 @@ void out_scale(struct out *o, unsigned from, unsigned to, unsigned connected,
 	if (o->json) {
 		struct buf j = {0};
 		format_scale_json(&j, from, to, connected, ms);
-		emit_json(&j);
+		emit_json(o, &j);
 	}
 }
 
@@ -223,20 +330,24 @@ void out_shutdown(struct out *o, bool summary, uint64_t sent,
 	if (o->json) {
 		struct buf j = {0};
 		format_shutdown_json(&j, reason, status, ms);
-		emit_json(&j);
+		emit_json(o, &j);
 	}
 }
 
 void out_node_output(struct out *o, unsigned index, const char *text,
                      size_t len)
 {
-	/* Always stderr: node chatter never mixes into --json's stdout. */
+	struct buf b = {0};
+
+	/* Always stderr: node chatter never mixes into --json's stdout;
+	   and it is what gives way when stderr's reader stalls. */
+	if (o->color)
+		buf_printf(&b, DIM "[node %u]" RESET " %.*s\n", index, (int)len,
+		           text);
+	else
+		buf_printf(&b, "[node %u] %.*s\n", index, (int)len, text);
 	term_hide();
-	if (o->color) {
-		fprintf(stderr, DIM "[node %u]" RESET " %.*s\n", index,
-		        (int)len, text);
-		return;
-	}
-	fprintf(stderr, "[node %u] %.*s\n", index, (int)len, text);
-	fflush(stderr);
+	fflush(o->term);
+	sink_put_droppable(o->errs, buf_head(&b), buf_used(&b));
+	buf_free(&b);
 }

@@ -1,14 +1,18 @@
 /*
  * out.h - the one place that writes what the orchestrator tells its
- * user: human text, JSON events (SPEC §4) and the nodes' own output.
+ * user: human text, JSON events (SPEC §4), the nodes' own output and its
+ * diagnostics (log.h), through two sinks (sink.h) that never block the
+ * event loop (SPEC §13).
  *
  * Human text goes to the human stream (stdout, or stderr under --json),
  * in colour only on a terminal and never against NO_COLOR; under --json
  * each event is also one JSON object on a line of stdout; node output
- * always goes to stderr, a line at a time, prefixed "[node I] ". Text is
- * built by format.h. Before any line is written, a terminal console's
- * prompt is cleared (term.h). Output is flushed by out_flush() before the
- * event loop waits, so a burst of events costs one write, not one each.
+ * always goes to stderr, a line at a time, prefixed "[node I] ", and is
+ * the one thing dropped (and counted, and said) when that reader stalls.
+ * Before any line is queued, a terminal console's prompt is cleared
+ * (term.h). What is queued is written by out_flush(), which the loop
+ * calls before it waits, so a burst of events costs one write, not one
+ * each.
  */
 #ifndef FANOUT_OUT_H
 #define FANOUT_OUT_H
@@ -18,22 +22,46 @@
 #include <stdio.h>
 
 #include "inflight.h"
+#include "loop.h"
 #include "node.h"
+#include "sink.h"
 
 struct out {
-	FILE *human; /* stdout, or stderr with --json */
-	bool json;   /* JSON events on stdout */
-	bool quiet;  /* only errors, incomplete broadcasts, the summary */
+	struct sink out, err; /* standard output and standard error */
+	struct sink *errs;    /* &err, or &out when both are one file */
+	struct sink *human;   /* &out, or errs with --json */
+	FILE *term;           /* a stream over human, for the line editor */
+	bool json;            /* JSON events on stdout */
+	bool quiet; /* only errors, incomplete broadcasts, the summary */
 	bool color;
 	uint64_t progress_ns; /* when the start-up count was last drawn */
 };
 
-/* Set up for --json (json) and -q (quiet): choose the human stream and
-   whether it gets colour. */
-void out_init(struct out *o, bool json, bool quiet);
+/* Set up for --json (json) and -q (quiet): open the sinks, choose the
+   human stream and whether it gets colour, and take over log.h's lines.
+   Return 0, or -1 with errno (out of memory). */
+int out_init(struct out *o, bool json, bool quiet);
 
-/* Write out what the reports have buffered. */
+/* Let the sinks wait for slow readers through loop. */
+void out_watch(struct out *o, struct loop *loop);
+
+/* Write what is queued, as far as the readers take it; once a stalled
+   reader of stderr has caught up, say how many node lines were dropped. */
 void out_flush(struct out *o);
+
+/* Whether so much waits for a reader that input should pause. */
+bool out_full(const struct out *o);
+
+/* Whether the reader of standard output went away (its reports can no
+   longer be read: the run should stop). */
+bool out_stdout_gone(const struct out *o);
+
+/* At exit: write what waits, for as long as the readers take it, and
+   release everything. Nothing is lost to a slow reader: with patient
+   the wait ends only when stop_fd (the signalfd) becomes readable, a
+   SIGINT or SIGTERM; without (the run ended by a signal), also after a
+   second without progress. */
+void out_close(struct out *o, bool patient, int stop_fd);
 
 /* A human line (printf-style, newline added). */
 void out_text(struct out *o, const char *fmt, ...)

@@ -79,9 +79,9 @@ static void on_line(char *line)
 	term.in_handler = false;
 }
 
-bool term_start(FILE *out, term_line_fn fn, void *arg)
+bool term_start(FILE *out, bool out_tty, term_line_fn fn, void *arg)
 {
-	if (!isatty(STDIN_FILENO) || !isatty(fileno(out)))
+	if (!isatty(STDIN_FILENO) || !out_tty)
 		return false;
 	term.fn = fn;
 	term.arg = arg;
@@ -97,7 +97,6 @@ bool term_start(FILE *out, term_line_fn fn, void *arg)
 	rl_variable_bind("enable-bracketed-paste", "off");
 	rl_callback_handler_install(PROMPT, on_line);
 	term.active = true;
-	log_before_write(term_hide);
 	return true;
 }
 
@@ -109,7 +108,6 @@ void term_stop(void)
 	free(term.saved);
 	term.saved = NULL;
 	rl_callback_handler_remove();
-	log_before_write(NULL);
 	term.active = false;
 	if (term.history[0]) {
 		make_parents(term.history);

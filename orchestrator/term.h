@@ -16,10 +16,11 @@
    at end of input (Ctrl-D on an empty line). */
 typedef void (*term_line_fn)(void *arg, const char *line, size_t len);
 
-/* Take over standard input if it and out are a terminal: prompt,
-   editing, history from term_history_path(); each typed line goes to
-   fn(arg, ...). Return whether it did. */
-bool term_start(FILE *out, term_line_fn fn, void *arg);
+/* Take over standard input if it and out (out_tty says) are a
+   terminal: prompt, editing and echo written to out, history from
+   term_history_path(); each typed line goes to fn(arg, ...). Return
+   whether it did. */
+bool term_start(FILE *out, bool out_tty, term_line_fn fn, void *arg);
 
 /* Give the terminal back and save the history. */
 void term_stop(void);

@@ -32,7 +32,7 @@ LAYERS = [
     ["orchestrator/cli", "orchestrator/connector", "orchestrator/inflight",
      "orchestrator/linebuf", "orchestrator/loop", "orchestrator/outcome",
      "orchestrator/pidmap", "orchestrator/template", "orchestrator/term"],
-    ["orchestrator/backoff", "orchestrator/settings"],
+    ["orchestrator/backoff", "orchestrator/settings", "orchestrator/sink"],
     ["orchestrator/node"],     # the node record, one part per owner
     ["orchestrator/format"],   # the text of reports (pure)
     ["orchestrator/out"],      # the one writer

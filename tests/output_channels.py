@@ -6,11 +6,18 @@ Each test pins a fault of issue 11, part B, and failed before its fix.
 Run: python3 tests/output_channels.py -v     (build from $FANOUT_BUILD)
 Helpers, and the rules every test follows: tests/harness.py.
 """
+import json
 import os
+import re
+import signal
 import subprocess
+import threading
 import unittest
 
-from harness import NODE, ORCH, RUN_TIMEOUT, FanoutTest, parse_events
+from harness import (EXIT_DEADLINE, FAULT_DEADLINE, NODE, ORCH,
+                     READY_DEADLINE, RUN_TIMEOUT, FanoutTest, children,
+                     kill_and_reap, node_processes, parse_events,
+                     wait_until)
 
 PRINTER = """#!/bin/sh
 # Print what the test wants, then run the real node.
@@ -79,6 +86,218 @@ class NodeOutputEscaped(FanoutTest):
         line = self.node_prints("caf\\303\\251 \\342\\202\\254 "
                                 "\\360\\237\\230\\200\\n")
         self.assertEqual(line, "[node 0] café € 😀".encode())
+
+
+
+CHATTY = """#!/bin/sh
+# Node 0 prints a numbered line every {every} s beside the real node.
+if [ "$2" = 0 ]; then
+    python3 -c '
+import sys, time
+i = 0
+while True:
+    i += 1
+    print("tick %d" % i, "x" * {width}, flush=True)
+    time.sleep({every})
+' &
+fi
+exec {node} --port "$1" --index "$2"
+"""
+
+
+SINK_DROP_BYTES = 1 << 20  # orchestrator/sink.h
+
+
+def written(pid):
+    """The bytes process pid has written (/proc/PID/io wchar)."""
+    with open("/proc/%d/io" % pid) as f:
+        for line in f:
+            if line.startswith("wchar:"):
+                return int(line.split()[1])
+    return 0
+
+
+def pipe_bytes(fd):
+    """Bytes waiting in the pipe whose read end is fd (FIONREAD)."""
+    import array
+    import fcntl
+    import termios
+    n = array.array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, n)
+    return n[0]
+
+
+class StalledReaders(FanoutTest):
+    """A reader that stalls (a pager, a stuck log shipper) blocked the
+    orchestrator in write(2): input was no longer broadcast, SIGTERM was
+    not acted on, and the broadcast in flight was reported with every
+    healthy node missing. The loop now never blocks on its output."""
+
+    def start_chatty(self, every, stdout, stderr, n=3, width=200):
+        base = self.ports(n)
+        script = self.write("chatty.sh", CHATTY.format(every=every,
+                                                       width=width,
+                                                       node=NODE), 0o755)
+        cfg = self.config(base, n, "[node]\ncommand = %s {port} {index}\n"
+                          "[broadcast]\nack_timeout_ms = 500\n" % script)
+        p = subprocess.Popen([ORCH, "-c", cfg, "--json"], cwd=self.dir,
+                             stdin=subprocess.PIPE, stdout=stdout,
+                             stderr=stderr)
+        self.addCleanup(kill_and_reap, p)
+        return p, base
+
+    def stall(self, r, base):
+        """Let nobody read stderr (read end r) until its pipe is full and
+        node 0's chatter has far outgrown what may wait for the reader:
+        a blocking writer is blocked by then."""
+        wait_until(lambda: pipe_bytes(r) > 60000, FAULT_DEADLINE,
+                   "the stderr pipe to fill")
+        node0 = list(node_processes(base, base))[0]
+        chatter = children(node0)[0]
+        wait_until(lambda: written(chatter) > 4 * SINK_DROP_BYTES,
+                   FAULT_DEADLINE, "node 0 to print 4 MiB")
+
+    def test_stalled_stderr_reader_drops_node_output_only(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        p, base = self.start_chatty(0.001, subprocess.PIPE, w, width=4000)
+        os.close(w)
+        out = LineReader(p.stdout)
+        self.assertEqual(out.event("ready")["nodes"], 3)
+        self.stall(r, base)
+        for seq in (1, 2):
+            p.stdin.write(b"line %d\n" % seq)
+            p.stdin.flush()
+            ev = out.event("broadcast")
+            self.assertEqual((ev["seq"], ev["acked"], ev["expected"],
+                              ev["missing"]), (seq, 3, 3, []), ev)
+        # The reader comes back: it is told what it missed.
+        err = LineReader(os.fdopen(os.dup(r), "rb"))
+        err.line(rb"orchestrator: \d+ lines of node output were dropped "
+                 rb"while the reader of standard error was stalled")
+        p.send_signal(signal.SIGTERM)
+        self.assertEqual(p.wait(EXIT_DEADLINE), 143)
+        self.assert_clean(base, 3)
+
+    def test_stalled_stderr_reader_does_not_delay_sigterm(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        p, base = self.start_chatty(0.001, subprocess.PIPE, w, width=4000)
+        os.close(w)
+        out = LineReader(p.stdout)
+        self.assertEqual(out.event("ready")["nodes"], 3)
+        self.stall(r, base)
+        p.send_signal(signal.SIGTERM)
+        # Exits though nobody ever reads stderr again.
+        self.assertEqual(p.wait(EXIT_DEADLINE), 143)
+        self.assertEqual(out.event("shutdown")["reason"], "signal")
+        self.assert_clean(base, 3)
+
+    def test_stalled_stdout_reader_loses_no_report_and_misses_no_ack(self):
+        # Stdout is read only once node 0 has ticked 8 times, 0.1 s
+        # apart: longer than ack_timeout_ms, so a loop blocked on stdout
+        # would miss every ack of the broadcasts in flight, and would not
+        # pass the ticks on.
+        p, base = self.start_chatty(0.1, subprocess.PIPE, subprocess.PIPE,
+                                    width=0)
+        err = LineReader(p.stderr)
+        p.stdin.write(b"".join(b"message %d\n" % i for i in range(3000)))
+        p.stdin.flush()
+        err.line(rb"\[node 0\] tick 8 $", READY_DEADLINE)
+        out = LineReader(p.stdout)
+        for seq in range(1, 3001):
+            ev = out.event("broadcast")
+            self.assertEqual((ev["seq"], ev["acked"], ev["expected"]),
+                             (seq, 3, 3), ev)
+        p.stdin.close()
+        self.assertEqual(p.wait(EXIT_DEADLINE), 0)
+        self.assertEqual(out.event("shutdown")["status"], 0)
+        self.assert_clean(base, 3)
+
+
+class ReadersThatGoAway(FanoutTest):
+    """A reader that goes away ends its stream: reports that can no
+    longer be read stop the run, in order; node chatter and diagnostics
+    that can no longer be read do not."""
+
+    def start(self, stdout, stderr, n=2):
+        base = self.ports(n)
+        p = subprocess.Popen([ORCH, "-n", str(n), "-p", str(base), "--json"],
+                             cwd=self.dir, stdin=subprocess.PIPE,
+                             stdout=stdout, stderr=stderr)
+        self.addCleanup(kill_and_reap, p)
+        return p, base
+
+    def test_stdout_reader_that_goes_away_stops_the_run(self):
+        p, base = self.start(subprocess.PIPE, subprocess.PIPE)
+        err = LineReader(p.stderr)
+        self.assertIn(b'"event":"ready"', p.stdout.readline())
+        p.stdout.close()  # as `| head -1` does
+        p.stdin.write(b"one\ntwo\n")
+        p.stdin.flush()
+        err.line(rb"orchestrator: standard output: its reader went away; "
+                 rb"stopping")
+        self.assertEqual(p.wait(EXIT_DEADLINE), 1)
+        self.assert_clean(base, 2)
+
+    def test_stderr_reader_that_goes_away_does_not_stop_the_run(self):
+        r, w = os.pipe()
+        p, base = self.start(subprocess.PIPE, w)
+        os.close(w)
+        os.close(r)
+        out = LineReader(p.stdout)
+        self.assertEqual(out.event("ready")["nodes"], 2)
+        p.stdin.write(b"one\n/bogus\ntwo\n")
+        p.stdin.close()
+        for seq in (1, 2):
+            self.assertEqual(out.event("broadcast")["acked"], 2)
+        self.assertEqual(p.wait(EXIT_DEADLINE), 0)
+        self.assert_clean(base, 2)
+
+
+class LineReader:
+    """Lines of a binary stream, read by a thread, waited for with
+    deadlines."""
+
+    def __init__(self, f):
+        self.lines = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, args=(f,), daemon=True).start()
+
+    def _read(self, f):
+        for raw in iter(f.readline, b""):
+            with self.cond:
+                self.lines.append(raw.rstrip(b"\n"))
+                self.cond.notify_all()
+
+    def line(self, regex, timeout=FAULT_DEADLINE):
+        rx = re.compile(regex)
+        with self.cond:
+            ok = self.cond.wait_for(lambda: any(rx.search(l)
+                                                for l in self.lines),
+                                    timeout)
+        if not ok:
+            raise AssertionError("no line matching %r in %.0f s: %r"
+                                 % (regex, timeout, self.lines[-5:]))
+
+    def event(self, name, timeout=READY_DEADLINE):
+        """The next event called name not returned yet."""
+        seen = getattr(self, "seen", 0)
+
+        def find():
+            for i in range(seen, len(self.lines)):
+                ev = json.loads(self.lines[i])
+                if ev.get("event") == name:
+                    return i
+            return None
+        with self.cond:
+            self.cond.wait_for(lambda: find() is not None, timeout)
+            i = find()
+        if i is None:
+            raise AssertionError("no %r event in %.0f s: %r"
+                                 % (name, timeout, self.lines[-5:]))
+        self.seen = i + 1
+        return json.loads(self.lines[i])
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@
 #include <string.h>
 
 const char cli_usage[] =
-    "usage: orchestrator [-c FILE] [-n N] [-p PORT] [--json] [-q]\n"
+    "usage: orchestrator [-c FILE] [-n N] [-p PORT] [--json] [--log-dir DIR]\n"
+    "                    [-q] [-h] [-V]\n"
     "\n"
     "Start a fleet of nodes and broadcast every line of standard input to\n"
     "all of them, reporting their acknowledgements.\n"
@@ -21,8 +22,9 @@ const char cli_usage[] =
     "  -V, --version      show the version\n"
     "\n"
     "Console: a line is broadcast; 'exit' or /quit stops; /status, /help.\n"
-    "Exit status: 0 all acked, 1 acks missing or a node died, 69 nodes\n"
-    "could not be started, 78 configuration error, 130 SIGINT, 143 SIGTERM.\n";
+    "Exit status: 0 all acked, 1 acks missing or a node died, 64 usage,\n"
+    "69 nodes could not be started, 78 configuration error, 130 SIGINT,\n"
+    "143 SIGTERM.\n";
 
 int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 {

@@ -2,24 +2,27 @@
  * orchestrator - start a fleet of nodes and broadcast to them.
  *
  * Theory of operation: the owners, and how data flows between them.
+ * Each module owns a struct of its own state; each depends only on those
+ * below it in this list (tests/include_order.py keeps it so):
  *
- *   settings    the command line and the configuration (settings.h)
- *   loop        the one epoll loop; every descriptor is a watcher in it
- *   fleet       the node processes: spawn, output, reap, process groups
- *   links       the connections: broadcasts out, acks in, BYE, reports
- *   console     what a line means: a broadcast or a built-in command
- *   input       standard input (a pipe, a file, a terminal) into lines
+ *   main        the phases: start-up, console, teardown; signals
  *   supervisor  restarts, reloads, scaling of the running fleet
- *   out         the one writer of human text, JSON events, node output
- *   outcome     counters, why the run stops, its exit status
+ *   input       standard input (a pipe, a file, a terminal) into lines
+ *   console     what a line means: a broadcast or a built-in command
+ *   links       the connections: broadcasts out, acks in, BYE, reports
+ *   fleet       the node processes: spawn, output, reap, process groups
+ *   out         the one writer of reports, events, node output, errors
+ *   node.h      the node record: one part per owner, each one writer
+ *   settings    the command line and the configuration
+ *   sink, loop, connector, term, outcome  mechanisms that know no node
  *
- * main.c alone holds them together (struct app) and runs the phases:
- * start-up (fleet spawns; readiness bytes arrive through the loop; a pool
- * of threads, connector.h, connects and hands sockets to links), the
- * console (input -> console -> links -> out, one loop round at a time),
- * and teardown. Each node record (node.h) has one part per owner.
- * Dependencies point down that list's reverse: out knows nothing of
- * links, links nothing of the console; tests/include_order.py keeps it so.
+ * main.c alone holds them together (struct app). Data flows: start-up
+ * (fleet spawns; readiness arrives through the loop; connector's threads
+ * connect and hand sockets to links), then each round of the console:
+ * input -> console -> links (broadcast) ... links (acks) -> out (reports)
+ * -> sinks -> the user; fleet -> out for node output; supervisor acts on
+ * fleet and links when nodes die or the file changes; everyone records
+ * failures in outcome, which gives the exit status. Teardown last.
  *
  * Spawn: node i is started with posix_spawn in a process group of its
  * own, its output on a pipe read a line at a time, a readiness pipe as
@@ -43,8 +46,14 @@
  *
  * Teardown: stop reading input, wait for broadcasts in flight (not after
  * a signal), send BYE, SIGTERM (and SIGCONT, for stopped nodes) to each
- * node's process group, wait [node] stop_timeout_ms while reaping, SIGKILL
- * the rest. A second Ctrl-C cuts the wait short.
+ * node's process group, alive leader or not, and to the strays (what
+ * nodes left, re-parented to us as a child subreaper); wait [node]
+ * stop_timeout_ms while reaping, SIGKILL the rest and say who needed it.
+ * A second Ctrl-C cuts the wait short.
+ *
+ * Output: stdout and stderr are sinks (sink.h) the loop never blocks on:
+ * a stalled reader costs node output (dropped, counted, said), never the
+ * fleet, and past a bound it pauses input rather than losing reports.
  *
  * Why these mechanisms, together: own process groups keep a terminal's
  * Ctrl-C (sent to the whole foreground group) from killing nodes behind
@@ -62,6 +71,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -490,6 +500,21 @@ static void teardown(struct app *a)
 	say_left_behind(a);
 }
 
+/* Return whether path is a directory we may create files in; errno
+   says why not. */
+static bool writable_dir(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return false;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return false;
+	}
+	return access(path, W_OK | X_OK) == 0;
+}
+
 /* Parse the command line and configuration; exit on help or errors. */
 static void configure(struct app *a, int argc, char **argv)
 {
@@ -508,6 +533,11 @@ static void configure(struct app *a, int argc, char **argv)
 	if (s->cli.version) {
 		printf("orchestrator (fanout) %s\n", FANOUT_VERSION);
 		exit(EXIT_OK);
+	}
+	if (s->cli.log_dir && !writable_dir(s->cli.log_dir)) {
+		log_errno("--log-dir %s: not a directory we can write to",
+		          s->cli.log_dir);
+		exit(EXIT_USAGE);
 	}
 	int rc = settings_read(&s->cli, &s->cfg, &missing, err, sizeof(err));
 

@@ -175,6 +175,19 @@ class CommandWords(FanoutTest):
                               4, "[node] command")
 
 
+class LogDirThatIsNoDirectory(FanoutTest):
+    def test_log_dir_that_is_no_writable_directory_exits_64(self):
+        base = self.ports(2)
+        afile = self.write("afile", "")
+        for d in (os.path.join(self.dir, "missing"), afile):
+            with self.subTest(log_dir=d):
+                r = self.run_orch(["-n", "2", "-p", str(base), "--log-dir",
+                                   d], "hello\n")
+                self.assertEqual(r.rc, 64, r)
+                self.assertIn("--log-dir %s" % d, r.stderr, r)
+                self.assert_clean(base, 2)
+
+
 class ConfigThatIsNoFile(FanoutTest):
     def test_config_that_is_a_directory_says_so(self):
         base = self.ports(2)

@@ -8,6 +8,7 @@ Run: python3 tests/startup.py -v     (build from $FANOUT_BUILD)
 Helpers, and the rules every test follows: tests/harness.py.
 """
 import os
+import re
 import unittest
 
 from harness import HOST_RX, FanoutTest, listen_on, node_processes, proc_ppid
@@ -113,7 +114,11 @@ class NodeNeverReady(FanoutTest):
         self.assertLess(r.secs, 5.0, "did not give up at timeout_ms")
         self.assertRegex(r.stderr, r"node 1 \(%s:%d\b[^\n]*\b1000 ms"
                          % (HOST_RX, base + 1), r)
-        self.assertNotRegex(r.stderr, r"node [02] \(", r)
+        # Nodes 0 and 2 are not blamed (a sanitizer's exit-time leak
+        # check may make teardown name one as needing SIGKILL).
+        blamed = [l for l in r.stderr.splitlines()
+                  if re.search(r"node [02] \(", l) and "SIGKILL" not in l]
+        self.assertEqual(blamed, [], r)
         self.assertEqual(self.shutdown_event(r.events())["status"], 69, r)
         self.assert_nothing_left(base, 3)
 

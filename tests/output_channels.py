@@ -15,7 +15,7 @@ import threading
 import unittest
 
 from harness import (EXIT_DEADLINE, FAULT_DEADLINE, NODE, ORCH,
-                     READY_DEADLINE, RUN_TIMEOUT, FanoutTest, children,
+                     READY_DEADLINE, RUN_TIMEOUT, FanoutTest, alive, children,
                      kill_and_reap, node_processes, parse_events,
                      wait_until)
 
@@ -253,6 +253,49 @@ class ReadersThatGoAway(FanoutTest):
             self.assertEqual(out.event("broadcast")["acked"], 2)
         self.assertEqual(p.wait(EXIT_DEADLINE), 0)
         self.assert_clean(base, 2)
+
+
+class NodeStreamsThatEndOddly(FanoutTest):
+    """Every way a node's output can end is handled in order (SPEC
+    §13)."""
+
+    def run_wrapped(self, body, n=1, lines="x\n", extra=""):
+        base = self.ports(n)
+        script = self.write("odd.sh", "#!/bin/sh\n%s\nexec %s --port "
+                            "\"$1\" --index \"$2\"\n" % (body, NODE), 0o755)
+        cfg = self.config(base, n, "[node]\ncommand = %s {port} {index}\n"
+                          "stop_timeout_ms = 300\n%s" % (script, extra))
+        p = subprocess.run([ORCH, "-c", cfg, "--json"], cwd=self.dir,
+                           input=lines.encode(), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
+        self.assert_clean(base, n)
+        return p
+
+    def test_last_line_without_newline_is_shown_when_the_node_ends(self):
+        p = self.run_wrapped("printf 'no newline at the end'")
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn(b"[node 0] no newline at the end\n", p.stderr)
+
+    def test_output_pipe_held_by_a_helper_does_not_hold_teardown(self):
+        # The helper keeps the node's output pipe open and writing after
+        # the node is gone: its end is not waited for, and the helper
+        # goes with the node's group (its pid is checked below).
+        pids = os.path.join(self.dir, "helper.pid")
+        p = self.run_wrapped("(trap '' TERM PIPE; while :; do echo helper; "
+                             "sleep 0.05; done) & echo $! > %s" % pids)
+        self.assertEqual(p.returncode, 0, p)
+        self.assertIn(b"[node 0] helper", p.stderr)
+        with open(pids) as f:
+            helper = int(f.read())
+        wait_until(lambda: not alive(helper), FAULT_DEADLINE,
+                   "the helper %d to be gone" % helper)
+
+    def test_node_that_closes_its_output_early_runs_on(self):
+        p = self.run_wrapped("exec >/dev/null 2>&1", lines="a\nb\n")
+        self.assertEqual(p.returncode, 0, p)
+        evs = parse_events(p.stdout.decode().splitlines(), strict=True)
+        self.assertEqual([e["acked"] for e in evs
+                          if e["event"] == "broadcast"], [1, 1])
 
 
 class LineReader:

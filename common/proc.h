@@ -18,9 +18,10 @@
    opened. */
 int proc_fix_stdio(void);
 
-/* Store into out (up to max) the process ids whose parent is parent, from
-   /proc/PID/stat. Return how many were found (0 when /proc cannot be
-   read). */
+/* Store into out (up to max) the process ids whose parent is parent:
+   for our own process from /proc/self/task/TID/children (cheap), else, or
+   where the kernel lacks those files, by reading every /proc/PID/stat.
+   Return how many were found (0 when /proc cannot be read). */
 unsigned proc_children(pid_t parent, pid_t *out, unsigned max);
 
 /* Write into out the name of process pid (/proc/PID/comm), or "?". */

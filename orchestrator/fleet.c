@@ -673,7 +673,16 @@ unsigned fleet_alive(struct fleet *f)
 unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max)
 {
 	pid_t kids[4096];
-	unsigned n = proc_children(getpid(), kids, 4096), k = 0;
+	siginfo_t si;
+	unsigned n, k = 0;
+
+	/* No node runs and no child at all: nothing to look for (the scan
+	   of /proc costs a millisecond per hundred processes). */
+	if (f->pids.used == 0 &&
+	    waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 &&
+	    errno == ECHILD)
+		return 0;
+	n = proc_children(getpid(), kids, 4096);
 
 	for (unsigned i = 0; i < n && k < max; i++)
 		if (!pidmap_get(&f->pids, kids[i]))

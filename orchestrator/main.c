@@ -101,7 +101,10 @@
 	20             /* how often teardown looks at what it cannot           \
 	                  hear die */
 #define STRAYS_MAX 256 /* strays handled at once */
-#define LIST_MAX   10  /* nodes named in one teardown message */
+#define STRAY_SCAN_MS                                                          \
+	100         /* how often teardown looks for strays while               \
+	               nodes live */
+#define LIST_MAX 10 /* nodes named in one teardown message */
 
 enum phase { PHASE_STARTING, PHASE_RUNNING, PHASE_STOPPING };
 
@@ -426,10 +429,20 @@ static unsigned signal_strays(struct app *a, int sig, const char *why)
    appear meanwhile get sig too. */
 static void wait_gone(struct app *a, uint64_t deadline, int interrupts, int sig)
 {
+	uint64_t next_scan = clock_ns() + MS_NS(STRAY_SCAN_MS);
+
 	while (clock_ns() < deadline &&
 	       (interrupts < 0 || a->outcome.interrupts == interrupts)) {
 		int ms = clock_ms_until(deadline);
-		if (fleet_alive(&a->fleet) + signal_strays(a, sig, NULL) == 0)
+		unsigned alive = fleet_alive(&a->fleet);
+		/* Strays are looked for (a scan of /proc) once the nodes
+		   are gone, and meanwhile now and then for those that were
+		   there from the start. */
+		if (alive == 0 || clock_ns() >= next_scan) {
+			next_scan = clock_ns() + MS_NS(STRAY_SCAN_MS);
+			alive += signal_strays(a, sig, NULL);
+		}
+		if (alive == 0)
 			return;
 		/* Group members and strays that are not our children die
 		   unheard: look again every POLL_MS. */
@@ -481,7 +494,6 @@ static void teardown(struct app *a)
 	fleet_signal(&a->fleet, SIGTERM);
 	fleet_signal(&a->fleet, SIGCONT); /* a stopped node must run to
 	                                     handle it */
-	signal_strays(a, SIGTERM, NULL);
 	wait_gone(a, deadline, a->outcome.interrupts, SIGTERM);
 	if (fleet_alive(&a->fleet) == 0 && signal_strays(a, SIGTERM, NULL) == 0)
 		return;

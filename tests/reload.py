@@ -11,7 +11,7 @@ import re
 import signal
 import unittest
 
-from harness import (EXIT_DEADLINE, FanoutTest, connections_to,
+from harness import (EXIT_DEADLINE, NODE, FanoutTest, connections_to,
                      listening_ports, node_processes, stop_process,
                      wait_until)
 
@@ -122,6 +122,42 @@ class ReloadReadsOnlyARegularNonEmptyFile(FanoutTest):
         os.unlink(path)
         os.mkfifo(path)
         self.assert_unchanged_after_sighup(o, base, "not a regular file")
+
+
+class HostsResolvedAtStart(FanoutTest):
+    def test_scale_up_needs_no_lookup_in_the_loop(self):
+        """A host first used by a scale-up was looked up inside the event
+        loop (getaddrinfo can take seconds). Every host is now resolved
+        at start-up: here the name is gone from /etc/hosts by the time
+        the scale-up uses it."""
+        name = "fanout-test-%d.invalid" % os.getpid()
+        try:
+            with open("/etc/hosts", "a") as f:
+                f.write("127.0.0.1 %s\n" % name)
+        except OSError as e:
+            self.skipTest("cannot add a name to /etc/hosts: %s" % e)
+        self.addCleanup(self.forget_host, name)
+        base = self.ports(2)
+        # The nodes bind 127.0.0.1 whatever their host is called.
+        extra = ("hosts = 127.0.0.1, %s\n[node]\ncommand = %s --host "
+                 "127.0.0.1 --port {port} --index {index}\n" % (name, NODE))
+        o = self.start(["-c", self.config(base, 1, extra), "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], 1, o.err)
+        self.forget_host(name)
+        self.config(base, 2, extra)
+        os.kill(o.pid, signal.SIGHUP)
+        sc = o.wait_events("scale", 1)[0]
+        self.assertEqual((sc["to"], sc["nodes"]), (2, 2), o.err)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0)
+        self.assert_clean(base, 2)
+
+    @staticmethod
+    def forget_host(name):
+        with open("/etc/hosts") as f:
+            lines = [l for l in f if name not in l]
+        with open("/etc/hosts", "w") as f:
+            f.writelines(lines)
 
 
 class ReloadOrder(FanoutTest):

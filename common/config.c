@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -518,33 +519,67 @@ static int check_kind(int fd, const char *path, bool regular_only, char *err,
 	return 0;
 }
 
-/* Open path for reading as a stream, after checking its kind (opened
-   non-blocking first, so a FIFO with no writer cannot hang a reload).
-   Return the stream, NULL with errno ENOENT when it does not exist
-   (nothing said), or NULL with a message in err. */
-static FILE *open_text(const char *path, bool regular_only, char *err,
-                       size_t errlen)
+/* Whether fd is a FIFO (or a pipe). */
+static bool is_fifo(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+/* Open path for reading, after checking its kind, non-blocking (so a
+   FIFO with no writer cannot hang the open). Return the descriptor, -1
+   with errno ENOENT when it does not exist (nothing said), or -1 with a
+   message in err. */
+static int open_text(const char *path, bool regular_only, char *err,
+                     size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	FILE *f;
 
 	if (fd < 0) {
 		if (errno != ENOENT)
 			snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return NULL;
+		return -1;
 	}
 	if (check_kind(fd, path, regular_only, err, errlen) < 0) {
 		close(fd);
 		errno = EINVAL;
-		return NULL;
+		return -1;
 	}
-	if (fcntl(fd, F_SETFL, 0) < 0 || !(f = fdopen(fd, "r"))) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		close(fd);
-		errno = EINVAL;
-		return NULL;
+	return fd;
+}
+
+/* Read fd to its end into p (at most n bytes): a pipe or FIFO waits for
+   its writer, up to CONFIG_FIFO_WAIT_MS between reads. Return the bytes
+   read, or -1 with errno (ETIMEDOUT: no writer, or a silent one). */
+static ssize_t read_all(int fd, char *p, size_t n)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		ssize_t r = read(fd, p + got, n - got);
+		if (r > 0) {
+			got += (size_t)r;
+			continue;
+		}
+		if (r == 0 && !is_fifo(fd))
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno != EAGAIN)
+			return -1;
+		/* A FIFO reads 0 before its writer comes and after it is
+		   gone: poll tells them apart (POLLHUP once it is gone). */
+		r = poll(&pf, 1, CONFIG_FIFO_WAIT_MS);
+		if (r == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (r > 0 && !(pf.revents & POLLIN))
+			break; /* POLLHUP: the writer is done */
 	}
-	return f;
+	return (ssize_t)got;
 }
 
 /* Read the text file at path (bounded, no NUL byte) into a new string in
@@ -554,28 +589,29 @@ static FILE *open_text(const char *path, bool regular_only, char *err,
 static int read_text(const char *path, bool regular_only, char **text,
                      char *err, size_t errlen)
 {
-	FILE *f;
-	size_t n;
-	int rc;
+	int fd = open_text(path, regular_only, err, errlen), rc = 0;
+	ssize_t n;
 
-	f = open_text(path, regular_only, err, errlen);
-	if (!f)
+	if (fd < 0)
 		return errno == ENOENT ? 1 : -1;
 	*text = malloc(CONFIG_MAX_FILE_BYTES + 1);
 	if (!*text) {
-		fclose(f);
+		close(fd);
 		snprintf(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
-	n = fread(*text, 1, CONFIG_MAX_FILE_BYTES + 1, f);
-	rc = ferror(f) ? -1 : 0;
-	if (rc < 0)
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	else if (n > CONFIG_MAX_FILE_BYTES)
+	n = read_all(fd, *text, CONFIG_MAX_FILE_BYTES + 1);
+	if (n < 0 && errno == ETIMEDOUT)
+		snprintf(err, errlen, "%s: nothing written to it within %d s",
+		         path, CONFIG_FIFO_WAIT_MS / 1000),
+		    rc = -1;
+	else if (n < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(errno)), rc = -1;
+	else if ((size_t)n > CONFIG_MAX_FILE_BYTES)
 		snprintf(err, errlen, "%s: larger than %u bytes", path,
 		         CONFIG_MAX_FILE_BYTES),
 		    rc = -1;
-	else if (memchr(*text, '\0', n))
+	else if (memchr(*text, '\0', (size_t)n))
 		snprintf(err, errlen,
 		         "%s: contains a NUL byte; not a text file", path),
 		    rc = -1;
@@ -585,7 +621,7 @@ static int read_text(const char *path, bool regular_only, char **text,
 		         "taken as the defaults at a reload",
 		         path),
 		    rc = -1;
-	fclose(f);
+	close(fd);
 	if (rc < 0) {
 		free(*text);
 		*text = NULL;

@@ -20,6 +20,7 @@
 #define CONFIG_HOSTS_MAX      64
 #define CONFIG_COMMAND_MAX    4095
 #define CONFIG_MAX_FILE_BYTES (1u << 20)
+#define CONFIG_FIFO_WAIT_MS   10000 /* a FIFO's writer, waited for */
 
 enum restart_policy { RESTART_NEVER, RESTART_ON_FAILURE };
 

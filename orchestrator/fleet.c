@@ -21,6 +21,7 @@
 
 #define READY_FD         3 /* where a node finds its readiness pipe */
 #define OUTPUT_LINE_MAX  4096
+#define REAP_READS       16 /* reads of a reaped node's pipe, at most */
 #define SPAWN_THREAD_MIN 32 /* nodes worth a second spawning thread */
 
 extern char **environ;
@@ -62,6 +63,8 @@ int fleet_init(struct fleet *f, struct loop *loop, struct out *out,
 	f->cfg = cfg;
 	f->log_dir = log_dir;
 	f->token = token;
+	f->ninherited =
+	    proc_children(getpid(), f->inherited, FLEET_INHERITED_MAX);
 	if (!cfg->command[0] &&
 	    proc_sibling_path("node", f->node_path, sizeof(f->node_path), why,
 	                      sizeof(why)) < 0) {
@@ -355,6 +358,8 @@ static int start_process(const struct fleet *f, struct node *nd, char *err,
 	nd->proc.pid = pid;
 	nd->proc.ready_fd = ready[0];
 	nd->proc.out_fd = out[0];
+	/* What the last start printed is not this start's. */
+	buf_consume(&nd->proc.text, buf_used(&nd->proc.text));
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++) {
@@ -399,8 +404,10 @@ static int adopt_process(struct fleet *f, struct node *nd, char *err,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (p->pgid != 0) /* the last start's group: cleared by now */
+	if (p->pgid != 0) { /* the last start's group: cleared by now */
+		p->pgid = 0;
 		f->lingering--;
+	}
 	forget_group_id(f, p->pid);
 	p->running = true;
 	p->pgid = p->pid; /* POSIX_SPAWN_SETPGROUP with 0: a group of its own */
@@ -581,34 +588,14 @@ void fleet_set_state(struct fleet *f, struct node *nd, enum node_state s)
 	nd->state = s;
 }
 
-static void check_groups(struct fleet *f);
-
-void fleet_reap(struct fleet *f, void (*on_exit)(void *arg, struct node *nd),
-                void *arg)
+/* Forget pid, if it was an inherited child. */
+static void forget_inherited(struct fleet *f, pid_t pid)
 {
-	int st;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
-		struct node *nd = pidmap_get(&f->pids, pid);
-		struct proc *p;
-		if (!nd)
-			continue;
-		p = &nd->proc;
-		/* The pipe holds the node's last words: read them all. */
-		while (p->out_fd >= 0 && read_output(f, nd) > 0)
-			;
-		close_watched(f, &p->w_out, &p->out_fd);
-		close_watched(f, &p->w_ready, &p->ready_fd);
-		p->wait_status = st;
-		p->running = false;
-		f->lingering++; /* until check_group() finds it empty */
-		pidmap_del(&f->pids, pid);
-		if (nd->state != NODE_STOPPING)
-			fleet_set_state(f, nd, NODE_DOWN);
-		on_exit(arg, nd);
-	}
-	check_groups(f);
+	for (unsigned i = 0; i < f->ninherited; i++)
+		if (f->inherited[i] == pid) {
+			f->inherited[i] = f->inherited[--f->ninherited];
+			return;
+		}
 }
 
 /* Forget nd's process group once nothing of it lives. A group id stays
@@ -626,11 +613,59 @@ static void check_group(struct fleet *f, struct node *nd)
 	}
 }
 
-/* Check the groups of every reaped node whose group may live. */
-static void check_groups(struct fleet *f)
+void fleet_reap(struct fleet *f, void (*on_exit)(void *arg, struct node *nd),
+                void *arg)
+{
+	int st;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct node *nd = pidmap_get(&f->pids, pid);
+		struct proc *p;
+		if (!nd) {
+			forget_inherited(f, pid); /* its pid may come again */
+			continue;
+		}
+		p = &nd->proc;
+		/* The pipe holds the node's last words: read them, but
+		   within a bound, as something it started may hold the pipe
+		   and write on; a last line with no newline counts. */
+		for (int k = 0;
+		     k < REAP_READS && p->out_fd >= 0 && read_output(f, nd) > 0;
+		     k++)
+			;
+		if (buf_used(&p->text) > 0) {
+			on_line(f, nd, (char *)buf_head(&p->text),
+			        buf_used(&p->text));
+			buf_consume(&p->text, buf_used(&p->text));
+		}
+		close_watched(f, &p->w_out, &p->out_fd);
+		close_watched(f, &p->w_ready, &p->ready_fd);
+		p->wait_status = st;
+		p->running = false;
+		f->lingering++; /* until check_group() finds it empty */
+		pidmap_del(&f->pids, pid);
+		if (nd->state != NODE_STOPPING)
+			fleet_set_state(f, nd, NODE_DOWN);
+		on_exit(arg, nd);
+	}
+	fleet_check_groups(f);
+}
+
+void fleet_check_groups(struct fleet *f)
 {
 	for (unsigned i = 0; f->lingering > 0 && i < f->nalloc; i++)
 		check_group(f, f->nodes[i]);
+}
+
+void fleet_forget_group(struct fleet *f, struct node *nd)
+{
+	struct proc *p = &nd->proc;
+
+	if (p->pgid == 0 || p->running)
+		return;
+	p->pgid = 0;
+	f->lingering--;
 }
 
 bool fleet_node_alive(struct fleet *f, struct node *nd)
@@ -670,11 +705,20 @@ unsigned fleet_alive(struct fleet *f)
 	return alive;
 }
 
+/* Whether pid was our child before the first node. */
+static bool inherited(const struct fleet *f, pid_t pid)
+{
+	for (unsigned i = 0; i < f->ninherited; i++)
+		if (f->inherited[i] == pid)
+			return true;
+	return false;
+}
+
 unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max)
 {
-	pid_t kids[4096];
+	unsigned cap = f->nalloc + f->ninherited + max, n, k = 0;
+	pid_t *kids;
 	siginfo_t si;
-	unsigned n, k = 0;
 
 	/* No node runs and no child at all: nothing to look for (the scan
 	   of /proc costs a millisecond per hundred processes). */
@@ -682,11 +726,14 @@ unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max)
 	    waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 &&
 	    errno == ECHILD)
 		return 0;
-	n = proc_children(getpid(), kids, 4096);
-
+	kids = malloc(cap * sizeof(*kids));
+	if (!kids)
+		return 0;
+	n = proc_children(getpid(), kids, cap);
 	for (unsigned i = 0; i < n && k < max; i++)
-		if (!pidmap_get(&f->pids, kids[i]))
+		if (!pidmap_get(&f->pids, kids[i]) && !inherited(f, kids[i]))
 			out[k++] = kids[i];
+	free(kids);
 	return k;
 }
 

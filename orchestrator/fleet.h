@@ -27,6 +27,8 @@
 #include "template.h"
 #include "token.h"
 
+#define FLEET_INHERITED_MAX 64
+
 struct fleet {
 	struct node **nodes;
 	unsigned n;         /* the fleet's size: nodes 0..n-1 */
@@ -40,8 +42,11 @@ struct fleet {
 	const struct config *cfg;
 	const char *log_dir; /* --log-dir, or NULL */
 
-	struct pidmap pids; /* running nodes by process id */
-	unsigned spawns;    /* processes started: numbers generations */
+	struct pidmap pids;                   /* running nodes by process id */
+	pid_t inherited[FLEET_INHERITED_MAX]; /* our children before the
+	                                         first node: not strays */
+	unsigned ninherited;
+	unsigned spawns; /* processes started: numbers generations */
 	char node_path[PATH_MAX];
 	struct template command; /* [node] command, split into words */
 	char **node_env;         /* environ plus what node_env.h names: */
@@ -55,9 +60,10 @@ struct fleet {
 	} park;
 };
 
-/* Set f up: locate node beside our own executable (unless cfg names a
-   command) and build the environment nodes get, with token. Return 0 or
-   -1 with a message in err. */
+/* Set f up: note the children we already have (not ours to stop),
+   locate node beside our own executable (unless cfg names a command) and
+   build the environment nodes get, with token. Call before any node is
+   started. Return 0 or -1 with a message in err. */
 int fleet_init(struct fleet *f, struct loop *loop, struct out *out,
                const struct config *cfg, const char *log_dir,
                const uint8_t token[PROTO_TOKEN_LEN], char *err, size_t errlen);
@@ -108,12 +114,25 @@ bool fleet_signal_node(struct fleet *f, struct node *nd, int sig);
    process group. */
 bool fleet_node_alive(struct fleet *f, struct node *nd);
 
+/* Forget the group of every reaped node whose group is empty now. Call
+   often while f->lingering > 0: a group emptied by someone else's reaping
+   sends no SIGCHLD, and its id must be forgotten long before the kernel
+   could give it to another group. */
+void fleet_check_groups(struct fleet *f);
+
+/* Stop watching the group of reaped node nd (what is left of it outlived
+   SIGKILL: stuck, or a zombie nobody reaps); nothing is sent to it
+   again. */
+void fleet_forget_group(struct fleet *f, struct node *nd);
+
 /* Return how many nodes have a process or a group member alive. */
 unsigned fleet_alive(struct fleet *f);
 
 /* Store into out (up to max) the processes that are our children but
    no node's: what nodes started and left behind, re-parented to us
-   (PR_SET_CHILD_SUBREAPER). Return how many there are. */
+   (PR_SET_CHILD_SUBREAPER). Children we had before the first node (a
+   logger behind `exec > >(...)`, inherited through exec) are not
+   strays. Return how many there are. */
 unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max);
 
 #endif

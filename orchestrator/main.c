@@ -72,6 +72,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -197,6 +198,7 @@ static int spawn_all(struct app *a, uint64_t deadline)
 	}
 	while (f->nready < f->n && !start_broken(a) && clock_ns() < deadline) {
 		out_progress(&a->out, "started", f->nready, f->n);
+		out_flush(&a->out); /* what nodes say while they start */
 		loop_run_once(&a->loop, clock_ms_until(deadline));
 	}
 	if (start_broken(a))
@@ -281,6 +283,7 @@ static int connect_all(struct app *a, uint64_t deadline)
 	while (!connector_wait(&c, clock_ns() + MS_NS(CONNECT_SLICE_MS), &up) &&
 	       !start_broken(a)) {
 		out_progress(&a->out, "connected", up, a->fleet.n);
+		out_flush(&a->out);
 		loop_run_once(&a->loop, 0);
 	}
 	connector_finish(&c);
@@ -336,6 +339,19 @@ static bool console_done(const struct app *a)
 	       (s == STOP_SIGNAL || s == STOP_ERROR || links_idle(&a->links));
 }
 
+/* Whether a reload is due now: a /reload line (it was read before any
+   end of input that follows it), unless a signal or an error stops the
+   run; or a SIGHUP, while no stop is under way. */
+static bool reload_due(struct app *a)
+{
+	bool line = console_take_reload(&a->console);
+	enum stop_reason stop = a->outcome.stop;
+
+	if (stop == STOP_SIGNAL || stop == STOP_ERROR)
+		return false;
+	return line || (a->reload_pending && stop == STOP_NONE);
+}
+
 /* Run the console until it is done. */
 static void run_console(struct app *a)
 {
@@ -349,11 +365,9 @@ static void run_console(struct app *a)
 	while (!console_done(a)) {
 		links_report_done(&a->links);
 		input_tick(&a->input);
-		/* A reload asked for before end of input is done, in order;
-		   a signal or an error ends the run at once. */
-		if ((console_take_reload(&a->console) || a->reload_pending) &&
-		    a->outcome.stop != STOP_SIGNAL &&
-		    a->outcome.stop != STOP_ERROR) {
+		/* A /reload read before end of input is done, in order; a
+		   SIGHUP only while the console runs. */
+		if (reload_due(a)) {
 			a->reload_pending = false;
 			supervisor_reload(&a->supervisor);
 		}
@@ -446,6 +460,7 @@ static void wait_gone(struct app *a, uint64_t deadline, int interrupts, int sig)
 			return;
 		/* Group members and strays that are not our children die
 		   unheard: look again every POLL_MS. */
+		out_flush(&a->out);
 		loop_run_once(&a->loop, ms < POLL_MS ? ms : POLL_MS);
 	}
 }
@@ -606,6 +621,24 @@ static int prepare(struct app *a)
 	return 0;
 }
 
+/* out_close()'s question while it waits for slow readers at exit: was
+   it a SIGINT or SIGTERM that woke it? Other signals are taken and let
+   pass (a child's exit is reaped). */
+static bool interrupted(void *arg)
+{
+	struct app *a = arg;
+	struct signalfd_siginfo si;
+
+	while (io_read(a->w_signal.fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+			return true;
+		if (si.ssi_signo == SIGCHLD)
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+	}
+	return false;
+}
+
 /* Release everything, in the reverse order of prepare(). */
 static void release(struct app *a)
 {
@@ -648,7 +681,8 @@ int main(int argc, char **argv)
 	out_shutdown(&a.out, a.console_ran, a.outcome.sent,
 	             a.outcome.fully_acked, reason, status,
 	             clock_ms_since(t_stop));
-	out_close(&a.out, a.outcome.stop != STOP_SIGNAL, a.w_signal.fd);
+	out_close(&a.out, a.outcome.stop != STOP_SIGNAL, a.w_signal.fd,
+	          interrupted, &a);
 	release(&a);
 	return status;
 }

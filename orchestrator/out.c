@@ -109,7 +109,8 @@ void out_flush(struct out *o)
 		        dropped);
 }
 
-void out_close(struct out *o, bool patient, int stop_fd)
+void out_close(struct out *o, bool patient, int stop_fd,
+               bool (*stop)(void *arg), void *arg)
 {
 	int idle_ms = patient ? -1 : DRAIN_IDLE_MS;
 
@@ -118,9 +119,9 @@ void out_close(struct out *o, bool patient, int stop_fd)
 	if (o->term)
 		fclose(o->term);
 	o->term = NULL;
-	sink_drain(&o->out, idle_ms, stop_fd);
+	sink_drain(&o->out, idle_ms, stop_fd, stop, arg);
 	if (o->errs == &o->err)
-		sink_drain(&o->err, idle_ms, stop_fd);
+		sink_drain(&o->err, idle_ms, stop_fd, stop, arg);
 	sink_close(&o->out);
 	if (o->errs == &o->err)
 		sink_close(&o->err);

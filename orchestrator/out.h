@@ -57,11 +57,12 @@ bool out_full(const struct out *o);
 bool out_stdout_gone(const struct out *o);
 
 /* At exit: write what waits, for as long as the readers take it, and
-   release everything. Nothing is lost to a slow reader: with patient
-   the wait ends only when stop_fd (the signalfd) becomes readable, a
-   SIGINT or SIGTERM; without (the run ended by a signal), also after a
-   second without progress. */
-void out_close(struct out *o, bool patient, int stop_fd);
+   release everything. Nothing is lost to a slow reader: with patient the
+   wait ends only when stop(arg) says so, asked whenever stop_fd (the
+   signalfd) is readable (a SIGINT or SIGTERM); without (the run ended by
+   a signal), also after a second without progress. */
+void out_close(struct out *o, bool patient, int stop_fd,
+               bool (*stop)(void *arg), void *arg);
 
 /* A human line (printf-style, newline added). */
 void out_text(struct out *o, const char *fmt, ...)

@@ -15,9 +15,9 @@ void sink_open(struct sink *s, int fd)
 {
 	struct stat st;
 	char path[64];
-	int own;
+	int own, fl;
 
-	*s = (struct sink){.fd = fd, .tty = isatty(fd)};
+	*s = (struct sink){.fd = fd, .tty = isatty(fd), .restore = -1};
 	if (fstat(fd, &st) < 0 || S_ISREG(st.st_mode) ||
 	    (S_ISCHR(st.st_mode) && !s->tty)) {
 		s->direct = true;
@@ -29,14 +29,23 @@ void sink_open(struct sink *s, int fd)
 	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	own = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (own < 0) {
-		/* A pipe whose reader is gone (ENXIO), or no /proc: written
-		   as it is, which may block, but never for long. */
-		s->direct = true;
+	if (own >= 0) {
+		s->fd = own;
+		s->own = true;
 		return;
 	}
-	s->fd = own;
-	s->own = true;
+	/* Not ours to reopen (a pipe of another user: EACCES; no /proc).
+	   A pipe or FIFO is made non-blocking where it is, and put back
+	   at sink_close(); a terminal is not (the shell shares it, and
+	   would find it non-blocking if we died), so it is written as it
+	   is: it can stall only by its user's doing (Ctrl-S). */
+	fl = fcntl(fd, F_GETFL);
+	if (S_ISFIFO(st.st_mode) && fl >= 0 &&
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0) {
+		s->restore = fl;
+		return;
+	}
+	s->direct = true;
 }
 
 /* Write from p (n bytes) without blocking; return the bytes written, 0
@@ -67,14 +76,19 @@ void sink_flush(struct sink *s)
 {
 	while (!s->gone && buf_used(&s->q) > 0) {
 		ssize_t w = try_write(s, buf_head(&s->q), buf_used(&s->q));
-		if (w < 0)
+		if (w < 0) {
 			set_gone(s);
-		if (w <= 0 && !s->direct)
-			break;
-		if (w == 0) /* a file that takes nothing: full disk */
-			set_gone(s);
-		if (w > 0)
+		} else if (w > 0) {
 			buf_consume(&s->q, (size_t)w);
+		} else if (s->direct) {
+			/* A stream written as it is, found non-blocking by
+			   someone else: wait as a blocking write would. */
+			struct pollfd p = {.fd = s->fd, .events = POLLOUT};
+			if (poll(&p, 1, -1) < 0 && errno != EINTR)
+				set_gone(s);
+		} else {
+			break;
+		}
 	}
 	if (s->loop && !s->gone)
 		loop_watch(s->loop, &s->w, buf_used(&s->q) ? EPOLLOUT : 0);
@@ -128,7 +142,8 @@ uint64_t sink_take_dropped(struct sink *s)
 	return n;
 }
 
-void sink_drain(struct sink *s, int idle_ms, int stop_fd)
+void sink_drain(struct sink *s, int idle_ms, int stop_fd,
+                bool (*stop)(void *arg), void *arg)
 {
 	uint64_t give_up = clock_ns() + MS_NS(idle_ms < 0 ? 0 : idle_ms);
 
@@ -140,8 +155,8 @@ void sink_drain(struct sink *s, int idle_ms, int stop_fd)
 		int r = poll(p, 2, idle_ms < 0 ? -1 : clock_ms_until(give_up));
 		if (r < 0 && errno != EINTR)
 			return;
-		if (r > 0 && p[1].revents)
-			return; /* a signal: stop waiting */
+		if (r > 0 && p[1].revents && (!stop || stop(arg)))
+			return; /* stop waiting */
 		sink_flush(s);
 		if (buf_used(&s->q) < before) /* progress: wait anew */
 			give_up = clock_ns() + MS_NS(idle_ms < 0 ? 0 : idle_ms);
@@ -156,5 +171,8 @@ void sink_close(struct sink *s)
 	buf_free(&s->q);
 	if (s->own)
 		close(s->fd);
+	if (s->restore >= 0)
+		fcntl(s->fd, F_SETFL, s->restore);
 	s->own = false;
+	s->restore = -1;
 }

@@ -4,10 +4,13 @@
  *
  * A pipe, a FIFO or a terminal is reopened through /proc/self/fd as a
  * file description of our own, made non-blocking: O_NONBLOCK on the one
- * we inherited would change it for the shell that shares it. A socket is
- * written with MSG_DONTWAIT. A regular file or /dev/null cannot stall
- * and is written at once, on the descriptor as it came (a reopened file
- * would lose its offset and O_APPEND).
+ * we inherited would change it for the shell that shares it. Where that
+ * reopening is refused (a pipe of another user), a pipe or FIFO is made
+ * non-blocking in place and put back at the end, and a terminal is
+ * written as it is (only its user stalls it). A socket is written with
+ * MSG_DONTWAIT. A regular file or /dev/null cannot stall and is written
+ * on the descriptor as it came (a reopened file would lose its offset
+ * and O_APPEND).
  *
  * Text is queued, and written by sink_flush() (once per loop round, so a
  * burst costs one write) or once SINK_BATCH_BYTES wait; what the reader
@@ -37,6 +40,7 @@
 struct sink {
 	int fd;       /* written to; -1 before sink_open() */
 	bool own;     /* fd is our own reopened description, to close */
+	int restore;  /* fd's flags to put back at sink_close(), or -1 */
 	bool direct;  /* a regular file or a device that never stalls */
 	bool socket;  /* written with send(MSG_DONTWAIT) */
 	bool tty;     /* the stream is a terminal */
@@ -90,10 +94,11 @@ static inline bool sink_gone(const struct sink *s)
    return 0. */
 uint64_t sink_take_dropped(struct sink *s);
 
-/* At exit: write what waits, waiting for the reader, until stop_fd is
-   readable (a signal on a signalfd; -1 for none) or, with idle_ms >= 0,
-   idle_ms pass without progress. */
-void sink_drain(struct sink *s, int idle_ms, int stop_fd);
+/* At exit: write what waits, waiting for the reader, until stop_fd (-1
+   for none) becomes readable and stop(arg) (NULL: always) says to stop,
+   or, with idle_ms >= 0, idle_ms pass without progress. */
+void sink_drain(struct sink *s, int idle_ms, int stop_fd,
+                bool (*stop)(void *arg), void *arg);
 
 /* Stop watching and release the queue and our descriptor. */
 void sink_close(struct sink *s);

@@ -14,6 +14,10 @@
 #include "log.h"
 
 #define BATCH_THREADS 16
+#define GROUP_POLL_MS 100 /* how often reaped nodes' groups are looked at */
+#define KILL_WAIT_MS                                                           \
+	2000 /* a group that outlives SIGKILL this long is                     \
+	        given up */
 
 /* One connect pool at work for nodes started while running. */
 struct batch {
@@ -111,7 +115,7 @@ static void restart(struct supervisor *s, struct node *nd)
 	char err[512];
 
 	fleet_signal_node(s->fleet, nd, SIGKILL);
-	nd->up.stop_ns = 0;
+	nd->up.stop_ns = nd->up.forget_ns = 0;
 	nd->up.restart_ns = 0;
 	nd->up.total_restarts++;
 	if (fleet_spawn(s->fleet, nd, err, sizeof(err)) < 0) {
@@ -301,15 +305,29 @@ static void fire_timers(struct supervisor *s)
 			restart(s, nd);
 		if (nd->up.stop_ns && nd->up.stop_ns <= now) {
 			nd->up.stop_ns = 0;
-			fleet_signal_node(f, nd, SIGKILL);
+			if (fleet_signal_node(f, nd, SIGKILL))
+				nd->up.forget_ns = now + MS_NS(KILL_WAIT_MS);
 		}
-		armed |= nd->up.restart_ns || nd->up.stop_ns;
+		if (nd->up.forget_ns && nd->up.forget_ns <= now) {
+			nd->up.forget_ns = 0;
+			if (fleet_node_alive(f, nd) && !nd->proc.running) {
+				out_node(s->out, nd,
+				         "left processes in its group that did "
+				         "not exit %u ms after SIGKILL; no "
+				         "longer watched",
+				         KILL_WAIT_MS);
+				fleet_forget_group(f, nd);
+			}
+		}
+		armed |=
+		    nd->up.restart_ns || nd->up.stop_ns || nd->up.forget_ns;
 	}
 	s->timers_armed = armed;
 }
 
 void supervisor_tick(struct supervisor *s)
 {
+	fleet_check_groups(s->fleet);
 	if (s->timers_armed)
 		fire_timers(s);
 	drop_retired(s);
@@ -328,7 +346,12 @@ int supervisor_timeout(const struct supervisor *s)
 			next = nd->up.restart_ns;
 		if (nd->up.stop_ns && nd->up.stop_ns < next)
 			next = nd->up.stop_ns;
+		if (nd->up.forget_ns && nd->up.forget_ns < next)
+			next = nd->up.forget_ns;
 	}
+	/* Groups emptied unheard are looked at often (fleet.h). */
+	if (f->lingering > 0 && next > clock_ns() + MS_NS(GROUP_POLL_MS))
+		next = clock_ns() + MS_NS(GROUP_POLL_MS);
 	return next == UINT64_MAX ? -1 : clock_ms_until(next);
 }
 

@@ -9,6 +9,7 @@ Helpers, and the rules every test follows: tests/harness.py.
 """
 import os
 import shutil
+import threading
 import unittest
 
 from harness import NODE, FanoutTest, listening_ports, node_processes
@@ -186,6 +187,28 @@ class LogDirThatIsNoDirectory(FanoutTest):
                 self.assertEqual(r.rc, 64, r)
                 self.assertIn("--log-dir %s" % d, r.stderr, r)
                 self.assert_clean(base, 2)
+
+
+class ConfigFromAFifo(FanoutTest):
+    def test_config_fifo_at_start_waits_for_its_writer(self):
+        """A FIFO given with -c was read as empty when its writer came a
+        moment later, and the built-in defaults were used silently."""
+        base = self.ports(3)
+        fifo = os.path.join(self.dir, "fanout.fifo")
+        os.mkfifo(fifo)
+        o = self.start(["-c", fifo, "--json"])
+
+        def write():
+            with open(fifo, "w") as f:  # blocks until the reader is there
+                f.write("[cluster]\nnum_clients = 2\nbase_port = %d\n"
+                        % base)
+        t = threading.Thread(target=write, daemon=True)
+        t.start()
+        self.assertEqual(o.wait_event("ready")["nodes"], 2, o.err)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0)
+        t.join(5)
+        self.assert_clean(base, 3)
 
 
 class ConfigThatIsNoFile(FanoutTest):

@@ -298,6 +298,57 @@ class NodeStreamsThatEndOddly(FanoutTest):
                           if e["event"] == "broadcast"], [1, 1])
 
 
+class OutputWhileStarting(FanoutTest):
+    def test_node_output_during_start_up_is_shown_at_once(self):
+        """Output was held until the console started, so what a node said
+        while another was slow to start came only with "ready"."""
+        base = self.ports(2)
+        gate = os.path.join(self.dir, "gate")
+        script = self.write("slow.sh", "#!/bin/sh\nif [ \"$2\" = 1 ]; then\n"
+                            "    while [ ! -e %s ]; do sleep 0.01; done\n"
+                            "else\n    echo early words\nfi\nexec %s --port "
+                            "\"$1\" --index \"$2\"\n" % (gate, NODE), 0o755)
+        cfg = self.config(base, 2, "[node]\ncommand = %s {port} {index}\n"
+                          "[connect]\ntimeout_ms = 10000\n" % script)
+        p = subprocess.Popen([ORCH, "-c", cfg, "--json"], cwd=self.dir,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        self.addCleanup(kill_and_reap, p)
+        err, out = LineReader(p.stderr), LineReader(p.stdout)
+        err.line(rb"^\[node 0\] early words$")
+        self.assertEqual(out.lines, [], "ready before node 1 started?")
+        open(gate, "w").close()
+        self.assertEqual(out.event("ready")["nodes"], 2)
+        p.stdin.close()
+        self.assertEqual(p.wait(EXIT_DEADLINE), 0)
+        self.assert_clean(base, 2)
+
+
+class DrainAtExit(FanoutTest):
+    def test_sighup_during_the_exit_drain_loses_no_report(self):
+        """Waiting at exit for a slow reader of stdout, the orchestrator
+        gave up at any signal (SIGHUP, a child's SIGCHLD): reports were
+        lost. Only SIGINT or SIGTERM end that wait."""
+        base = self.ports(2)
+        p = subprocess.Popen([ORCH, "-n", "2", "-p", str(base), "--json"],
+                             cwd=self.dir, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(kill_and_reap, p)
+        err = LineReader(p.stderr)
+        p.stdin.write(b"".join(b"line %d\n" % i for i in range(5000)))
+        p.stdin.close()
+        # Everything is done but writing stdout, which nobody reads yet.
+        err.line(rb"^shutdown \(eof\): 5000 broadcasts", READY_DEADLINE)
+        p.send_signal(signal.SIGHUP)
+        evs = parse_events(p.stdout.read().decode().splitlines(),
+                           strict=True)
+        self.assertEqual(p.wait(EXIT_DEADLINE), 0)
+        self.assertEqual(len([e for e in evs if e["event"] == "broadcast"]),
+                         5000)
+        self.assertEqual(evs[-1]["event"], "shutdown")
+        self.assert_clean(base, 2)
+
+
 class LineReader:
     """Lines of a binary stream, read by a thread, waited for with
     deadlines."""

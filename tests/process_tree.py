@@ -12,9 +12,11 @@ Helpers, and the rules every test follows: tests/harness.py.
 """
 import os
 import signal
+import subprocess
 import unittest
 
-from harness import (FAULT_DEADLINE, NODE, FanoutTest, alive, kill_pids,
+from harness import (FAULT_DEADLINE, NODE, ORCH, RUN_TIMEOUT, FanoutTest,
+                     alive, kill_pids,
                      node_processes, proc_ppid, proc_state, wait_until)
 
 WRAP = """#!/bin/sh
@@ -151,6 +153,66 @@ class TeardownSaysWhoNeededSigkill(ProcessTreeTest):
             self.assertRegex(r.stdout, r"node %d \(.*, pid \d+\) still ran "
                              r"\d+ ms after SIGTERM; sending SIGKILL" % i, r)
         self.assert_clean(base, 2)
+
+
+class NotOursToStop(ProcessTreeTest):
+    def test_children_inherited_through_exec_are_not_strays(self):
+        """A logger behind `exec > >(...)`, a child of the shell that
+        exec'd the orchestrator, was taken for a stray: SIGTERM, then
+        SIGKILL, and the run's last lines were lost."""
+        base = self.ports(2)
+        log = os.path.join(self.dir, "out.log")
+        sh = ("exec > >(trap '' TERM; exec cat > %s); exec %s -n 2 -p %d "
+              "--json" % (log, ORCH, base))
+        p = subprocess.run(["bash", "-c", sh], cwd=self.dir, input=b"x\n",
+                           stderr=subprocess.PIPE, timeout=RUN_TIMEOUT)
+        self.assertEqual(p.returncode, 0, p)
+        self.assertNotIn(b"left by a node", p.stderr)
+        wait_until(lambda: b'"event":"shutdown"' in open(log, "rb").read(),
+                   FAULT_DEADLINE, "the shutdown event in the log")
+        self.assert_clean(base, 2)
+
+
+class DeadNodesPipeFlooded(ProcessTreeTest):
+    def test_node_dying_while_a_helper_floods_its_pipe_hangs_nothing(self):
+        """A node died while something it started kept writing to its
+        output pipe: the reaper read that pipe until it ran dry, which
+        it never did, and the loop hung."""
+        base = self.ports(2)
+        cmd, pids = self.wrapper("yes flood")
+        o = self.start_fleet(base, 2, "[node]\ncommand = %s\n"
+                             "stop_timeout_ms = 300\n" % cmd)
+        os.kill(list(node_processes(base, base))[0], signal.SIGKILL)
+        o.wait_events("node_exit", 1, FAULT_DEADLINE)
+        o.send("still here\n")
+        ev = o.wait_broadcast(1, FAULT_DEADLINE)
+        self.assertEqual(ev["expected"], 2, ev)
+        os.kill(o.pid, signal.SIGTERM)
+        self.assertEqual(o.wait(), 143)
+        self.assert_helpers_gone(pids, 2)
+        self.assert_clean(base, 2)
+
+
+class LastWordsWithoutNewline(ProcessTreeTest):
+    def test_last_line_without_newline_of_a_held_pipe_is_quoted(self):
+        """A node whose last words had no newline, while a helper still
+        held its output pipe, was reported without them; they then
+        appeared as its successor's output."""
+        base = self.ports(1)
+        pids = os.path.join(self.dir, "helpers.pids")
+        script = self.write("dies.sh", "#!/bin/sh\nsleep 300 &\necho $! > "
+                            "%s\n%s --port \"$1\" --index \"$2\"\n"
+                            "printf 'fatal: disk on fire'\nexit 3\n"
+                            % (pids, NODE), 0o755)
+        self.addCleanup(lambda: kill_pids(self.helpers(pids)))
+        o = self.start_fleet(base, 1, "[node]\ncommand = %s {port} {index}"
+                             "\n" % script)
+        os.kill(list(node_processes(base, base))[0], signal.SIGKILL)
+        o.wait_line("err", r"node 0 \(.*\) exited 3: fatal: disk on fire$",
+                    FAULT_DEADLINE)
+        o.close_stdin()
+        o.wait()
+        self.assert_clean(base, 1)
 
 
 if __name__ == "__main__":

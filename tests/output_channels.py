@@ -157,7 +157,9 @@ class StalledReaders(FanoutTest):
         wait_until(lambda: written(chatter) > 4 * SINK_DROP_BYTES,
                    FAULT_DEADLINE, "node 0 to print 4 MiB")
 
-    def test_stalled_stderr_reader_drops_node_output_only(self):
+    def start_stalled(self):
+        """A fleet whose node 0 floods stderr, which nobody reads; return
+        (process, base port, stderr's read end, a reader of stdout)."""
         r, w = os.pipe()
         self.addCleanup(os.close, r)
         p, base = self.start_chatty(0.001, subprocess.PIPE, w, width=4000)
@@ -165,6 +167,10 @@ class StalledReaders(FanoutTest):
         out = LineReader(p.stdout)
         self.assertEqual(out.event("ready")["nodes"], 3)
         self.stall(r, base)
+        return p, base, r, out
+
+    def test_stalled_stderr_reader_drops_node_output_only(self):
+        p, base, r, out = self.start_stalled()
         for seq in (1, 2):
             p.stdin.write(b"line %d\n" % seq)
             p.stdin.flush()
@@ -180,13 +186,7 @@ class StalledReaders(FanoutTest):
         self.assert_clean(base, 3)
 
     def test_stalled_stderr_reader_does_not_delay_sigterm(self):
-        r, w = os.pipe()
-        self.addCleanup(os.close, r)
-        p, base = self.start_chatty(0.001, subprocess.PIPE, w, width=4000)
-        os.close(w)
-        out = LineReader(p.stdout)
-        self.assertEqual(out.event("ready")["nodes"], 3)
-        self.stall(r, base)
+        p, base, _, out = self.start_stalled()
         p.send_signal(signal.SIGTERM)
         # Exits though nobody ever reads stderr again.
         self.assertEqual(p.wait(EXIT_DEADLINE), 143)

@@ -264,7 +264,10 @@ static void on_ready(struct watcher *w, uint32_t events)
 	close_watched(f, &nd->proc.w_ready, &nd->proc.ready_fd);
 }
 
-/* Set up attributes: own process group, default signals, empty mask. */
+/* Set up attributes: a session of its own (so a process group of its
+   own, and no controlling terminal: nothing a node runs can write to
+   the console behind our back, nor get the terminal's signals), default
+   signals, empty mask. */
 static void spawn_attr(posix_spawnattr_t *a)
 {
 	sigset_t none, dfl;
@@ -275,10 +278,9 @@ static void spawn_attr(posix_spawnattr_t *a)
 		if (s != SIGKILL && s != SIGSTOP)
 			sigaddset(&dfl, s);
 	posix_spawnattr_init(a);
-	posix_spawnattr_setflags(a, POSIX_SPAWN_SETPGROUP |
+	posix_spawnattr_setflags(a, POSIX_SPAWN_SETSID |
 	                                POSIX_SPAWN_SETSIGMASK |
 	                                POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setpgroup(a, 0);
 	posix_spawnattr_setsigmask(a, &none);
 	posix_spawnattr_setsigdefault(a, &dfl);
 }
@@ -334,6 +336,8 @@ static int start_process(const struct fleet *f, struct node *nd, char *err,
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
 	posix_spawn_file_actions_adddup2(&fa, ready[1], READY_FD);
+	/* Nothing we inherited reaches a node (nor what it runs). */
+	posix_spawn_file_actions_addclosefrom_np(&fa, READY_FD + 1);
 	spawn_attr(&attr);
 	rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, f->node_env);
 	posix_spawn_file_actions_destroy(&fa);
@@ -410,7 +414,7 @@ static int adopt_process(struct fleet *f, struct node *nd, char *err,
 	}
 	forget_group_id(f, p->pid);
 	p->running = true;
-	p->pgid = p->pid; /* POSIX_SPAWN_SETPGROUP with 0: a group of its own */
+	p->pgid = p->pid; /* POSIX_SPAWN_SETSID: a group of its own */
 	p->generation = ++f->spawns;
 	p->nlines = 0;
 	/* A custom command may wrap node in something that does not pass

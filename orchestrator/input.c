@@ -9,6 +9,9 @@
 #include "term.h"
 
 #define READ_CHUNK 65536
+#define BACKGROUND_POLL_MS                                                     \
+	200 /* how often a background job looks whether                        \
+	       it has the terminal again */
 
 /* Whether standard input should be read now. */
 static bool want_input(const struct input *in)
@@ -51,8 +54,18 @@ static void read_stdin(struct input *in)
 	r = io_read(STDIN_FILENO, room, READ_CHUNK);
 	if (r < 0 && errno == EAGAIN)
 		return;
-	if (r < 0)
+	if (r < 0 && errno == EIO && in->tty && !term_foreground()) {
+		/* A background job reading its terminal (SIGTTIN is
+		   ignored, so no stop with a SIGTERM pending): wait until
+		   it is brought to the foreground. */
+		in->background = true;
+		loop_watch(in->loop, &in->w, 0);
+		return;
+	}
+	if (r < 0) {
 		log_errno("standard input");
+		outcome_stop(in->outcome, STOP_ERROR);
+	}
 	if (r <= 0) {
 		in->eof = true;
 		if (!in->plain)
@@ -107,6 +120,10 @@ int input_start(struct input *in, struct loop *loop, struct console *console,
 	in->out = out;
 	in->started = true;
 	in->w = (struct watcher){.fd = STDIN_FILENO, .fn = on_stdin, .arg = in};
+	in->tty = isatty(STDIN_FILENO);
+	in->background = in->tty && !term_foreground();
+	if (in->background)
+		return 0; /* input_tick() looks again */
 	if (loop_watch(loop, &in->w, EPOLLIN) < 0) {
 		/* A regular file (or /dev/null) is always readable and epoll
 		   refuses it: input_tick() reads it instead. */
@@ -122,6 +139,14 @@ void input_tick(struct input *in)
 {
 	if (!in->started || outcome_stopping(in->outcome))
 		return;
+	if (in->background) {
+		if (!term_foreground())
+			return;
+		/* Brought to the foreground (fg): the terminal is ours. */
+		in->background = false;
+		term_start(in->out->term, in->out->human->tty, on_term_line,
+		           in);
+	}
 	if (in->plain && want_input(in)) {
 		read_stdin(in);
 	} else {
@@ -137,6 +162,8 @@ void input_tick(struct input *in)
 
 int input_timeout(const struct input *in)
 {
+	if (in->background)
+		return BACKGROUND_POLL_MS;
 	return in->plain && want_input(in) ? 0 : -1;
 }
 

@@ -26,8 +26,10 @@ struct input {
 	struct linebuf lines;
 	struct watcher w;
 	bool started;
-	bool eof;   /* no more input will come */
-	bool plain; /* a regular file: epoll cannot watch it */
+	bool eof;        /* no more input will come */
+	bool plain;      /* a regular file: epoll cannot watch it */
+	bool tty;        /* a terminal */
+	bool background; /* a terminal that belongs to another job now */
 
 	/* What it works with, set by input_start(). */
 	struct loop *loop;

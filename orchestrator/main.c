@@ -660,8 +660,11 @@ int main(int argc, char **argv)
 
 	if (proc_fix_stdio() < 0)
 		return EXIT_UNAVAILABLE; /* no /dev/null: nowhere to say it */
-	/* A reader that goes away is an EPIPE to handle, not a death. */
+	/* A reader that goes away is an EPIPE to handle, not a death; a
+	   background job that reads its terminal gets EIO, not a stop
+	   that a pending SIGTERM could not end (input.h). */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTTIN, SIG_IGN);
 	a.t0_ns = clock_ns();
 	a.w_signal.fd = -1;
 	a.loop.epfd = -1;

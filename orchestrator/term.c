@@ -79,9 +79,19 @@ static void on_line(char *line)
 	term.in_handler = false;
 }
 
+bool term_foreground(void)
+{
+	return tcgetpgrp(STDIN_FILENO) == getpgrp();
+}
+
+/* readline's terminal preparation, skipped when in the background. */
+static void keep_terminal(void)
+{
+}
+
 bool term_start(FILE *out, bool out_tty, term_line_fn fn, void *arg)
 {
-	if (!isatty(STDIN_FILENO) || !out_tty)
+	if (!isatty(STDIN_FILENO) || !out_tty || !term_foreground())
 		return false;
 	term.fn = fn;
 	term.arg = arg;
@@ -107,6 +117,8 @@ void term_stop(void)
 	term_hide();
 	free(term.saved);
 	term.saved = NULL;
+	if (!term_foreground()) /* moved to the background (Ctrl-Z, bg) */
+		rl_deprep_term_function = keep_terminal;
 	rl_callback_handler_remove();
 	term.active = false;
 	if (term.history[0]) {

@@ -22,6 +22,12 @@ typedef void (*term_line_fn)(void *arg, const char *line, size_t len);
    whether it did. */
 bool term_start(FILE *out, bool out_tty, term_line_fn fn, void *arg);
 
+/* Whether we are the foreground job of the terminal on standard input:
+   only then may we read it or set its modes (a background job that
+   tries is stopped, by SIGTTIN or SIGTTOU, and would stay stopped with
+   a SIGTERM pending). */
+bool term_foreground(void);
+
 /* Give the terminal back and save the history. */
 void term_stop(void);
 

@@ -14,6 +14,7 @@
 #include "proto.h"
 
 #define READ_CHUNK      65536
+#define GONE_READS      16          /* reads of a dead node's socket, at most */
 #define CUT_SHORT_SHOWN 10          /* broadcasts named when a stop cuts them */
 #define NODE_OUT_MAX    (64u << 20) /* a node this far behind misses messages */
 
@@ -316,6 +317,22 @@ static void on_sock(struct watcher *w, uint32_t events)
 		flush_node(l, nd);
 	if (nd->link.sock >= 0 && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
 		read_acks(l, nd);
+}
+
+void links_node_gone(struct links *l, struct node *nd)
+{
+	/* What it sent before it died still counts: acks read here, not
+	   lost with the socket (within a bound: a socket holds little). */
+	for (int k = 0; k < GONE_READS && nd->link.sock >= 0; k++) {
+		size_t before = buf_used(&nd->link.in);
+		uint64_t acked =
+		    nd->link.acked + nd->link.late + nd->link.corrupt;
+		read_acks(l, nd);
+		if (nd->link.sock >= 0 && buf_used(&nd->link.in) == before &&
+		    nd->link.acked + nd->link.late + nd->link.corrupt == acked)
+			break; /* nothing more came: EAGAIN */
+	}
+	links_drop(l, nd);
 }
 
 int links_attach(struct links *l, struct node *nd, int fd)

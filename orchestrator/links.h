@@ -67,6 +67,10 @@ int links_node_addr(struct links *l, const struct node *nd, struct net_addr *a,
    with errno (fd is closed then). */
 int links_attach(struct links *l, struct node *nd, int fd);
 
+/* nd's process was reaped: account what it sent before it died (acks
+   still in the socket), then close its connection. */
+void links_node_gone(struct links *l, struct node *nd);
+
 /* Close nd's connection, if any: what it owes in flight is lost. */
 void links_drop(struct links *l, struct node *nd);
 

@@ -136,7 +136,7 @@ static void on_node_exit(void *arg, struct node *nd)
 {
 	struct app *a = arg;
 
-	links_drop(&a->links, nd);
+	links_node_gone(&a->links, nd);
 	if (a->phase == PHASE_STARTING) {
 		if (!a->failed)
 			a->failed = nd;

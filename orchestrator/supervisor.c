@@ -75,6 +75,21 @@ static void schedule_restart(struct supervisor *s, struct node *nd)
 	         BACKOFF_WINDOW_MS / 1000);
 }
 
+/* Say that nd (a stopping node, or what a dead one left in its group)
+   gets SIGKILL: it outlived SIGTERM and the grace. */
+static void say_sigkill(struct supervisor *s, const struct node *nd)
+{
+	if (nd->proc.running)
+		out_node(s->out, nd,
+		         "still ran %u ms after it was told to stop; sending "
+		         "SIGKILL",
+		         s->settings->cfg.stop_timeout_ms);
+	else
+		out_node(s->out, nd,
+		         "left processes in its group that outlived SIGTERM; "
+		         "sending them SIGKILL");
+}
+
 /* The leader of nd's group is gone: whatever it started there gets
    SIGTERM now and SIGKILL at stop_timeout_ms (or when nd starts again,
    if sooner), so a dead node leaves nothing running (SPEC §12). */
@@ -114,8 +129,11 @@ static void restart(struct supervisor *s, struct node *nd)
 {
 	char err[512];
 
-	fleet_signal_node(s->fleet, nd, SIGKILL);
-	nd->up.stop_ns = nd->up.forget_ns = 0;
+	if (fleet_node_alive(s->fleet, nd)) {
+		say_sigkill(s, nd);
+		fleet_signal_node(s->fleet, nd, SIGKILL);
+	}
+	nd->up.stop_ns = nd->up.forget_ns = nd->up.term_ns = 0;
 	nd->up.restart_ns = 0;
 	nd->up.total_restarts++;
 	if (fleet_spawn(s->fleet, nd, err, sizeof(err)) < 0) {
@@ -303,10 +321,18 @@ static void fire_timers(struct supervisor *s)
 		struct node *nd = f->nodes[i];
 		if (nd->up.restart_ns && nd->up.restart_ns <= now)
 			restart(s, nd);
+		if (nd->up.term_ns && nd->up.term_ns <= now) {
+			nd->up.term_ns = 0;
+			fleet_signal_node(f, nd, SIGTERM);
+			fleet_signal_node(f, nd, SIGCONT);
+		}
 		if (nd->up.stop_ns && nd->up.stop_ns <= now) {
 			nd->up.stop_ns = 0;
-			if (fleet_signal_node(f, nd, SIGKILL))
+			if (fleet_node_alive(f, nd)) {
+				say_sigkill(s, nd);
+				fleet_signal_node(f, nd, SIGKILL);
 				nd->up.forget_ns = now + MS_NS(KILL_WAIT_MS);
+			}
 		}
 		if (nd->up.forget_ns && nd->up.forget_ns <= now) {
 			nd->up.forget_ns = 0;
@@ -348,6 +374,8 @@ int supervisor_timeout(const struct supervisor *s)
 			next = nd->up.stop_ns;
 		if (nd->up.forget_ns && nd->up.forget_ns < next)
 			next = nd->up.forget_ns;
+		if (nd->up.term_ns && nd->up.term_ns < next)
+			next = nd->up.term_ns;
 	}
 	/* Groups emptied unheard are looked at often (fleet.h). */
 	if (f->lingering > 0 && next > clock_ns() + MS_NS(GROUP_POLL_MS))
@@ -364,12 +392,21 @@ static void retire(struct supervisor *s, struct node *nd)
 		clear_group(s, nd);
 		return;
 	}
-	if (nd->state == NODE_CONNECTED)
-		links_bye_node(s->links, nd);
+	uint64_t now = clock_ns(),
+	         grace = MS_NS(s->settings->cfg.stop_timeout_ms);
+	bool connected = nd->state == NODE_CONNECTED;
+
 	fleet_set_state(s->fleet, nd, NODE_STOPPING);
-	fleet_signal_node(s->fleet, nd, SIGTERM);
-	fleet_signal_node(s->fleet, nd, SIGCONT);
-	nd->up.stop_ns = clock_ns() + MS_NS(s->settings->cfg.stop_timeout_ms);
+	if (connected) {
+		/* BYE first: the node acks what it was sent before it, then
+		   leaves; SIGTERM only if it has not at half the grace. */
+		links_bye_node(s->links, nd);
+		nd->up.term_ns = now + grace / 2;
+	} else {
+		fleet_signal_node(s->fleet, nd, SIGTERM);
+	}
+	fleet_signal_node(s->fleet, nd, SIGCONT); /* a stopped node too */
+	nd->up.stop_ns = now + grace;
 	s->timers_armed = true;
 }
 

@@ -160,6 +160,25 @@ class HostsResolvedAtStart(FanoutTest):
             f.writelines(lines)
 
 
+class ScaleDownWithWorkInFlight(FanoutTest):
+    def test_nodes_retired_with_broadcasts_in_flight_ack_them_first(self):
+        """A scale-down sent SIGTERM with BYE: a retired node could die
+        before acking what it had been sent, counted missing, exit 1.
+        BYE comes after those messages, and SIGTERM only if the node
+        has not left by half the grace."""
+        base = self.ports(4)
+        o = self.start_fleet(base, 4)
+        self.config(base, 1)
+        o.send("".join("line %d\n" % i for i in range(200)) + "/reload\n" +
+               "".join("more %d\n" % i for i in range(200)))
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0, o.err)
+        bcs = o.events_so_far("broadcast")
+        self.assertEqual(len(bcs), 400)
+        self.assertEqual([b for b in bcs if b["missing"]], [])
+        self.assert_clean(base, 4)
+
+
 class ReloadOrder(FanoutTest):
     def test_reload_just_before_end_of_input_is_done(self):
         """A /reload followed at once by end of piped input was skipped:

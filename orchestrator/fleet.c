@@ -200,6 +200,19 @@ static void on_line(struct fleet *f, struct node *nd, const char *s, size_t len)
 	buf_free(&b);
 }
 
+/* Return where to cut the n bytes at p so that a UTF-8 character whose
+   last bytes have not come yet is not split: before its first byte, or
+   n when the text ends whole (or is not UTF-8 there). */
+static size_t utf8_cut(const uint8_t *p, size_t n)
+{
+	size_t j = n - 1, len;
+
+	while (j > 0 && n - j < 4 && (p[j] & 0xc0) == 0x80)
+		j--;
+	len = p[j] >= 0xf0 ? 4 : p[j] >= 0xe0 ? 3 : p[j] >= 0xc0 ? 2 : 1;
+	return j > 0 && j + len > n ? j : n;
+}
+
 /* Read what the node printed; return 1 after reading some, 0 when nothing
    is there now, -1 at EOF or on an error. */
 static int read_output(struct fleet *f, struct node *nd)
@@ -219,8 +232,14 @@ static int read_output(struct fleet *f, struct node *nd)
 		on_line(f, nd, (char *)buf_head(t), (size_t)(nl - buf_head(t)));
 		buf_consume(t, (size_t)(nl - buf_head(t)) + 1);
 	}
-	/* An endless line is shown in pieces rather than held forever. */
-	if (buf_used(t) >= OUTPUT_LINE_MAX || (r <= 0 && buf_used(t) > 0)) {
+	/* An endless line is shown in pieces rather than held forever,
+	   cut between characters, not inside one. */
+	if (buf_used(t) >= OUTPUT_LINE_MAX) {
+		size_t cut = utf8_cut(buf_head(t), buf_used(t));
+		on_line(f, nd, (char *)buf_head(t), cut);
+		buf_consume(t, cut);
+	}
+	if (r <= 0 && buf_used(t) > 0) {
 		on_line(f, nd, (char *)buf_head(t), buf_used(t));
 		buf_consume(t, buf_used(t));
 	}

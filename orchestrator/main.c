@@ -156,7 +156,10 @@ static void on_signal(struct watcher *w, uint32_t events)
 		case SIGCHLD: fleet_reap(&a->fleet, on_node_exit, a); break;
 		case SIGINT:
 		case SIGTERM:
-			outcome_signal(&a->outcome, (int)si.ssi_signo);
+			outcome_signal(
+			    &a->outcome, (int)si.ssi_signo,
+			    si.ssi_code == SI_KERNEL ? 0 : (int)si.ssi_pid,
+			    clock_ns());
 			break;
 		case SIGHUP: a->reload_pending = true; break; /* once running */
 		}
@@ -427,8 +430,8 @@ static unsigned signal_strays(struct app *a, int sig, const char *why)
 		if (why) {
 			char name[64];
 			proc_name(p[i], name, sizeof(name));
-			log_msg("process %d (%s), left by a node, %s",
-			        (int)p[i], name, why);
+			out_text(&a->out, "process %d (%s), left by a node, %s",
+			         (int)p[i], name, why);
 		}
 		if (getpgid(p[i]) != p[i] || kill(-p[i], sig) < 0)
 			kill(p[i], sig);

@@ -115,13 +115,19 @@ void out_close(struct out *o, bool patient, int stop_fd,
 	int idle_ms = patient ? -1 : DRAIN_IDLE_MS;
 
 	out_flush(o);
-	log_set_writer(NULL, NULL);
+	if (o->errs->dropped) { /* said at least at the end, in order */
+		log_msg("%" PRIu64 " lines of node output were dropped while "
+		        "the reader of standard error was stalled",
+		        o->errs->dropped);
+		o->errs->dropped = 0;
+	}
 	if (o->term)
 		fclose(o->term);
 	o->term = NULL;
 	sink_drain(&o->out, idle_ms, stop_fd, stop, arg);
 	if (o->errs == &o->err)
 		sink_drain(&o->err, idle_ms, stop_fd, stop, arg);
+	log_set_writer(NULL, NULL);
 	sink_close(&o->out);
 	if (o->errs == &o->err)
 		sink_close(&o->err);
@@ -347,8 +353,12 @@ void out_node_output(struct out *o, unsigned index, const char *text,
 		           text);
 	else
 		buf_printf(&b, "[node %u] %.*s\n", index, (int)len, text);
-	term_hide();
-	fflush(o->term);
+	/* A line that will be dropped does not take the prompt away: a
+	   stalled terminal is not flooded with its redrawing. */
+	if (sink_has_room(o->errs, buf_used(&b))) {
+		term_hide();
+		fflush(o->term);
+	}
 	sink_put_droppable(o->errs, buf_head(&b), buf_used(&b));
 	buf_free(&b);
 }

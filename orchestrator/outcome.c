@@ -3,6 +3,7 @@
 
 #include <signal.h>
 
+#include "clock.h"
 #include "exitcode.h"
 
 void outcome_stop(struct outcome *o, enum stop_reason reason)
@@ -12,8 +13,15 @@ void outcome_stop(struct outcome *o, enum stop_reason reason)
 		o->stop = reason;
 }
 
-void outcome_signal(struct outcome *o, int signo)
+void outcome_signal(struct outcome *o, int signo, int source, uint64_t now_ns)
 {
+	if (o->interrupts > 0 && signo == o->last_signal &&
+	    source != o->last_source &&
+	    now_ns - o->last_signal_ns < MS_NS(OUTCOME_ECHO_MS))
+		return;
+	o->last_signal = signo;
+	o->last_source = source;
+	o->last_signal_ns = now_ns;
 	o->interrupts++;
 	if (o->stop != STOP_SIGNAL) {
 		o->stop = STOP_SIGNAL;

@@ -21,7 +21,10 @@ struct outcome {
 	bool incomplete;      /* an ack missing, a node died, a line refused */
 	enum stop_reason stop;
 	int stop_signal; /* SIGINT or SIGTERM, with STOP_SIGNAL */
-	int interrupts;  /* SIGINTs and SIGTERMs received */
+	int interrupts;  /* SIGINTs and SIGTERMs received, echoes not */
+	int last_signal; /* the last one, its source and when (ns): to tell */
+	int last_source; /* an echo from a repeat */
+	uint64_t last_signal_ns;
 };
 
 /* Ask for the run to stop for reason (not STOP_SIGNAL: see below). The
@@ -29,8 +32,14 @@ struct outcome {
    makes the status 1), and a signal outranks them all. */
 void outcome_stop(struct outcome *o, enum stop_reason reason);
 
-/* A SIGINT or SIGTERM arrived: count it, and stop for the first one. */
-void outcome_signal(struct outcome *o, int signo);
+#define OUTCOME_ECHO_MS 100 /* an echo comes at most this late */
+
+/* A SIGINT or SIGTERM arrived at now_ns from source (the sending pid,
+   0 for the kernel: a terminal's Ctrl-C): count it, and stop for the
+   first one. The same signal from another source within OUTCOME_ECHO_MS
+   is one Ctrl-C delivered twice (by the terminal, and by a wrapper that
+   forwards it, as `timeout --foreground` does), not a second Ctrl-C. */
+void outcome_signal(struct outcome *o, int signo, int source, uint64_t now_ns);
 
 /* Whether a stop was asked for. */
 static inline bool outcome_stopping(const struct outcome *o)

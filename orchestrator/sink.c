@@ -134,11 +134,13 @@ bool sink_put_droppable(struct sink *s, const void *p, size_t n)
 
 uint64_t sink_take_dropped(struct sink *s)
 {
-	uint64_t n = s->dropped;
+	uint64_t n = s->dropped, now = clock_ns();
 
-	if (n == 0 || buf_used(&s->q) > 0 || s->gone)
+	if (n == 0 || s->gone || buf_used(&s->q) > SINK_DROP_BYTES / 4 ||
+	    (s->told_ns && now - s->told_ns < MS_NS(1000)))
 		return 0;
 	s->dropped = 0;
+	s->told_ns = now;
 	return n;
 }
 

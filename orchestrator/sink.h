@@ -38,16 +38,16 @@
 #define SINK_FULL_BYTES (16u << 20) /* queued: the producer pauses */
 
 struct sink {
-	int fd;       /* written to; -1 before sink_open() */
-	bool own;     /* fd is our own reopened description, to close */
-	int restore;  /* fd's flags to put back at sink_close(), or -1 */
-	bool direct;  /* a regular file or a device that never stalls */
-	bool socket;  /* written with send(MSG_DONTWAIT) */
-	bool tty;     /* the stream is a terminal */
-	bool gone;    /* the reader went away, or the stream failed */
-	struct buf q; /* what the reader has not taken yet */
-	uint64_t
-	    dropped; /* droppable lines dropped since sink_take_dropped() */
+	int fd;            /* written to; -1 before sink_open() */
+	bool own;          /* fd is our own reopened description, to close */
+	int restore;       /* fd's flags to put back at sink_close(), or -1 */
+	bool direct;       /* a regular file or a device that never stalls */
+	bool socket;       /* written with send(MSG_DONTWAIT) */
+	bool tty;          /* the stream is a terminal */
+	bool gone;         /* the reader went away, or the stream failed */
+	struct buf q;      /* what the reader has not taken yet */
+	uint64_t dropped;  /* lines dropped since sink_take_dropped() */
+	uint64_t told_ns;  /* when sink_take_dropped() last returned some */
 	struct watcher w;  /* writability, while q is not empty */
 	struct loop *loop; /* NULL until sink_watch() */
 };
@@ -71,6 +71,12 @@ bool sink_put_droppable(struct sink *s, const void *p, size_t n);
 /* Write what can be written now. */
 void sink_flush(struct sink *s);
 
+/* Whether n more droppable bytes would be taken now. */
+static inline bool sink_has_room(const struct sink *s, size_t n)
+{
+	return buf_used(&s->q) + n <= SINK_DROP_BYTES;
+}
+
 /* Whether SINK_FULL_BYTES or more wait for the reader. */
 static inline bool sink_full(const struct sink *s)
 {
@@ -89,9 +95,9 @@ static inline bool sink_gone(const struct sink *s)
 	return s->gone;
 }
 
-/* Return the count of dropped lines, once the reader has taken all that
-   waited (so a notice of it will be read in order), and reset it; else
-   return 0. */
+/* Return the count of dropped lines once the reader is taking again (a
+   quarter of SINK_DROP_BYTES or less waits), at most once a second, and
+   reset it; else return 0. */
 uint64_t sink_take_dropped(struct sink *s);
 
 /* At exit: write what waits, waiting for the reader, until stop_fd (-1

@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "clock.h"
 #include "exitcode.h"
 #include "outcome.h"
 
@@ -60,15 +61,29 @@ static void signal_outranks_all_and_first_signal_names_status(void **state)
 	(void)state;
 	outcome_fail(&o);
 	outcome_stop(&o, STOP_EOF);
-	outcome_signal(&o, SIGTERM);
-	outcome_signal(&o, SIGINT);
+	outcome_signal(&o, SIGTERM, 77, MS_NS(1000));
+	outcome_signal(&o, SIGINT, 77, MS_NS(1001));
 	outcome_stop(&o, STOP_ERROR);
 	assert_int_equal(o.interrupts, 2);
 	assert_int_equal(outcome_status(&o, &reason), EXIT_SIGTERM);
 	assert_string_equal(reason, "signal");
 	o = (struct outcome){0};
-	outcome_signal(&o, SIGINT);
+	outcome_signal(&o, SIGINT, 0, MS_NS(1000));
 	assert_int_equal(outcome_signal_status(&o), EXIT_SIGINT);
+}
+
+static void one_ctrl_c_delivered_twice_counts_once(void **state)
+{
+	struct outcome o = {0};
+
+	(void)state;
+	outcome_signal(&o, SIGINT, 0, MS_NS(1000));    /* the terminal's */
+	outcome_signal(&o, SIGINT, 4242, MS_NS(1001)); /* forwarded echo */
+	assert_int_equal(o.interrupts, 1);
+	outcome_signal(&o, SIGINT, 0, MS_NS(1002)); /* pressed again */
+	assert_int_equal(o.interrupts, 2);
+	outcome_signal(&o, SIGINT, 4242, MS_NS(1003 + OUTCOME_ECHO_MS));
+	assert_int_equal(o.interrupts, 3); /* too late for an echo */
 }
 
 int main(void)
@@ -78,6 +93,7 @@ int main(void)
 	    cmocka_unit_test(incomplete_broadcast_exits_1),
 	    cmocka_unit_test(first_reason_stands_error_outranks),
 	    cmocka_unit_test(signal_outranks_all_and_first_signal_names_status),
+	    cmocka_unit_test(one_ctrl_c_delivered_twice_counts_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -351,6 +351,13 @@ static void fire_timers(struct supervisor *s)
 	s->timers_armed = armed;
 }
 
+/* Whether a change of size is under way (until its scale is said and
+   its surplus nodes are gone). */
+static bool scaling(const struct supervisor *s)
+{
+	return s->scale.active || s->fleet->nalloc > s->fleet->n;
+}
+
 void supervisor_tick(struct supervisor *s)
 {
 	fleet_check_groups(s->fleet);
@@ -359,6 +366,11 @@ void supervisor_tick(struct supervisor *s)
 	drop_retired(s);
 	connect_ready(s);
 	check_scale(s);
+	if (s->reload_deferred && !scaling(s) &&
+	    !outcome_stopping(s->outcome)) {
+		s->reload_deferred = false;
+		supervisor_reload(s);
+	}
 }
 
 int supervisor_timeout(const struct supervisor *s)
@@ -478,6 +490,16 @@ void supervisor_reload(struct supervisor *s)
 	struct config c;
 	char err[1024];
 
+	if (scaling(s)) {
+		/* The file is read once this change is done: an edit made
+		   meanwhile is not lost. */
+		if (!s->reload_deferred)
+			log_msg(
+			    "reload: the last change of size is still under "
+			    "way; reading the file again when it is done");
+		s->reload_deferred = true;
+		return;
+	}
 	if (settings_reread(&st->cli, &c, err, sizeof(err)) < 0) {
 		log_msg("reload: %s; keeping the running configuration", err);
 		return;

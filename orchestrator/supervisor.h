@@ -28,6 +28,7 @@ struct batch;
 struct supervisor {
 	struct batch *batches; /* connect pools at work */
 	bool timers_armed;     /* some node has restart_ns or stop_ns set */
+	bool reload_deferred;  /* a reload came while the size changed */
 	struct {
 		bool active;
 		unsigned from, to;
@@ -63,7 +64,8 @@ int supervisor_timeout(const struct supervisor *s);
 
 /* Read the configuration file again and apply it: what may change now
    changes, the fleet is resized to its num_clients; on any error the
-   running configuration is kept, and the error said. */
+   running configuration is kept, and the error said. While a change of
+   size is under way, the reload is done once it is over. */
 void supervisor_reload(struct supervisor *s);
 
 /* Cancel connect pools still at work and release them (teardown). */

@@ -11,7 +11,8 @@ import re
 import signal
 import unittest
 
-from harness import (EXIT_DEADLINE, NODE, FanoutTest, connections_to,
+from harness import (EXIT_DEADLINE, FAKENODE, NODE, FanoutTest,
+                     connections_to,
                      listening_ports, node_processes, stop_process,
                      wait_until)
 
@@ -81,6 +82,10 @@ class Reload(FanoutTest):
         self.assertEqual(o.wait(), 0, o.err)
         self.assertEqual(len(o.events_so_far("scale")), 2, o.out)
         self.assert_nothing_left(base, 6)
+
+
+# A node that ignores BYE and SIGTERM: its retirement takes the grace.
+STUBBORN = "python3 %s --mode ignore-term" % FAKENODE
 
 
 class ReloadReadsOnlyARegularNonEmptyFile(FanoutTest):
@@ -177,6 +182,33 @@ class ScaleDownWithWorkInFlight(FanoutTest):
         self.assertEqual(len(bcs), 400)
         self.assertEqual([b for b in bcs if b["missing"]], [])
         self.assert_clean(base, 4)
+
+
+class ReloadDuringAScale(FanoutTest):
+    def test_reload_during_a_change_of_size_is_done_after_it(self):
+        """A reload while the last change of size was under way was
+        refused ("try again") and never retried: the file said 3, the
+        fleet stayed at 1."""
+        base = self.ports(3)
+        o = self.start_fleet(base, 3, "[node]\ncommand = %s "
+                             "--port {port} --index {index}\n"
+                             "stop_timeout_ms = 1500\n" % STUBBORN)
+        self.config(base, 1, "[node]\ncommand = %s --port {port} --index "
+                    "{index}\nstop_timeout_ms = 1500\n" % STUBBORN)
+        os.kill(o.pid, signal.SIGHUP)
+        o.wait_line("err", r"reload: .* 1 nodes wanted, 3 running")
+        self.config(base, 3, "[node]\ncommand = %s --port {port} --index "
+                    "{index}\nstop_timeout_ms = 1500\n" % STUBBORN)
+        os.kill(o.pid, signal.SIGHUP)
+        o.wait_line("err", r"reload: the last change of size is still "
+                    r"under way; reading the file again when it is done")
+        sc = o.wait_events("scale", 2)
+        self.assertEqual([(e["from"], e["to"]) for e in sc],
+                         [(3, 1), (1, 3)], o.err)
+        self.send_acked(o, "three\n", 1, 3)
+        o.close_stdin()
+        o.wait()
+        self.assert_clean(base, 3)
 
 
 class ReloadOrder(FanoutTest):

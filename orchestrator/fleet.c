@@ -173,6 +173,19 @@ static void log_line(struct fleet *f, const struct node *nd, const char *text,
 	close(fd);
 }
 
+/* Return where to cut the n bytes at p so that a UTF-8 character whose
+   last bytes have not come yet is not split: before its first byte, or
+   n when the text ends whole (or is not UTF-8 there). */
+static size_t utf8_cut(const uint8_t *p, size_t n)
+{
+	size_t j = n - 1, len;
+
+	while (j > 0 && n - j < 4 && (p[j] & 0xc0) == 0x80)
+		j--;
+	len = p[j] >= 0xf0 ? 4 : p[j] >= 0xe0 ? 3 : p[j] >= 0xc0 ? 2 : 1;
+	return j > 0 && j + len > n ? j : n;
+}
+
 /* The node's output: show or log whole lines, remember the last few. */
 static void on_line(struct fleet *f, struct node *nd, const char *s, size_t len)
 {
@@ -189,8 +202,9 @@ static void on_line(struct fleet *f, struct node *nd, const char *s, size_t len)
 
 	format_escape(&b, s, len);
 	text = buf_used(&b) ? (const char *)buf_head(&b) : "";
-	keep = buf_used(&b) < NODE_LAST_LINE - 1 ? buf_used(&b)
-	                                         : NODE_LAST_LINE - 1;
+	keep = buf_used(&b) < NODE_LAST_LINE - 1
+	           ? buf_used(&b)
+	           : utf8_cut((const uint8_t *)text, NODE_LAST_LINE - 1);
 	memcpy(last, text, keep);
 	last[keep] = '\0';
 	if (f->log_dir)
@@ -198,19 +212,6 @@ static void on_line(struct fleet *f, struct node *nd, const char *s, size_t len)
 	else
 		out_node_output(f->out, nd->index, text, buf_used(&b));
 	buf_free(&b);
-}
-
-/* Return where to cut the n bytes at p so that a UTF-8 character whose
-   last bytes have not come yet is not split: before its first byte, or
-   n when the text ends whole (or is not UTF-8 there). */
-static size_t utf8_cut(const uint8_t *p, size_t n)
-{
-	size_t j = n - 1, len;
-
-	while (j > 0 && n - j < 4 && (p[j] & 0xc0) == 0x80)
-		j--;
-	len = p[j] >= 0xf0 ? 4 : p[j] >= 0xe0 ? 3 : p[j] >= 0xc0 ? 2 : 1;
-	return j > 0 && j + len > n ? j : n;
 }
 
 /* Read what the node printed; return 1 after reading some, 0 when nothing
@@ -737,6 +738,18 @@ static bool inherited(const struct fleet *f, pid_t pid)
 	return false;
 }
 
+/* Whether pid is in the process group of a reaped node: the node's
+   teardown stops it, and says so under the node's name. */
+static bool in_node_group(const struct fleet *f, pid_t pid)
+{
+	pid_t g = f->lingering ? getpgid(pid) : -1;
+
+	for (unsigned i = 0; g > 0 && i < f->nalloc; i++)
+		if (!f->nodes[i]->proc.running && f->nodes[i]->proc.pgid == g)
+			return true;
+	return false;
+}
+
 unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max)
 {
 	unsigned cap = f->nalloc + f->ninherited + max, n, k = 0;
@@ -754,7 +767,8 @@ unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max)
 		return 0;
 	n = proc_children(getpid(), kids, cap);
 	for (unsigned i = 0; i < n && k < max; i++)
-		if (!pidmap_get(&f->pids, kids[i]) && !inherited(f, kids[i]))
+		if (!pidmap_get(&f->pids, kids[i]) && !inherited(f, kids[i]) &&
+		    !in_node_group(f, kids[i]))
 			out[k++] = kids[i];
 	free(kids);
 	return k;

@@ -132,7 +132,8 @@ unsigned fleet_alive(struct fleet *f);
    no node's: what nodes started and left behind, re-parented to us
    (PR_SET_CHILD_SUBREAPER). Children we had before the first node (a
    logger behind `exec > >(...)`, inherited through exec) are not
-   strays. Return how many there are. */
+   strays, nor members of a node's group (stopped as the node's). Return
+   how many there are. */
 unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max);
 
 #endif

@@ -100,6 +100,13 @@ static void on_stdin(struct watcher *w, uint32_t events)
 	struct input *in = w->arg;
 
 	(void)events;
+	if (in->tty && !term_foreground()) {
+		/* Moved to the background (Ctrl-Z, bg): wait for fg. */
+		term_suspend();
+		in->background = true;
+		loop_watch(in->loop, &in->w, 0);
+		return;
+	}
 	if (term_active())
 		term_read();
 	else
@@ -146,6 +153,8 @@ void input_tick(struct input *in)
 		in->background = false;
 		term_start(in->out->term, in->out->human->tty, on_term_line,
 		           in);
+		if (!in->plain && !in->eof)
+			loop_watch(in->loop, &in->w, EPOLLIN);
 	}
 	if (in->plain && want_input(in)) {
 		read_stdin(in);

@@ -159,7 +159,7 @@ static void on_signal(struct watcher *w, uint32_t events)
 			outcome_signal(
 			    &a->outcome, (int)si.ssi_signo,
 			    si.ssi_code == SI_KERNEL ? 0 : (int)si.ssi_pid,
-			    clock_ns());
+			    (int)getppid(), clock_ns());
 			break;
 		case SIGHUP: a->reload_pending = true; break; /* once running */
 		}

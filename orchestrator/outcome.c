@@ -13,10 +13,21 @@ void outcome_stop(struct outcome *o, enum stop_reason reason)
 		o->stop = reason;
 }
 
-void outcome_signal(struct outcome *o, int signo, int source, uint64_t now_ns)
+/* Whether a signal from source is the echo of the last one, from last:
+   the terminal's and our parent's (a wrapper forwarding it), or twice
+   from one process (timeout signals its child, then its group). */
+static bool echo(int source, int last, int parent)
+{
+	return (source != 0 && source == last) ||
+	       (source == 0 && last == parent) ||
+	       (last == 0 && source == parent);
+}
+
+void outcome_signal(struct outcome *o, int signo, int source, int parent,
+                    uint64_t now_ns)
 {
 	if (o->interrupts > 0 && signo == o->last_signal &&
-	    source != o->last_source &&
+	    echo(source, o->last_source, parent) &&
 	    now_ns - o->last_signal_ns < MS_NS(OUTCOME_ECHO_MS))
 		return;
 	o->last_signal = signo;

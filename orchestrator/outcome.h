@@ -36,10 +36,14 @@ void outcome_stop(struct outcome *o, enum stop_reason reason);
 
 /* A SIGINT or SIGTERM arrived at now_ns from source (the sending pid,
    0 for the kernel: a terminal's Ctrl-C): count it, and stop for the
-   first one. The same signal from another source within OUTCOME_ECHO_MS
-   is one Ctrl-C delivered twice (by the terminal, and by a wrapper that
-   forwards it, as `timeout --foreground` does), not a second Ctrl-C. */
-void outcome_signal(struct outcome *o, int signo, int source, uint64_t now_ns);
+   first one. Within OUTCOME_ECHO_MS the same signal again is one
+   interrupt delivered twice, not a second one, when it comes from the
+   kernel and from parent (our parent pid: a wrapper that forwards a
+   Ctrl-C, as `timeout --foreground` does), in either order, or twice
+   from one process (`timeout` signals its child, then its group). Two
+   from the terminal, or from two other processes, are two. */
+void outcome_signal(struct outcome *o, int signo, int source, int parent,
+                    uint64_t now_ns);
 
 /* Whether a stop was asked for. */
 static inline bool outcome_stopping(const struct outcome *o)

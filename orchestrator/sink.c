@@ -41,11 +41,8 @@ void sink_open(struct sink *s, int fd)
 	   is: it can stall only by its user's doing (Ctrl-S). */
 	fl = fcntl(fd, F_GETFL);
 	if (S_ISFIFO(st.st_mode) && fl >= 0 &&
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0) {
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0)
 		s->restore = fl;
-		return;
-	}
-	s->direct = true;
 }
 
 /* Write from p (n bytes) without blocking; return the bytes written, 0
@@ -81,13 +78,9 @@ void sink_flush(struct sink *s)
 		} else if (w > 0) {
 			buf_consume(&s->q, (size_t)w);
 		} else if (s->direct) {
-			/* A stream written as it is, found non-blocking by
-			   someone else: wait as a blocking write would. */
-			struct pollfd p = {.fd = s->fd, .events = POLLOUT};
-			if (poll(&p, 1, -1) < 0 && errno != EINTR)
-				set_gone(s);
+			set_gone(s); /* a file that takes nothing: disk full */
 		} else {
-			break;
+			break; /* the reader takes nothing now */
 		}
 	}
 	if (s->loop && !s->gone)

@@ -493,10 +493,8 @@ void supervisor_reload(struct supervisor *s)
 	if (scaling(s)) {
 		/* The file is read once this change is done: an edit made
 		   meanwhile is not lost. */
-		if (!s->reload_deferred)
-			log_msg(
-			    "reload: the last change of size is still under "
-			    "way; reading the file again when it is done");
+		log_msg("reload: the last change of size is still under way; "
+		        "reading the file again when it is done");
 		s->reload_deferred = true;
 		return;
 	}
@@ -523,6 +521,10 @@ void supervisor_reload(struct supervisor *s)
 
 void supervisor_stop(struct supervisor *s)
 {
+	if (s->reload_deferred)
+		log_msg("reload: not done: the fleet stopped before the last "
+		        "change of size was over");
+	s->reload_deferred = false;
 	while (s->batches) {
 		struct batch *b = s->batches;
 		connector_finish(&b->c);

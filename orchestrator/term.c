@@ -21,7 +21,8 @@ static struct {
 	term_line_fn fn;
 	void *arg;
 	bool active;
-	bool eof;        /* the user ended input */
+	bool eof; /* the user ended input */
+	bool history_read;
 	bool hidden;     /* prompt and line cleared for output */
 	bool in_handler; /* a typed line is being handled */
 	bool wrote;      /* output came while handling it */
@@ -81,7 +82,11 @@ static void on_line(char *line)
 
 bool term_foreground(void)
 {
-	return tcgetpgrp(STDIN_FILENO) == getpgrp();
+	pid_t fg = tcgetpgrp(STDIN_FILENO);
+
+	/* No job control there (not our controlling terminal, or hung
+	   up): reading is how we learn what is left of it. */
+	return fg < 0 || fg == getpgrp();
 }
 
 /* readline's terminal preparation, skipped when in the background. */
@@ -101,13 +106,30 @@ bool term_start(FILE *out, bool out_tty, term_line_fn fn, void *arg)
 	rl_catch_sigwinch = 0;
 	using_history();
 	stifle_history(HISTORY_MAX);
-	if (term_history_path(term.history, sizeof(term.history)) == 0)
+	if (!term.history_read &&
+	    term_history_path(term.history, sizeof(term.history)) == 0)
 		read_history(term.history); /* none yet is fine */
+	term.history_read = true;
 	/* A pasted block is several lines, so several messages. */
 	rl_variable_bind("enable-bracketed-paste", "off");
 	rl_callback_handler_install(PROMPT, on_line);
 	term.active = true;
 	return true;
+}
+
+void term_suspend(void)
+{
+	if (!term.active)
+		return;
+	free(term.saved);
+	term.saved = NULL;
+	term.hidden = false;
+	/* The shell that stopped us set the terminal for itself: leave it
+	   (setting it from the background would stop us by SIGTTOU). */
+	rl_deprep_term_function = keep_terminal;
+	rl_callback_handler_remove();
+	rl_deprep_term_function = rl_deprep_terminal;
+	term.active = false;
 }
 
 void term_stop(void)

@@ -28,6 +28,11 @@ bool term_start(FILE *out, bool out_tty, term_line_fn fn, void *arg);
    a SIGTERM pending). */
 bool term_foreground(void);
 
+/* We are in the background now (Ctrl-Z, bg): stop editing without
+   touching the terminal; term_start() takes it again in the
+   foreground, with the history kept. */
+void term_suspend(void);
+
 /* Give the terminal back and save the history. */
 void term_stop(void);
 

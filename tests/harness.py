@@ -492,11 +492,12 @@ class Orch:
     the foreground, as from an interactive shell."""
 
     def __init__(self, args, cwd, stdin=subprocess.PIPE, own_terminal=False,
-                 pass_fds=()):
+                 pass_fds=(), env=None):
         self.args = [ORCH] + list(args)
         extra = dict(start_new_session=True,
                      preexec_fn=_take_terminal) if own_terminal else {}
         extra["pass_fds"] = pass_fds
+        extra["env"] = env
         self.p = subprocess.Popen(self.args, cwd=cwd, stdin=stdin,
                                   stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, **extra)

@@ -16,7 +16,7 @@ import subprocess
 import unittest
 
 from harness import (FAULT_DEADLINE, NODE, ORCH, RUN_TIMEOUT, FanoutTest,
-                     alive, kill_pids,
+                     Result, alive, kill_pids,
                      node_processes, proc_ppid, proc_state, wait_until)
 
 WRAP = """#!/bin/sh
@@ -56,19 +56,30 @@ class ProcessTreeTest(FanoutTest):
 
     def run_two(self, helper, extra=""):
         """2 nodes under the wrapper, stop_timeout_ms = 500, one line,
-        then end of input; return (result, pids file)."""
+        then, once both helpers have said they are set (a helper that
+        traps SIGTERM must have trapped it), end of input; return (a
+        result with rc, stdout and stderr, pids file)."""
         base = self.ports(2)
         cmd, pids = self.wrapper(helper)
+        ready = os.path.join(self.dir, "helpers.ready")
         cfg = self.config(base, 2, "[node]\ncommand = %s\n"
                           "stop_timeout_ms = 500\n%s" % (cmd, extra))
-        r = self.run_orch(["-c", cfg], "hello\n")
+        o = self.start(["-c", cfg], env=dict(os.environ, READY=ready))
+        o.send("hello\n")
+        wait_until(lambda: os.path.exists(ready) and
+                   len(open(ready).read().split()) == 2, FAULT_DEADLINE,
+                   "both helpers to be set")
+        o.close_stdin()
+        rc = o.wait()
         self.assert_clean(base, 2)
-        return r, pids
+        return Result(rc, "\n".join(o.out) + "\n", "\n".join(o.err) + "\n",
+                      0), pids
 
 
 class GroupOutlivesItsLeader(ProcessTreeTest):
     def test_helper_ignoring_sigterm_is_killed_with_its_group(self):
-        r, pids = self.run_two("sh -c 'trap \"\" TERM; exec sleep 300'")
+        r, pids = self.run_two("sh -c 'trap \"\" TERM; echo x >> $READY; "
+                               "exec sleep 300'")
         self.assertEqual(r.rc, 0, r)
         self.assert_helpers_gone(pids, 2)
         # Teardown says it had to use SIGKILL, and on which nodes.
@@ -103,13 +114,14 @@ class RestartLeavesTheOldGroup(ProcessTreeTest):
 
 class HelperInANewSession(ProcessTreeTest):
     def test_helper_in_a_new_session_is_stopped_with_the_fleet(self):
-        r, pids = self.run_two("setsid sleep 300")
+        r, pids = self.run_two("sh -c 'echo x >> $READY; exec setsid "
+                               "sleep 300'")
         self.assertEqual(r.rc, 0, r)
         self.assert_helpers_gone(pids, 2)
 
     def test_helper_in_a_new_session_ignoring_sigterm_is_killed(self):
-        r, pids = self.run_two(
-            "setsid sh -c 'trap \"\" TERM; exec sleep 300'")
+        r, pids = self.run_two("setsid sh -c 'trap \"\" TERM; echo x >> "
+                               "$READY; exec sleep 300'")
         self.assertEqual(r.rc, 0, r)
         self.assert_helpers_gone(pids, 2)
         self.assertRegex(r.stdout, r"process \d+ \(sleep\), left by a "

@@ -61,29 +61,51 @@ static void signal_outranks_all_and_first_signal_names_status(void **state)
 	(void)state;
 	outcome_fail(&o);
 	outcome_stop(&o, STOP_EOF);
-	outcome_signal(&o, SIGTERM, 77, MS_NS(1000));
-	outcome_signal(&o, SIGINT, 77, MS_NS(1001));
+	outcome_signal(&o, SIGTERM, 77, 1, MS_NS(1000));
+	outcome_signal(&o, SIGINT, 77, 1, MS_NS(1001));
 	outcome_stop(&o, STOP_ERROR);
 	assert_int_equal(o.interrupts, 2);
 	assert_int_equal(outcome_status(&o, &reason), EXIT_SIGTERM);
 	assert_string_equal(reason, "signal");
 	o = (struct outcome){0};
-	outcome_signal(&o, SIGINT, 0, MS_NS(1000));
+	outcome_signal(&o, SIGINT, 0, 1, MS_NS(1000));
 	assert_int_equal(outcome_signal_status(&o), EXIT_SIGINT);
 }
 
 static void one_ctrl_c_delivered_twice_counts_once(void **state)
 {
 	struct outcome o = {0};
+	const int parent = 4242;
 
 	(void)state;
-	outcome_signal(&o, SIGINT, 0, MS_NS(1000));    /* the terminal's */
-	outcome_signal(&o, SIGINT, 4242, MS_NS(1001)); /* forwarded echo */
+	outcome_signal(&o, SIGINT, 0, parent, MS_NS(1000));      /* terminal */
+	outcome_signal(&o, SIGINT, parent, parent, MS_NS(1001)); /* echo */
 	assert_int_equal(o.interrupts, 1);
-	outcome_signal(&o, SIGINT, 0, MS_NS(1002)); /* pressed again */
+	outcome_signal(&o, SIGINT, 0, parent, MS_NS(1002)); /* again */
 	assert_int_equal(o.interrupts, 2);
-	outcome_signal(&o, SIGINT, 4242, MS_NS(1003 + OUTCOME_ECHO_MS));
-	assert_int_equal(o.interrupts, 3); /* too late for an echo */
+	outcome_signal(&o, SIGINT, parent, parent,
+	               MS_NS(1003 + OUTCOME_ECHO_MS)); /* too late */
+	assert_int_equal(o.interrupts, 3);
+}
+
+static void timeouts_child_then_group_delivery_counts_once(void **state)
+{
+	struct outcome o = {0};
+
+	(void)state;
+	outcome_signal(&o, SIGTERM, 555, 555, MS_NS(1000));
+	outcome_signal(&o, SIGTERM, 555, 555, MS_NS(1000) + 100);
+	assert_int_equal(o.interrupts, 1);
+}
+
+static void two_other_senders_are_two_interrupts(void **state)
+{
+	struct outcome o = {0};
+
+	(void)state;
+	outcome_signal(&o, SIGINT, 601, 1, MS_NS(1000));
+	outcome_signal(&o, SIGINT, 602, 1, MS_NS(1020));
+	assert_int_equal(o.interrupts, 2);
 }
 
 int main(void)
@@ -94,6 +116,8 @@ int main(void)
 	    cmocka_unit_test(first_reason_stands_error_outranks),
 	    cmocka_unit_test(signal_outranks_all_and_first_signal_names_status),
 	    cmocka_unit_test(one_ctrl_c_delivered_twice_counts_once),
+	    cmocka_unit_test(timeouts_child_then_group_delivery_counts_once),
+	    cmocka_unit_test(two_other_senders_are_two_interrupts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,14 +175,25 @@ def is_node_binary(pid, argv0):
         return False
 
 
-def node_processes(lo, hi):
-    """{pid: port} of live node processes with --port in lo..hi."""
+def cwd_of(pid):
+    """The working directory of pid, or None."""
+    try:
+        return os.readlink("/proc/%d/cwd" % pid)
+    except OSError:
+        return None
+
+
+def node_processes(lo, hi, cwd=None):
+    """{pid: port} of live node processes with --port in lo..hi; with
+    cwd, only those working there (a test's nodes work in its directory,
+    so another test's on an overlapping range of ports are not taken)."""
     found = {}
     for pid, argv in _argvs():
         if not is_node_binary(pid, argv[0]):
             continue
         port = port_in(argv, lo, hi)
-        if port is not None and alive(pid):
+        if (port is not None and alive(pid) and
+                (cwd is None or cwd_of(pid) == cwd)):
             found[pid] = port
     return found
 
@@ -1112,9 +1123,9 @@ class FanoutTest(unittest.TestCase):
         for o in self.orchs:
             o.kill()
         for lo, hi in self.ranges:
-            kill_pids(node_processes(lo, hi))
+            kill_pids(node_processes(lo, hi, self.dir))
         try:
-            wait_until(lambda: not any(node_processes(lo, hi)
+            wait_until(lambda: not any(node_processes(lo, hi, self.dir)
                                        for lo, hi in self.ranges),
                        5, "leftover nodes to die")
         except AssertionError:
@@ -1293,7 +1304,7 @@ class FanoutTest(unittest.TestCase):
         """No node process for ports base..base+n-1 and no LISTEN socket
         there (ports in allow_listen excepted)."""
         lo, hi = base, base + n - 1
-        nodes = node_processes(lo, hi)
+        nodes = node_processes(lo, hi, self.dir)
         self.assertEqual(nodes, {}, "node processes left behind "
                          "(pid: port)")
         listening = sorted(p for p in listening_ports()

@@ -134,7 +134,7 @@ class HelperInANewSession(ProcessTreeTest):
         reaped by it when it ends, not left a zombie."""
         base = self.ports(1)
         pids = os.path.join(self.dir, "helpers.pids")
-        script = self.write("orphan.sh", "#!/bin/sh\n(setsid sleep 1 & "
+        script = self.write("orphan.sh", "#!/bin/sh\n(setsid sleep 2 & "
                             "echo $! >> %s)\nexec %s --port \"$1\" "
                             "--index \"$2\"\n" % (pids, NODE), 0o755)
         self.addCleanup(lambda: kill_pids(self.helpers(pids)))
@@ -143,7 +143,8 @@ class HelperInANewSession(ProcessTreeTest):
         wait_until(lambda: self.helpers(pids), FAULT_DEADLINE,
                    "the helper's pid")
         helper = self.helpers(pids)[0]
-        self.assertEqual(proc_ppid(helper), o.pid)
+        wait_until(lambda: proc_ppid(helper) == o.pid, FAULT_DEADLINE,
+                   "the orphan to be re-parented to the orchestrator")
         wait_until(lambda: proc_state(helper) is None, FAULT_DEADLINE,
                    "the orphan %d to be reaped" % helper)
         o.close_stdin()

@@ -280,15 +280,25 @@ class NodeStreamsThatEndOddly(FanoutTest):
         # The helper keeps the node's output pipe open and writing after
         # the node is gone: its end is not waited for, and the helper
         # goes with the node's group (its pid is checked below).
+        base = self.ports(1)
         pids = os.path.join(self.dir, "helper.pid")
-        p = self.run_wrapped("(trap '' TERM PIPE; while :; do echo helper; "
-                             "sleep 0.05; done) & echo $! > %s" % pids)
-        self.assertEqual(p.returncode, 0, p)
-        self.assertIn(b"[node 0] helper", p.stderr)
+        script = self.write("odd.sh", "#!/bin/sh\n(trap '' TERM PIPE; while :; "
+                            "do echo helper; sleep 0.05; done) & echo $! > "
+                            "%s\nexec %s --port \"$1\" --index \"$2\"\n"
+                            % (pids, NODE), 0o755)
+        cfg = self.config(base, 1, "[node]\ncommand = %s {port} {index}\n"
+                          "stop_timeout_ms = 300\n" % script)
+        o = self.start(["-c", cfg, "--json"])
+        o.wait_event("ready")
+        # Its trap is set once it prints (then SIGTERM cannot end it).
+        o.wait_matches("err", r"^\[node 0\] helper$", 2, FAULT_DEADLINE)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0)
         with open(pids) as f:
             helper = int(f.read())
         wait_until(lambda: not alive(helper), FAULT_DEADLINE,
                    "the helper %d to be gone" % helper)
+        self.assert_clean(base, 1)
 
     def test_node_that_closes_its_output_early_runs_on(self):
         p = self.run_wrapped("exec >/dev/null 2>&1", lines="a\nb\n")

@@ -280,14 +280,16 @@ static ssize_t read_node(struct links *l, struct node *nd, const uint8_t **p,
 	return r;
 }
 
-static void read_acks(struct links *l, struct node *nd)
+/* Read and account what nd sent; return whether anything came (false
+   also when nothing is there now, or the connection ended). */
+static bool read_acks(struct links *l, struct node *nd)
 {
 	const uint8_t *p;
 	size_t len;
 	ssize_t r = read_node(l, nd, &p, &len), used;
 
 	if (r < 0 && errno == EAGAIN)
-		return;
+		return false;
 	if (r <= 0) {
 		if (!l->stopping && nd->state != NODE_STOPPING) {
 			out_node(l->out, nd, "%s%s",
@@ -297,15 +299,16 @@ static void read_acks(struct links *l, struct node *nd)
 			outcome_fail(l->outcome);
 		}
 		links_drop(l, nd);
-		return;
+		return false;
 	}
 	used = handle_frames(l, nd, p, len);
 	if (used < 0)
-		return;
+		return false;
 	if (p == l->scratch)
 		buf_append(&nd->link.in, p + used, len - (size_t)used);
 	else
 		buf_consume(&nd->link.in, (size_t)used);
+	return true;
 }
 
 static void on_sock(struct watcher *w, uint32_t events)
@@ -323,15 +326,8 @@ void links_node_gone(struct links *l, struct node *nd)
 {
 	/* What it sent before it died still counts: acks read here, not
 	   lost with the socket (within a bound: a socket holds little). */
-	for (int k = 0; k < GONE_READS && nd->link.sock >= 0; k++) {
-		size_t before = buf_used(&nd->link.in);
-		uint64_t acked =
-		    nd->link.acked + nd->link.late + nd->link.corrupt;
-		read_acks(l, nd);
-		if (nd->link.sock >= 0 && buf_used(&nd->link.in) == before &&
-		    nd->link.acked + nd->link.late + nd->link.corrupt == acked)
-			break; /* nothing more came: EAGAIN */
-	}
+	for (int k = 0; k < GONE_READS && read_acks(l, nd); k++)
+		;
 	links_drop(l, nd);
 }
 

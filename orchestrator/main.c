@@ -481,16 +481,8 @@ static void say_killed(struct app *a, unsigned grace_ms)
 			continue;
 		if (named++ >= LIST_MAX)
 			more++;
-		else if (nd->proc.running)
-			out_node(&a->out, nd,
-			         "still ran %u ms after SIGTERM; sending "
-			         "SIGKILL",
-			         grace_ms);
 		else
-			out_node(&a->out, nd,
-			         "exited, but processes of its group still ran "
-			         "%u ms after SIGTERM; sending them SIGKILL",
-			         grace_ms);
+			out_sigkill(&a->out, nd, grace_ms);
 	}
 	if (more)
 		out_text(&a->out, "... and %u more nodes sent SIGKILL", more);
@@ -636,8 +628,7 @@ static bool interrupted(void *arg)
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			return true;
 		if (si.ssi_signo == SIGCHLD)
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
+			fleet_reap(&a->fleet, on_node_exit, a);
 	}
 	return false;
 }

@@ -66,6 +66,7 @@ struct link {
 struct upkeep {
 	uint64_t restart_ns; /* when to start it again, 0 if not */
 	uint64_t term_ns;    /* when a stopping node gets SIGTERM, 0 if not */
+	uint64_t termed_ns;  /* when its group last got SIGTERM, 0 if not */
 	uint64_t stop_ns;    /* when a stopping node gets SIGKILL, 0 if not */
 	uint64_t forget_ns;  /* when a group that outlived SIGKILL is given
 	                        up, 0 if not */

@@ -216,6 +216,18 @@ void out_node(struct out *o, const struct node *nd, const char *fmt, ...)
 	human(o, "%s %s\n", name, msg);
 }
 
+void out_sigkill(struct out *o, const struct node *nd, unsigned ms)
+{
+	if (nd->proc.running)
+		out_node(o, nd,
+		         "still ran %u ms after SIGTERM; sending SIGKILL", ms);
+	else
+		out_node(o, nd,
+		         "exited, but processes of its group still ran %u ms "
+		         "after SIGTERM; sending them SIGKILL",
+		         ms);
+}
+
 void out_progress(struct out *o, const char *what, unsigned k, unsigned total)
 {
 	uint64_t now = clock_ns();

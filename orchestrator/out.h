@@ -75,6 +75,10 @@ void out_block(struct out *o, const char *text, size_t len);
 void out_node(struct out *o, const struct node *nd, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* nd (its process, or what it left in its process group) outlived
+   SIGTERM by ms and gets SIGKILL: say so (SPEC §12). */
+void out_sigkill(struct out *o, const struct node *nd, unsigned ms);
+
 /* On a terminal, "what k/total" drawn in place at most every 50 ms while
    a fleet of 100 or more starts; out_progress_done() erases it. */
 void out_progress(struct out *o, const char *what, unsigned k, unsigned total);

@@ -75,19 +75,25 @@ static void schedule_restart(struct supervisor *s, struct node *nd)
 	         BACKOFF_WINDOW_MS / 1000);
 }
 
-/* Say that nd (a stopping node, or what a dead one left in its group)
-   gets SIGKILL: it outlived SIGTERM and the grace. */
-static void say_sigkill(struct supervisor *s, const struct node *nd)
+/* Send SIGTERM (and SIGCONT, for a stopped one) to nd's process group,
+   noting when for out_sigkill(); return whether any of it lives. */
+static bool terminate(struct supervisor *s, struct node *nd)
 {
-	if (nd->proc.running)
-		out_node(s->out, nd,
-		         "still ran %u ms after it was told to stop; sending "
-		         "SIGKILL",
-		         s->settings->cfg.stop_timeout_ms);
-	else
-		out_node(s->out, nd,
-		         "left processes in its group that outlived SIGTERM; "
-		         "sending them SIGKILL");
+	if (!fleet_signal_node(s->fleet, nd, SIGTERM))
+		return false;
+	fleet_signal_node(s->fleet, nd, SIGCONT);
+	nd->up.termed_ns = clock_ns();
+	return true;
+}
+
+/* nd outlived SIGTERM (a stopping node, or what a dead one left in its
+   group): say so, and send SIGKILL. */
+static void kill_outliver(struct supervisor *s, struct node *nd)
+{
+	uint64_t since = nd->up.termed_ns ? clock_ns() - nd->up.termed_ns : 0;
+
+	out_sigkill(s->out, nd, (unsigned)(since / 1000000));
+	fleet_signal_node(s->fleet, nd, SIGKILL);
 }
 
 /* The leader of nd's group is gone: whatever it started there gets
@@ -95,11 +101,10 @@ static void say_sigkill(struct supervisor *s, const struct node *nd)
    if sooner), so a dead node leaves nothing running (SPEC §12). */
 static void clear_group(struct supervisor *s, struct node *nd)
 {
-	if (!fleet_signal_node(s->fleet, nd, SIGTERM)) {
+	if (!terminate(s, nd)) {
 		nd->up.stop_ns = 0;
 		return;
 	}
-	fleet_signal_node(s->fleet, nd, SIGCONT);
 	if (!nd->up.stop_ns)
 		nd->up.stop_ns =
 		    clock_ns() + MS_NS(s->settings->cfg.stop_timeout_ms);
@@ -129,11 +134,10 @@ static void restart(struct supervisor *s, struct node *nd)
 {
 	char err[512];
 
-	if (fleet_node_alive(s->fleet, nd)) {
-		say_sigkill(s, nd);
-		fleet_signal_node(s->fleet, nd, SIGKILL);
-	}
+	if (fleet_node_alive(s->fleet, nd))
+		kill_outliver(s, nd);
 	nd->up.stop_ns = nd->up.forget_ns = nd->up.term_ns = 0;
+	nd->up.termed_ns = 0;
 	nd->up.restart_ns = 0;
 	nd->up.total_restarts++;
 	if (fleet_spawn(s->fleet, nd, err, sizeof(err)) < 0) {
@@ -323,14 +327,12 @@ static void fire_timers(struct supervisor *s)
 			restart(s, nd);
 		if (nd->up.term_ns && nd->up.term_ns <= now) {
 			nd->up.term_ns = 0;
-			fleet_signal_node(f, nd, SIGTERM);
-			fleet_signal_node(f, nd, SIGCONT);
+			terminate(s, nd);
 		}
 		if (nd->up.stop_ns && nd->up.stop_ns <= now) {
 			nd->up.stop_ns = 0;
 			if (fleet_node_alive(f, nd)) {
-				say_sigkill(s, nd);
-				fleet_signal_node(f, nd, SIGKILL);
+				kill_outliver(s, nd);
 				nd->up.forget_ns = now + MS_NS(KILL_WAIT_MS);
 			}
 		}
@@ -414,10 +416,10 @@ static void retire(struct supervisor *s, struct node *nd)
 		   leaves; SIGTERM only if it has not at half the grace. */
 		links_bye_node(s->links, nd);
 		nd->up.term_ns = now + grace / 2;
+		fleet_signal_node(s->fleet, nd, SIGCONT); /* if stopped */
 	} else {
-		fleet_signal_node(s->fleet, nd, SIGTERM);
+		terminate(s, nd);
 	}
-	fleet_signal_node(s->fleet, nd, SIGCONT); /* a stopped node too */
 	nd->up.stop_ns = now + grace;
 	s->timers_armed = true;
 }

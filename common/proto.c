@@ -1,6 +1,7 @@
 /* proto.c - see proto.h for the frame layout. */
 #include "proto.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -13,8 +14,16 @@ static size_t body_fixed_len(enum frame_type type)
 	case FRAME_MSG: return 8;
 	case FRAME_ACK: return 20;
 	case FRAME_BYE: return 0;
+	case FRAME_SETUP: return PROTO_SETUP_FIXED;
+	case FRAME_REPLY: return PROTO_REPLY_FIXED;
 	}
 	return SIZE_MAX;
+}
+
+/* Whether a frame of type carries bytes of its own after the fixed part. */
+static bool has_tail(enum frame_type type)
+{
+	return type == FRAME_MSG || type == FRAME_SETUP || type == FRAME_REPLY;
 }
 
 static void put_u16(uint8_t *p, uint16_t v)
@@ -33,6 +42,11 @@ static void put_u64(uint8_t *p, uint64_t v)
 {
 	put_u32(p, (uint32_t)(v >> 32));
 	put_u32(p + 4, (uint32_t)v);
+}
+
+static uint16_t get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
 static uint32_t get_u32(const uint8_t *p)
@@ -54,18 +68,38 @@ static void put_header(uint8_t *p, enum frame_type type, size_t body)
 	put_u16(p + 6, 0);
 }
 
+/* Whether len bytes at p are NUL-terminated words: empty, or ending in
+   NUL. */
+static bool words_valid(const uint8_t *p, size_t len)
+{
+	return len == 0 || p[len - 1] == '\0';
+}
+
 size_t proto_frame_size(const struct frame *f)
 {
-	size_t body = body_fixed_len(f->type);
+	size_t body = body_fixed_len(f->type), tail = 0;
 
 	if (body == SIZE_MAX)
 		return 0;
-	if (f->type == FRAME_MSG) {
-		if (f->u.msg.len > PROTO_MAX_PAYLOAD)
+	switch (f->type) {
+	case FRAME_MSG: tail = f->u.msg.len; break;
+	case FRAME_SETUP:
+		if ((unsigned)f->u.setup.handler >= HANDLER_KINDS ||
+		    !words_valid(f->u.setup.command, f->u.setup.command_len))
 			return 0;
-		body += f->u.msg.len;
+		tail = f->u.setup.command_len;
+		break;
+	case FRAME_REPLY:
+		if ((unsigned)f->u.reply.how > REPLY_HOW_MAX ||
+		    (f->u.reply.flags & ~REPLY_F_ALL))
+			return 0;
+		tail = f->u.reply.len;
+		break;
+	default: break;
 	}
-	return PROTO_HEADER_LEN + body;
+	if (tail > PROTO_MAX_PAYLOAD)
+		return 0;
+	return PROTO_HEADER_LEN + body + tail;
 }
 
 size_t proto_encode_msg_head(uint8_t *out, size_t cap, uint64_t seq,
@@ -105,6 +139,28 @@ size_t proto_encode(uint8_t *out, size_t cap, const struct frame *f)
 		put_u32(b + 16, f->u.ack.crc);
 		break;
 	case FRAME_BYE: break;
+	case FRAME_SETUP:
+		b[0] = (uint8_t)f->u.setup.handler;
+		b[1] = 0;
+		put_u16(b + 2, 0);
+		put_u32(b + 4, f->u.setup.timeout_ms);
+		put_u32(b + 8, f->u.setup.stop_timeout_ms);
+		put_u32(b + 12, f->u.setup.max_reply_bytes);
+		if (f->u.setup.command_len > 0)
+			memcpy(b + PROTO_SETUP_FIXED, f->u.setup.command,
+			       f->u.setup.command_len);
+		break;
+	case FRAME_REPLY:
+		put_u64(b, f->u.reply.seq);
+		put_u32(b + 8, f->u.reply.index);
+		b[12] = (uint8_t)f->u.reply.how;
+		b[13] = f->u.reply.flags;
+		put_u16(b + 14, f->u.reply.code);
+		put_u32(b + 16, f->u.reply.dropped);
+		if (f->u.reply.len > 0)
+			memcpy(b + PROTO_REPLY_FIXED, f->u.reply.output,
+			       f->u.reply.len);
+		break;
 	}
 	return size;
 }
@@ -123,9 +179,9 @@ static long check_header(const uint8_t *in, enum frame_type *type)
 		return PROTO_E_TYPE;
 	if (in[6] != 0 || in[7] != 0)
 		return PROTO_E_RESERVED;
-	if (body > PROTO_MAX_BODY)
+	if (body > (has_tail(*type) ? fixed + PROTO_MAX_PAYLOAD : PROTO_MAX_BODY))
 		return PROTO_E_TOO_BIG;
-	if (*type == FRAME_MSG ? body < fixed : body != fixed)
+	if (has_tail(*type) ? body < fixed : body != fixed)
 		return PROTO_E_LENGTH;
 	return (long)body;
 }
@@ -163,9 +219,56 @@ int proto_decode(const uint8_t *in, size_t len, struct frame *f, size_t *used)
 		f->u.ack.crc = get_u32(b + 16);
 		break;
 	case FRAME_BYE: break;
+	case FRAME_SETUP:
+		if (b[1] != 0 || get_u16(b + 2) != 0)
+			return PROTO_E_RESERVED;
+		if (b[0] >= HANDLER_KINDS)
+			return PROTO_E_VALUE;
+		f->u.setup.handler = (enum handler_kind)b[0];
+		f->u.setup.timeout_ms = get_u32(b + 4);
+		f->u.setup.stop_timeout_ms = get_u32(b + 8);
+		f->u.setup.max_reply_bytes = get_u32(b + 12);
+		f->u.setup.command = b + PROTO_SETUP_FIXED;
+		f->u.setup.command_len = (uint32_t)(body - PROTO_SETUP_FIXED);
+		if (!words_valid(f->u.setup.command, f->u.setup.command_len))
+			return PROTO_E_VALUE;
+		break;
+	case FRAME_REPLY:
+		if (b[12] > REPLY_HOW_MAX || (b[13] & ~REPLY_F_ALL))
+			return PROTO_E_VALUE;
+		f->u.reply.seq = get_u64(b);
+		f->u.reply.index = get_u32(b + 8);
+		f->u.reply.how = (enum reply_how)b[12];
+		f->u.reply.flags = b[13];
+		f->u.reply.code = get_u16(b + 14);
+		f->u.reply.dropped = get_u32(b + 16);
+		f->u.reply.output = b + PROTO_REPLY_FIXED;
+		f->u.reply.len = (uint32_t)(body - PROTO_REPLY_FIXED);
+		break;
 	}
 	*used = PROTO_HEADER_LEN + (size_t)body;
 	return 1;
+}
+
+int proto_version_of(const uint8_t *in, size_t len)
+{
+	return len < PROTO_HEADER_LEN ? -1 : in[4];
+}
+
+static const char *const handler_names[HANDLER_KINDS] = {"ack", "exec",
+                                                         "shell", "pipe"};
+
+int proto_handler_from_name(const char *name)
+{
+	for (int h = 0; h < HANDLER_KINDS; h++)
+		if (strcmp(name, handler_names[h]) == 0)
+			return h;
+	return -1;
+}
+
+const char *proto_handler_name(enum handler_kind h)
+{
+	return (unsigned)h < HANDLER_KINDS ? handler_names[h] : "?";
 }
 
 const char *proto_strerror(int code)
@@ -175,7 +278,8 @@ const char *proto_strerror(int code)
 	case PROTO_E_TYPE: return "unknown frame type";
 	case PROTO_E_TOO_BIG: return "frame larger than the protocol allows";
 	case PROTO_E_LENGTH: return "frame length wrong for its type";
-	case PROTO_E_RESERVED: return "reserved header bits set";
+	case PROTO_E_RESERVED: return "reserved bits set";
+	case PROTO_E_VALUE: return "a field holds an impossible value";
 	}
 	return "no error";
 }

@@ -56,7 +56,8 @@ static void drop_pending(struct node_state *s, size_t i)
 	s->pending[i] = s->pending[--s->npending];
 }
 
-/* Return whether the first n bytes of a hello so far can still be one. */
+/* Return whether the first n bytes of a hello so far can still be one,
+   of any protocol version (another version is named, then refused). */
 static bool hello_plausible(const uint8_t *p, size_t n)
 {
 	uint8_t want[PROTO_HEADER_LEN];
@@ -65,11 +66,14 @@ static bool hello_plausible(const uint8_t *p, size_t n)
 
 	proto_encode(full, sizeof(full), &f);
 	memcpy(want, full, sizeof(want));
-	return memcmp(p, want, n < sizeof(want) ? n : sizeof(want)) == 0;
+	for (size_t i = 0; i < n && i < sizeof(want); i++)
+		if (p[i] != want[i] && i != 4)
+			return false;
+	return true;
 }
 
-/* Admit p as the session: answer WELCOME with our index and pid. */
-static int admit(struct node_state *s, int fd)
+/* Answer WELCOME with our index, pid and protocol version. */
+static int welcome(const struct node_state *s, int fd)
 {
 	struct frame w = {.type = FRAME_WELCOME,
 	                  .u.welcome = {s->ctx->index, (uint32_t)getpid()}};
@@ -77,9 +81,13 @@ static int admit(struct node_state *s, int fd)
 	size_t n = proto_encode(out, sizeof(out), &w);
 
 	/* A fresh socket's send buffer always takes 16 bytes. */
-	if (io_write(fd, out, n) != (ssize_t)n)
-		return -1;
-	if (net_set_nodelay(fd) < 0)
+	return io_write(fd, out, n) == (ssize_t)n ? 0 : -1;
+}
+
+/* Admit fd as the session. */
+static int admit(struct node_state *s, int fd)
+{
+	if (welcome(s, fd) < 0 || net_set_nodelay(fd) < 0)
 		return -1;
 	s->session = fd;
 	return 0;
@@ -100,9 +108,21 @@ static bool read_pending(struct node_state *s, size_t i)
 	p->got += (size_t)r;
 	if (p->got < HELLO_LEN)
 		return false;
+	/* Decoded as our version: a hello's layout never changed. */
+	int version = proto_version_of(p->hello, p->got);
+	p->hello[4] = PROTO_VERSION;
 	if (proto_decode(p->hello, p->got, &f, &used) != 1 ||
 	    !token_equal(f.u.hello.token, s->ctx->token))
 		goto drop;
+	if (version != PROTO_VERSION) {
+		/* Our orchestrator, of another release: both sides say so
+		   (our WELCOME names our version to it). */
+		log_msg("refusing an orchestrator that speaks fanout protocol "
+		        "version %d: this node speaks version %d",
+		        version, PROTO_VERSION);
+		(void)welcome(s, p->fd);
+		goto drop;
+	}
 	if (s->session >= 0) {
 		log_msg("refusing a second orchestrator: already serving one");
 		goto drop;

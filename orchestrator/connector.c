@@ -62,7 +62,7 @@ static int attempt(struct connector *c, struct connect_job *j)
 	uint8_t buf[PROTO_HEADER_LEN + PROTO_TOKEN_LEN];
 	struct frame f = {.type = FRAME_HELLO};
 	size_t n, used;
-	int left = clock_ms_until(c->deadline_ns);
+	int rc, left = clock_ms_until(c->deadline_ns);
 	int fd = net_connect(
 	    &j->addr, left < CONNECT_ATTEMPT_MS ? left : CONNECT_ATTEMPT_MS,
 	    is_cancelled, c, j->err, sizeof(j->err));
@@ -77,8 +77,17 @@ static int attempt(struct connector *c, struct connect_job *j)
 		         strerror(errno));
 		goto fail;
 	}
-	if (proto_decode(buf, PROTO_HEADER_LEN + 8, &f, &used) != 1 ||
-	    f.type != FRAME_WELCOME || f.u.welcome.index != j->index) {
+	rc = proto_decode(buf, PROTO_HEADER_LEN + 8, &f, &used);
+	if (rc == PROTO_E_VERSION) {
+		snprintf(j->err, sizeof(j->err),
+		         "handshake: the node speaks fanout protocol version "
+		         "%d, this orchestrator speaks version %d",
+		         proto_version_of(buf, PROTO_HEADER_LEN), PROTO_VERSION);
+		j->refused = true;
+		goto fail;
+	}
+	if (rc != 1 || f.type != FRAME_WELCOME ||
+	    f.u.welcome.index != j->index) {
 		snprintf(j->err, sizeof(j->err),
 		         "handshake: the peer is not node %u of this run",
 		         j->index);

@@ -35,8 +35,33 @@ void format_escape(struct buf *b, const char *text, size_t len);
 void format_broadcast(struct buf *b, const struct bcast *bc,
                       struct node *const *nodes, unsigned count);
 
-/* Append the broadcast event: {"event":"broadcast",...} (no newline). */
+/* Append the broadcast event: {"event":"broadcast",...} (no newline).
+   When replies were wanted, it has "replied", "no_reply" (indexes) and
+   "replies": one object per group of gather.h, {"nodes":[..],"status":S,
+   "signal":G,"timed_out":T,"restarted":R,"truncated":D,"output":"..."};
+   the output is a JSON string whatever its bytes: each byte that is not
+   part of valid UTF-8 is written \udcXX (U+DC80 + the byte, PEP 383's
+   surrogateescape), and "output_base64" has the exact bytes then. The
+   replies must be sorted (gather_sort()). */
 void format_broadcast_json(struct buf *b, const struct bcast *bc);
+
+/* Append the gathered replies of bc as clush -b shows them: for each
+   group with output or an ending other than exit 0, a header line
+   "---------------- node[0-5,7] (7): exit 1" (the ending: "exit N",
+   "killed by signal N (SIGNAME)", "timed out, killed by signal N",
+   ", co-process restarted", ", N bytes dropped"), then its output,
+   each line escaped (format_escape()) and ending in a newline. Sorted
+   replies only. Appends nothing when every reply is empty and clean. */
+void format_replies(struct buf *b, const struct bcast *bc);
+
+/* Append bc's replies as pdsh prints them, for dshbak and clubak: each
+   output line as "node3: text\n", nodes in index order, lines escaped.
+   Sorted replies only. */
+void format_reply_lines(struct buf *b, const struct bcast *bc);
+
+/* Append "node3: exit 1\n" for each node whose reply was not clean
+   (what pdsh says on standard error), nodes in index order. */
+void format_reply_endings(struct buf *b, const struct bcast *bc);
 
 /* Append {"event":"ready","nodes":N,"expected":N,"ms":X}. */
 void format_ready_json(struct buf *b, unsigned nodes, unsigned expected,

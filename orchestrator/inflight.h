@@ -7,6 +7,12 @@
  * reported (popped) in order, so output follows input. An ack for a
  * broadcast already reported is "late": counted, never credited to another
  * message. Pure bookkeeping: no I/O, no clock (callers pass the time).
+ *
+ * With a handler other than ack (SPEC §9, §10) a broadcast also waits for
+ * a reply from every node that acked, until reply_window_ns after the
+ * last ack (handler_timeout_ms + stop_timeout_ms and a margin for the
+ * network); replies are gathered (gather.h) and matched like acks: a late
+ * reply is late, never credited to another message.
  */
 #ifndef FANOUT_INFLIGHT_H
 #define FANOUT_INFLIGHT_H
@@ -14,12 +20,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gather.h"
+
 enum slot {
 	SLOT_NONE,    /* not sent to this node */
 	SLOT_PENDING, /* sent, no ack yet */
-	SLOT_ACKED,   /* acked with the right length and checksum */
+	SLOT_ACKED,   /* acked with the right length and checksum (and, when
+	                 replies are wanted, its reply not in yet) */
 	SLOT_CORRUPT, /* acked with a wrong length or checksum */
 	SLOT_LOST,    /* the node died or its connection dropped */
+	SLOT_REPLIED, /* acked, then replied */
+	SLOT_NO_REPLY, /* acked, then lost before it replied */
 };
 
 enum ack_result {
@@ -30,14 +41,28 @@ enum ack_result {
 	ACK_DUPLICATE, /* this node already acked this seq */
 };
 
+enum reply_result {
+	REPLY_OK,        /* gathered */
+	REPLY_LATE,      /* its broadcast was already reported or given up */
+	REPLY_UNKNOWN,   /* no ack for this seq came from this node first */
+	REPLY_DUPLICATE, /* this node already replied to this seq */
+	REPLY_IGNORED,   /* to a message it acked as corrupt: not gathered */
+	REPLY_NOMEM,     /* out of memory: counted as no reply */
+};
+
 struct bcast {
 	uint64_t seq;
 	uint32_t bytes, crc;
 	uint64_t sent_ns, deadline_ns, last_ack_ns;
 	unsigned expected, acked, pending;
-	int slowest; /* node whose ack came last, -1 if none */
+	int slowest; /* node whose ack (or reply, when wanted) came last, -1
+	                if none */
 	unsigned nslots, slot_cap;
 	uint8_t *slot; /* enum slot per node */
+	/* Replies (reply_window_ns 0: the ack is the answer). */
+	uint64_t reply_window_ns, last_reply_ns;
+	unsigned replied, awaiting; /* SLOT_REPLIED; SLOT_ACKED still owed */
+	struct gather replies;
 };
 
 struct inflight {
@@ -65,11 +90,13 @@ static inline bool inflight_full(const struct inflight *f)
 }
 
 /* Start the next broadcast (the ring must not be full): every slot of
-   nslots is SLOT_NONE until inflight_expect(). Return it, or NULL when out
-   of memory. */
+   nslots is SLOT_NONE until inflight_expect(). timeout_ns bounds the
+   acks; reply_window_ns, when not 0, makes the broadcast wait for
+   replies until that long after its last ack. Return it, or NULL when
+   out of memory. */
 struct bcast *inflight_begin(struct inflight *f, uint32_t bytes, uint32_t crc,
                              uint64_t now_ns, uint64_t timeout_ns,
-                             unsigned nslots);
+                             uint64_t reply_window_ns, unsigned nslots);
 
 /* Record that b was sent to node. */
 void inflight_expect(struct bcast *b, unsigned node);
@@ -83,16 +110,23 @@ enum ack_result inflight_ack(struct inflight *f, uint64_t seq, unsigned node,
                              uint32_t len, uint32_t crc, uint64_t now_ns,
                              uint64_t *rtt_ns);
 
-/* Node is gone: what it still owes is lost, now. */
+/* Match node's reply r (r->seq names its broadcast) and gather it. */
+enum reply_result inflight_reply(struct inflight *f, unsigned node,
+                                 const struct proto_reply *r, uint64_t now_ns);
+
+/* Node is gone: what it still owes (acks, replies) is lost, now. */
 void inflight_node_lost(struct inflight *f, unsigned node);
 
-/* Return the oldest broadcast if it is done at now_ns, else NULL. */
+/* Return the oldest broadcast if it is done at now_ns, else NULL: no ack
+   pending (or past its deadline) and, when replies are wanted, no reply
+   awaited (or past last_ack_ns + reply_window_ns). */
 struct bcast *inflight_done(struct inflight *f, uint64_t now_ns);
 
 /* Drop the oldest broadcast, after reporting it. */
 void inflight_pop(struct inflight *f);
 
-/* Return the deadline of the oldest broadcast, UINT64_MAX if none. */
+/* Return when the oldest broadcast will be done if nothing more comes,
+   UINT64_MAX if none is in flight. */
 uint64_t inflight_next_deadline(const struct inflight *f);
 
 #endif

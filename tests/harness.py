@@ -378,13 +378,18 @@ def still_open(sock):
 # reserved), then the body; big-endian throughout.
 
 HEADER = struct.Struct(">IBBH")
-VERSION = 1
-HELLO, WELCOME, MSG, ACK, BYE = 1, 2, 3, 4, 5
-MAX_BODY = 8 + (1 << 20)            # PROTO_MAX_BODY: seq and 1 MiB
-REPLY_MAX_BODY = 64                 # no frame a node sends is longer
+VERSION = 2
+HELLO, WELCOME, MSG, ACK, BYE, SETUP, REPLY = 1, 2, 3, 4, 5, 6, 7
+MAX_BODY = 20 + (1 << 20)           # PROTO_MAX_BODY: a REPLY of 1 MiB
+REPLY_MAX_BODY = 64                 # an ack handler's node sends no more
 SEQ = struct.Struct(">Q")           # a MSG body: seq, then the payload
 WELCOME_BODY = struct.Struct(">II")     # index, pid
 ACK_BODY = struct.Struct(">QIII")       # seq, index, length, crc32
+SETUP_BODY = struct.Struct(">BBHIII")   # handler, 0, 0, timeout_ms,
+                                        # stop_timeout_ms, max_reply_bytes
+REPLY_BODY = struct.Struct(">QIBBHI")   # seq, index, how, flags, code,
+                                        # dropped; then the output
+HANDLERS = {"ack": 0, "exec": 1, "shell": 2, "pipe": 3}
 
 
 class FrameError(AssertionError):
@@ -412,6 +417,20 @@ def welcome_frame(index, pid):
 
 def ack_frame(seq, index, length, crc):
     return frame(ACK, ACK_BODY.pack(seq, index, length, crc))
+
+
+def setup_frame(handler, timeout_ms=60000, stop_timeout_ms=2000,
+                max_reply_bytes=65536, command=()):
+    """SETUP for handler (a name of HANDLERS); command: its words."""
+    words = b"".join(w.encode() + b"\0" for w in command)
+    return frame(SETUP, SETUP_BODY.pack(HANDLERS[handler], 0, 0, timeout_ms,
+                                        stop_timeout_ms, max_reply_bytes)
+                 + words)
+
+
+def split_reply(body):
+    """(seq, index, how, flags, code, dropped, output) of a REPLY body."""
+    return REPLY_BODY.unpack_from(body) + (body[REPLY_BODY.size:],)
 
 
 def ack_fields(seq, index, payload):

@@ -37,7 +37,7 @@ static struct bcast *find(struct inflight *f, uint64_t seq)
 
 struct bcast *inflight_begin(struct inflight *f, uint32_t bytes, uint32_t crc,
                              uint64_t now_ns, uint64_t timeout_ns,
-                             unsigned nslots)
+                             uint64_t reply_window_ns, unsigned nslots)
 {
 	struct bcast *b = &f->ring[f->next_seq & (f->cap - 1)];
 
@@ -55,6 +55,7 @@ struct bcast *inflight_begin(struct inflight *f, uint32_t bytes, uint32_t crc,
 	b->crc = crc;
 	b->sent_ns = b->last_ack_ns = now_ns;
 	b->deadline_ns = now_ns + timeout_ns;
+	b->reply_window_ns = reply_window_ns;
 	b->expected = b->acked = b->pending = 0;
 	b->slowest = -1;
 	return b;

@@ -137,7 +137,7 @@ int links_send(struct links *l, const uint8_t *p, size_t len, int only)
 	                          l->inflight.next_seq, (uint32_t)len);
 	struct bcast *b =
 	    inflight_begin(&l->inflight, (uint32_t)len, proto_checksum(p, len),
-	                   clock_ns(), MS_NS(l->cfg->ack_timeout_ms), f->n);
+	                   clock_ns(), MS_NS(l->cfg->ack_timeout_ms), 0, f->n);
 
 	if (!b)
 		return -1;

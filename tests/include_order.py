@@ -29,9 +29,11 @@ LAYERS = [
     ["node/session"],
     ["node/main"],
     # orchestrator/: pure parts and mechanisms that know no node
-    ["orchestrator/cli", "orchestrator/connector", "orchestrator/inflight",
-     "orchestrator/linebuf", "orchestrator/loop", "orchestrator/outcome",
-     "orchestrator/pidmap", "orchestrator/template", "orchestrator/term"],
+    ["orchestrator/cli", "orchestrator/connector", "orchestrator/gather",
+     "orchestrator/linebuf", "orchestrator/loop", "orchestrator/nodeset",
+     "orchestrator/outcome", "orchestrator/pidmap", "orchestrator/template",
+     "orchestrator/term"],
+    ["orchestrator/inflight"],  # broadcasts, acks and gathered replies
     ["orchestrator/backoff", "orchestrator/settings", "orchestrator/sink"],
     ["orchestrator/node"],     # the node record, one part per owner
     ["orchestrator/format"],   # the text of reports (pure)

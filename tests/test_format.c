@@ -73,7 +73,7 @@ static void control_bytes_escaped(void **state)
 /* A broadcast to three nodes at 10 ms, acked by 0 and 1 by 10.41 ms. */
 static struct bcast *acked_by_two(void)
 {
-	struct bcast *bc = inflight_begin(&f, 5, 7, 10 * MS, 100 * MS, 3);
+	struct bcast *bc = inflight_begin(&f, 5, 7, 10 * MS, 100 * MS, 0, 3);
 	uint64_t rtt;
 
 	for (unsigned i = 0; i < 3; i++)
@@ -123,7 +123,7 @@ static void node_retired_since_is_named_by_index(void **state)
 
 static void broadcast_corrupt_and_none_acked(void **state)
 {
-	struct bcast *bc = inflight_begin(&f, 5, 7, 0, 100 * MS, 2);
+	struct bcast *bc = inflight_begin(&f, 5, 7, 0, 100 * MS, 0, 2);
 	uint64_t rtt;
 
 	(void)state;
@@ -140,7 +140,7 @@ static void broadcast_corrupt_and_none_acked(void **state)
 
 static void broadcast_to_nobody(void **state)
 {
-	struct bcast *bc = inflight_begin(&f, 5, 7, 0, 100 * MS, 3);
+	struct bcast *bc = inflight_begin(&f, 5, 7, 0, 100 * MS, 0, 3);
 
 	(void)state;
 	format_broadcast(&b, bc, nodes, 3);
@@ -151,7 +151,7 @@ static void long_missing_lists_are_cut(void **state)
 {
 	struct node many[15];
 	struct node *ptrs[15];
-	struct bcast *bc = inflight_begin(&f, 1, 1, 0, MS, 15);
+	struct bcast *bc = inflight_begin(&f, 1, 1, 0, MS, 0, 15);
 
 	(void)state;
 	for (unsigned i = 0; i < 15; i++) {

@@ -28,7 +28,7 @@ static int teardown(void **state)
 /* Begin a broadcast of 5 bytes (crc 7) to nodes 0..n-1 at time t. */
 static struct bcast *begin(unsigned n, uint64_t t)
 {
-	struct bcast *b = inflight_begin(&f, 5, 7, t, 100 * MS, n);
+	struct bcast *b = inflight_begin(&f, 5, 7, t, 100 * MS, 0, n);
 
 	assert_non_null(b);
 	for (unsigned i = 0; i < n; i++)
@@ -107,7 +107,7 @@ static void corrupt_length_or_checksum(void **state)
 static void unknown_and_duplicate(void **state)
 {
 	uint64_t rtt;
-	struct bcast *b = inflight_begin(&f, 5, 7, 0, 100 * MS, 3);
+	struct bcast *b = inflight_begin(&f, 5, 7, 0, 100 * MS, 0, 3);
 
 	(void)state;
 	inflight_expect(b, 0);
@@ -140,7 +140,7 @@ static void lost_node_completes_broadcasts(void **state)
 static void missed_node_counts_as_expected(void **state)
 {
 	uint64_t rtt;
-	struct bcast *b = inflight_begin(&f, 5, 7, 0, 100 * MS, 2);
+	struct bcast *b = inflight_begin(&f, 5, 7, 0, 100 * MS, 0, 2);
 
 	(void)state;
 	inflight_expect(b, 0);

@@ -17,7 +17,15 @@
 #include "parse.h"
 #include "proto.h"
 
-enum kind { K_UINT, K_HOST, K_HOSTS, K_PATH, K_COMMAND, K_RESTART };
+enum kind {
+	K_UINT,
+	K_HOST,
+	K_HOSTS,
+	K_PATH,
+	K_COMMAND,
+	K_RESTART,
+	K_HANDLER
+};
 
 struct key {
 	const char *section, *name;
@@ -41,6 +49,11 @@ static const struct key keys[] = {
     {"node", "command", K_COMMAND, offsetof(struct config, command), 0, 0},
     U("node", "stop_timeout_ms", stop_timeout_ms, 0, 3600000),
     {"node", "restart", K_RESTART, offsetof(struct config, restart), 0, 0},
+    {"node", "handler", K_HANDLER, offsetof(struct config, handler), 0, 0},
+    {"node", "handler_command", K_COMMAND,
+     offsetof(struct config, handler_command), 0, 0},
+    U("node", "handler_timeout_ms", handler_timeout_ms, 1, 86400000),
+    U("node", "max_reply_bytes", max_reply_bytes, 0, PROTO_MAX_PAYLOAD),
     U("connect", "timeout_ms", connect_timeout_ms, 1, 3600000),
     U("connect", "retry_initial_ms", retry_initial_ms, 1, 60000),
     U("connect", "retry_max_ms", retry_max_ms, 1, 600000),
@@ -79,6 +92,9 @@ void config_defaults(struct config *c)
 	c->retry_max_ms = 500;
 	c->ack_timeout_ms = 2000;
 	c->max_message_bytes = 65536;
+	c->handler = HANDLER_ACK;
+	c->handler_timeout_ms = 60000;
+	c->max_reply_bytes = 65536;
 }
 
 /* Record the first error of a parse, at the current line. */
@@ -288,6 +304,15 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 		snprintf(msg, msglen, "%s: '%s' is not 'never' or 'on-failure'",
 		         k->name, v);
 		return -1;
+	case K_HANDLER:
+		if (proto_handler_from_name(v) >= 0) {
+			*(enum handler_kind *)(void *)field =
+			    (enum handler_kind)proto_handler_from_name(v);
+			return 0;
+		}
+		snprintf(msg, msglen,
+		         "%s: '%s' is not ack, exec, shell or pipe", k->name, v);
+		return -1;
 	}
 	return -1;
 }
@@ -429,10 +454,24 @@ static int check_retry(const struct config *c, const char *where, char *err,
 	return -1;
 }
 
+/* Check that a pipe handler has a co-process to run. */
+static int check_handler(const struct config *c, const char *where, char *err,
+                         size_t errlen)
+{
+	if (c->handler != HANDLER_PIPE || c->handler_command[0] != '\0')
+		return 0;
+	snprintf(err, errlen,
+	         "%s: handler = pipe needs [node] handler_command, the "
+	         "program each node keeps running (e.g. python3 -u worker.py)",
+	         where);
+	return -1;
+}
+
 int config_check(const struct config *c, const char *where, char *err,
                  size_t errlen)
 {
-	if (check_ports(c, where, err, errlen) < 0)
+	if (check_ports(c, where, err, errlen) < 0 ||
+	    check_handler(c, where, err, errlen) < 0)
 		return -1;
 	return check_retry(c, where, err, errlen);
 }
@@ -474,6 +513,9 @@ int config_parse_string(struct config *c, const char *text,
 		return -1;
 	if (p.line_of[find_key("node", "command") - keys])
 		c->command_line = p.line_of[find_key("node", "command") - keys];
+	if (p.line_of[find_key("node", "handler_command") - keys])
+		c->handler_command_line =
+		    p.line_of[find_key("node", "handler_command") - keys];
 	if (p.line_of[find_key("cluster", "hosts") - keys] &&
 	    p.line_of[find_key("cluster", "hosts_file") - keys]) {
 		snprintf(err, errlen,
@@ -486,6 +528,10 @@ int config_parse_string(struct config *c, const char *text,
 	snprintf(where, sizeof(where), "%s:%d", filename,
 	         later_line(&p, "cluster", "num_clients", "base_port"));
 	if (check_ports(c, where, err, errlen) < 0)
+		return -1;
+	snprintf(where, sizeof(where), "%s:%d", filename,
+	         later_line(&p, "node", "handler", "handler_command"));
+	if (check_handler(c, where, err, errlen) < 0)
 		return -1;
 	snprintf(where, sizeof(where), "%s:%d", filename,
 	         later_line(&p, "connect", "retry_initial_ms", "retry_max_ms"));

@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "proto.h"
+
 #define CONFIG_MAX_NODES      4096
 #define CONFIG_HOST_MAX       255
 #define CONFIG_HOSTS_MAX      64
@@ -41,6 +43,12 @@ struct config {
 	unsigned retry_max_ms;
 	unsigned ack_timeout_ms; /* [broadcast] */
 	unsigned max_message_bytes;
+	/* [node] handler (SPEC §9): what a node does with a message */
+	enum handler_kind handler;
+	char handler_command[CONFIG_COMMAND_MAX + 1]; /* for pipe; "" = none */
+	int handler_command_line; /* where it was set in its file, 0: not */
+	unsigned handler_timeout_ms;
+	unsigned max_reply_bytes;
 };
 
 /* Fill c with the documented defaults. */
@@ -80,7 +88,8 @@ int config_parse_hosts(struct config *c, const char *text, const char *filename,
 const char *config_node_host(const struct config *c, unsigned i);
 
 /* Check rules that span keys (the port range fits, retry_initial_ms <=
-   retry_max_ms); where names the source in messages. */
+   retry_max_ms, handler = pipe has a handler_command); where names the
+   source in messages. */
 int config_check(const struct config *c, const char *where, char *err,
                  size_t errlen);
 

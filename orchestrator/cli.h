@@ -1,12 +1,12 @@
 /*
  * cli.h - the orchestrator's command line.
  *
- *   orchestrator [-c FILE] [-n N] [-p PORT] [--json] [--log-dir DIR] [-q]
- *                [-h] [-V]
+ *   orchestrator [-c FILE] [-n N] [-p PORT] [--handler NAME] [--json]
+ *                [--lines] [--log-dir DIR] [-q] [-h] [-V]
  *
  * Parsing is pure: nothing is printed and nothing exits here, so it is
- * unit tested. -n and -p are kept as strings and applied to the config
- * after the file is read, with the file's own strictness.
+ * unit tested. -n, -p and --handler are kept as strings and applied to
+ * the config after the file is read, with the file's own strictness.
  */
 #ifndef FANOUT_CLI_H
 #define FANOUT_CLI_H
@@ -21,8 +21,9 @@ struct cli {
 	bool config_given;       /* -c was used: a missing file is an error */
 	const char *num_clients; /* -n, or NULL */
 	const char *base_port;   /* -p, or NULL */
+	const char *handler;     /* --handler, or NULL */
 	const char *log_dir;     /* --log-dir, or NULL: node output there */
-	bool json, quiet, help, version;
+	bool json, lines, quiet, help, version;
 };
 
 /* Parse argv. Return 0, or -1 with a message in err. Resets getopt, so it

@@ -2,16 +2,19 @@
 #include "console.h"
 
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "format.h"
 #include "log.h"
-#include "parse.h"
+#include "nodeset.h"
 
 static const char help_text[] =
     "Every line you type is broadcast to all nodes. Commands:\n"
     "  /status   one row per node: address, pid, state, acks, round trip\n"
-    "  /send I text  send text to node I alone\n"
+    "  /send SET text  send text to a node set only: 3, 0-3,7, node[0-3]\n"
+    "  /lines    replies as 'node3: text' lines (pdsh), or folded again\n"
     "  /reload   read the configuration again and resize the fleet\n"
     "  /help     this text\n"
     "  /quit     stop the fleet and exit (so does 'exit' or end of input)\n"
@@ -28,8 +31,9 @@ void console_init(struct console *c, struct links *links,
 	                      .cfg = cfg};
 }
 
-/* Queue p for every node, or node only alone (-1 for all). */
-static void queue(struct console *c, const uint8_t *p, size_t len, int only)
+/* Queue p for every node, or for those only marks (NULL for all). */
+static void queue(struct console *c, const uint8_t *p, size_t len,
+                  const uint8_t *only)
 {
 	if (links_send(c->links, p, len, only) < 0)
 		log_msg("out of memory: line %" PRIu64 " not sent", c->lineno);
@@ -47,27 +51,52 @@ static void print_status(struct console *c)
 	buf_free(&b);
 }
 
-/* "/send I text": a message to node I alone. */
-static void send_one(struct console *c, const char *args, size_t len)
+/* "/send SET text": a message to a node set (nodeset.h) only. */
+static void send_set(struct console *c, const char *args, size_t len)
 {
 	const struct fleet *f = c->fleet;
-	char num[16];
-	size_t k = 0;
-	unsigned i;
+	const char *sp = memchr(args, ' ', len);
+	uint8_t *member;
+	char err[160] = "no text to send";
+	unsigned connected = 0;
 
-	while (k < len && k < sizeof(num) - 1 && args[k] != ' ')
-		num[k] = args[k], k++;
-	num[k] = '\0';
-	if (f->n == 0 || k >= len - 1 || parse_uint(num, 0, f->n - 1, &i) < 0) {
-		log_msg("usage: /send I text, with I a node index in 0..%u",
-		        f->n ? f->n - 1 : 0);
+	if (!sp || sp + 1 == args + len || f->n == 0 ||
+	    !(member = calloc(f->n, 1))) {
+		log_msg("/send: %s; usage: /send SET text",
+		        f->n ? err : "no node to send to");
 		return;
 	}
-	if (f->nodes[i]->state != NODE_CONNECTED) {
-		out_node(c->out, f->nodes[i], "is not connected; nothing sent");
+	if (nodeset_parse(args, (size_t)(sp - args), f->n, member, err,
+	                  sizeof(err)) < 0) {
+		log_msg("/send: %s; usage: /send SET text, with SET a node "
+		        "set of 0..%u such as 3, 0-3,7 or node[0-3]",
+		        err, f->n - 1);
+		free(member);
 		return;
 	}
-	queue(c, (const uint8_t *)args + k + 1, len - k - 1, (int)i);
+	for (unsigned i = 0; i < f->n; i++) {
+		if (member[i] && f->nodes[i]->state != NODE_CONNECTED)
+			out_node(c->out, f->nodes[i],
+			         "is not connected; it misses this message");
+		connected += member[i] && f->nodes[i]->state == NODE_CONNECTED;
+	}
+	if (connected > 0)
+		queue(c, (const uint8_t *)sp + 1, len - (size_t)(sp - args) - 1,
+		      member);
+	free(member);
+}
+
+/* "/lines": replies as pdsh's lines, or folded again. */
+static void toggle_lines(struct console *c)
+{
+	if (c->out->json) {
+		log_msg("/lines: standard output carries JSON (--json)");
+		return;
+	}
+	c->out->lines = !c->out->lines;
+	out_text(c->out, "replies are shown %s",
+	         c->out->lines ? "as 'nodeN: text' lines"
+	                       : "folded by identical output");
 }
 
 /* Handle a line starting with '/' (not "//"). */
@@ -78,7 +107,9 @@ static void command(struct console *c, const char *p, size_t len)
 	} else if (len == 5 && !memcmp(p, "/help", 5)) {
 		out_block(c->out, help_text, strlen(help_text));
 	} else if (len > 6 && !memcmp(p, "/send ", 6)) {
-		send_one(c, p + 6, len - 6);
+		send_set(c, p + 6, len - 6);
+	} else if (len == 6 && !memcmp(p, "/lines", 6)) {
+		toggle_lines(c);
 	} else if (len == 7 && !memcmp(p, "/status", 7)) {
 		print_status(c);
 	} else if (len == 7 && !memcmp(p, "/reload", 7)) {
@@ -86,8 +117,8 @@ static void command(struct console *c, const char *p, size_t len)
 	} else {
 		struct buf name = {0};
 		format_escape(&name, p, len > 40 ? 40 : len);
-		log_msg("unknown command '%.*s'; try /status, /send I text, "
-		        "/reload, /help, /quit (//text sends '/text')",
+		log_msg("unknown command '%.*s'; try /status, /send SET text, "
+		        "/lines, /reload, /help, /quit (//text sends '/text')",
 		        (int)buf_used(&name), (char *)buf_head(&name));
 		buf_free(&name);
 	}
@@ -101,11 +132,11 @@ void console_line(struct console *c, const uint8_t *p, size_t len)
 	if (len == 4 && !memcmp(p, "exit", 4))
 		outcome_stop(c->outcome, STOP_EXIT);
 	else if (len >= 2 && p[0] == '/' && p[1] == '/')
-		queue(c, p + 1, len - 1, -1);
+		queue(c, p + 1, len - 1, NULL);
 	else if (p[0] == '/')
 		command(c, (const char *)p, len);
 	else
-		queue(c, p, len, -1);
+		queue(c, p, len, NULL);
 }
 
 void console_refuse_long(struct console *c)

@@ -17,6 +17,7 @@
 #define GONE_READS      16          /* reads of a dead node's socket, at most */
 #define CUT_SHORT_SHOWN 10          /* broadcasts named when a stop cuts them */
 #define NODE_OUT_MAX    (64u << 20) /* a node this far behind misses messages */
+#define SETUP_WORDS_MAX 8192        /* handler_command's words, expanded */
 
 int links_init(struct links *l, struct loop *loop, struct fleet *fleet,
                const struct config *cfg, struct out *out,
@@ -37,6 +38,7 @@ int links_init(struct links *l, struct loop *loop, struct fleet *fleet,
 
 void links_free(struct links *l)
 {
+	template_free(&l->handler_words);
 	inflight_free(&l->inflight);
 	free(l->frame);
 	free(l->scratch);
@@ -113,6 +115,74 @@ static void flush_node(struct links *l, struct node *nd)
 	           EPOLLIN | (buf_used(&k->out) ? EPOLLOUT : 0));
 }
 
+/* Queue SETUP for nd: the handler settings, with handler_command's
+   words expanded for nd; write what can be written. */
+static void send_setup(struct links *l, struct node *nd)
+{
+	const struct handler_settings *h = &l->handler;
+	struct template_vars v = {nd->host, nd->port, nd->index};
+	char store[SETUP_WORDS_MAX], *argv[TEMPLATE_MAX_WORDS + 1];
+	int n = template_expand(&l->handler_words, &v, store, sizeof(store),
+	                        argv);
+	struct frame f = {
+	    .type = FRAME_SETUP,
+	    .u.setup = {.handler = h->kind,
+	                .timeout_ms = h->timeout_ms,
+	                .stop_timeout_ms = h->stop_timeout_ms,
+	                .max_reply_bytes = h->max_reply_bytes,
+	                .command = (const uint8_t *)store}};
+	size_t size;
+
+	if (n < 0) {
+		out_node(l->out, nd, "handler_command is longer than %d bytes "
+		                     "once expanded; the node only acks",
+		         SETUP_WORDS_MAX);
+		outcome_fail(l->outcome);
+		return;
+	}
+	if (n > 0)
+		f.u.setup.command_len =
+		    (uint32_t)(argv[n - 1] + strlen(argv[n - 1]) + 1 - store);
+	size = proto_frame_size(&f);
+	if (buf_reserve(&nd->link.out, size) < 0) {
+		out_node(l->out, nd, "out of memory: handler settings not sent");
+		outcome_fail(l->outcome);
+		return;
+	}
+	buf_commit(&nd->link.out,
+	           proto_encode(buf_tail(&nd->link.out), size, &f));
+	flush_node(l, nd);
+}
+
+int links_setup(struct links *l, char *err, size_t errlen)
+{
+	const struct config *c = l->cfg;
+	struct handler_settings h;
+	struct template words;
+	const struct fleet *f = l->fleet;
+
+	/* Compared whole below: no stray byte in padding. */
+	memset(&h, 0, sizeof(h));
+	h.kind = c->handler;
+	h.timeout_ms = c->handler_timeout_ms;
+	h.stop_timeout_ms = c->stop_timeout_ms;
+	h.max_reply_bytes = c->max_reply_bytes;
+	memcpy(h.command, c->handler_command, sizeof(h.command));
+	if (l->handler_set && memcmp(&h, &l->handler, sizeof(h)) == 0)
+		return 0;
+	if (template_parse(&words, h.command, err, errlen) < 0)
+		return -1;
+	template_free(&l->handler_words);
+	l->handler_words = words;
+	l->handler = h;
+	/* Nodes started before know another handler: tell them. */
+	for (unsigned i = 0; l->handler_set && i < f->nalloc; i++)
+		if (f->nodes[i]->state == NODE_CONNECTED)
+			send_setup(l, f->nodes[i]);
+	l->handler_set = true;
+	return 0;
+}
+
 void links_flush(struct links *l)
 {
 	const struct fleet *f = l->fleet;
@@ -129,22 +199,29 @@ void links_flush(struct links *l)
 	}
 }
 
-int links_send(struct links *l, const uint8_t *p, size_t len, int only)
+int links_send(struct links *l, const uint8_t *p, size_t len,
+               const uint8_t *only)
 {
 	const struct fleet *f = l->fleet;
 	size_t head =
 	    proto_encode_msg_head(l->frame, PROTO_HEADER_LEN + 8,
 	                          l->inflight.next_seq, (uint32_t)len);
-	struct bcast *b =
-	    inflight_begin(&l->inflight, (uint32_t)len, proto_checksum(p, len),
-	                   clock_ns(), MS_NS(l->cfg->ack_timeout_ms), 0, f->n);
+	const struct handler_settings *h = &l->handler;
+	uint64_t window =
+	    h->kind == HANDLER_ACK
+	        ? 0
+	        : MS_NS((uint64_t)h->timeout_ms + h->stop_timeout_ms +
+	                LINKS_REPLY_MARGIN_MS);
+	struct bcast *b = inflight_begin(
+	    &l->inflight, (uint32_t)len, proto_checksum(p, len), clock_ns(),
+	    MS_NS(l->cfg->ack_timeout_ms), window, f->n);
 
 	if (!b)
 		return -1;
 	for (unsigned i = 0; i < f->n; i++) {
 		struct node *nd = f->nodes[i];
 		struct link *k = &nd->link;
-		if (only >= 0 && i != (unsigned)only)
+		if (only && !only[i])
 			continue;
 		/* A node down, or this far behind, misses the message rather
 		   than making us buffer without bound; it is still counted.
@@ -226,6 +303,44 @@ static int handle_ack(struct links *l, struct node *nd, const struct frame *f)
 	return 0;
 }
 
+/* Account one REPLY frame from nd; return -1 if nd was dropped. */
+static int handle_reply(struct links *l, struct node *nd,
+                        const struct proto_reply *r)
+{
+	if (r->index != nd->index) {
+		violation(l, nd,
+		          "sent a reply to #%" PRIu64 " under another "
+		          "node's index",
+		          r->seq);
+		return -1;
+	}
+	switch (inflight_reply(&l->inflight, nd->index, r, clock_ns())) {
+	case REPLY_OK:
+	case REPLY_IGNORED: return 0;
+	case REPLY_LATE:
+		nd->link.late++;
+		if (!l->out->quiet && !l->stopping)
+			out_node(l->out, nd,
+			         "late reply to #%" PRIu64 " (counted as late)",
+			         r->seq);
+		return 0;
+	case REPLY_UNKNOWN:
+		violation(l, nd,
+		          "replied to #%" PRIu64 ", which it had not acked",
+		          r->seq);
+		return -1;
+	case REPLY_DUPLICATE:
+		violation(l, nd, "replied to #%" PRIu64 " twice", r->seq);
+		return -1;
+	case REPLY_NOMEM:
+		out_node(l->out, nd,
+		         "out of memory: its reply to #%" PRIu64 " is lost",
+		         r->seq);
+		return 0;
+	}
+	return 0;
+}
+
 /* Decode and account every whole frame in p (len bytes) from nd. Return
    the bytes consumed, or -1 if nd was dropped for what it sent. */
 static ssize_t handle_frames(struct links *l, struct node *nd, const uint8_t *p,
@@ -241,13 +356,15 @@ static ssize_t handle_frames(struct links *l, struct node *nd, const uint8_t *p,
 			          proto_strerror(rc));
 			return -1;
 		}
-		if (f.type != FRAME_ACK) {
+		if (f.type != FRAME_ACK && f.type != FRAME_REPLY) {
 			violation(l, nd,
-			          "sent a frame that is not an ack (type %d)",
+			          "sent a frame that is not an ack or a reply "
+			          "(type %d)",
 			          (int)f.type);
 			return -1;
 		}
-		if (handle_ack(l, nd, &f) < 0)
+		if ((f.type == FRAME_ACK ? handle_ack(l, nd, &f)
+		                         : handle_reply(l, nd, &f.u.reply)) < 0)
 			return -1;
 		done += used;
 	}
@@ -347,11 +464,24 @@ int links_attach(struct links *l, struct node *nd, int fd)
 	if (!k->joined)
 		k->first_seq = l->inflight.next_seq;
 	k->joined = true;
+	/* Before any message: frames are handled in order. */
+	if (l->handler.kind != HANDLER_ACK)
+		send_setup(l, nd);
 	return 0;
 }
 
+/* Whether b went as it should: every ack in and, when replies were
+   wanted, every reply in and clean. */
+static bool clean(const struct bcast *b)
+{
+	if (b->expected == 0 || b->acked != b->expected)
+		return false;
+	return b->reply_window_ns == 0 || (b->replied == b->acked &&
+	                                   gather_all_clean(&b->replies));
+}
+
 /* Account and report a finished broadcast (say: with a human line). */
-static void finish(struct links *l, const struct bcast *b, bool say)
+static void finish(struct links *l, struct bcast *b, bool say)
 {
 	const struct fleet *f = l->fleet;
 
@@ -363,8 +493,8 @@ static void finish(struct links *l, const struct bcast *b, bool say)
 		    f->nodes[i]->link.joined &&
 		    f->nodes[i]->link.first_seq <= b->seq)
 			f->nodes[i]->link.missed++;
-	outcome_broadcast(l->outcome,
-	                  b->expected > 0 && b->acked == b->expected);
+	gather_sort(&b->replies);
+	outcome_broadcast(l->outcome, clean(b));
 	out_broadcast(l->out, b, say, f->nodes, f->nalloc);
 }
 

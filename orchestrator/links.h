@@ -8,6 +8,12 @@
  * costs one write per node per batch, not per line. Acks are matched by
  * sequence number (inflight.h), checked for length and checksum, and
  * counted on the node's link part (node.h).
+ *
+ * With a handler other than ack (SPEC §9), each node gets a SETUP frame
+ * as soon as it is connected (and again after a reload that changes the
+ * handler), and its REPLY frames are matched like acks and gathered; a
+ * broadcast then waits for replies until handler_timeout_ms +
+ * stop_timeout_ms (+ LINKS_REPLY_MARGIN_MS) after its last ack.
  */
 #ifndef FANOUT_LINKS_H
 #define FANOUT_LINKS_H
@@ -23,8 +29,11 @@
 #include "net.h"
 #include "out.h"
 #include "outcome.h"
+#include "template.h"
 
-#define LINKS_WINDOW 4096 /* broadcasts in flight before input pauses */
+#define LINKS_WINDOW          4096 /* broadcasts in flight before input pauses */
+#define LINKS_REPLY_MARGIN_MS 500  /* network and scheduling, past a node's own
+                                      bound on handling a message */
 
 struct links {
 	struct inflight inflight;
@@ -32,6 +41,15 @@ struct links {
 	bool stopping;    /* teardown: closed connections are expected */
 	uint8_t *frame;   /* scratch: one encoded MSG frame head */
 	uint8_t *scratch; /* where acks are read */
+	/* The handler settings nodes were sent (SETUP), and its command
+	   split into words. */
+	struct handler_settings {
+		enum handler_kind kind;
+		unsigned timeout_ms, stop_timeout_ms, max_reply_bytes;
+		char command[CONFIG_COMMAND_MAX + 1];
+	} handler;
+	struct template handler_words;
+	bool handler_set; /* links_setup() ran once */
 	struct net_addr host_addr[CONFIG_HOSTS_MAX]; /* by host, resolved */
 	bool host_known[CONFIG_HOSTS_MAX];
 
@@ -47,6 +65,12 @@ struct links {
 int links_init(struct links *l, struct loop *loop, struct fleet *fleet,
                const struct config *cfg, struct out *out,
                struct outcome *outcome);
+
+/* Take the handler settings of the configuration in force (at start and
+   after a reload): a new SETUP goes to every connected node when they
+   changed. Return 0, or -1 with a message in err (handler_command does
+   not split into words: settings_read() has checked it). */
+int links_setup(struct links *l, char *err, size_t errlen);
 
 /* Release it (connections are closed with their nodes). */
 void links_free(struct links *l);
@@ -86,10 +110,12 @@ static inline bool links_idle(const struct links *l)
 	return inflight_count(&l->inflight) == 0;
 }
 
-/* Queue one message for every connected node, or for node only alone
-   (-1 for all); the window must not be full. Return 0, or -1 when out
-   of memory (nothing queued). */
-int links_send(struct links *l, const uint8_t *p, size_t len, int only);
+/* Queue one message for every connected node, or, when only is not
+   NULL, for the nodes i with only[i] set (one byte per node of the
+   fleet); the window must not be full. Return 0, or -1 when out of
+   memory (nothing queued). */
+int links_send(struct links *l, const uint8_t *p, size_t len,
+               const uint8_t *only);
 
 /* Write out the broadcasts queued since the last flush: one write per
    node for a whole batch of input. */

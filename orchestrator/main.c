@@ -574,6 +574,7 @@ static void configure(struct app *a, int argc, char **argv)
 		log_errno("output");
 		exit(EXIT_UNAVAILABLE);
 	}
+	a->out.lines = s->cli.lines;
 }
 
 /* Everything start-up needs before the first node, the owners wired
@@ -595,6 +596,10 @@ static int prepare(struct app *a)
 		return EXIT_UNAVAILABLE;
 	}
 	out_watch(&a->out, &a->loop);
+	if (links_setup(&a->links, err, sizeof(err)) < 0) {
+		log_msg("[node] handler_command: %s", err);
+		return EXIT_CONFIG;
+	}
 	if (fleet_raise_nofile(cfg->num_clients, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
 		return EXIT_UNAVAILABLE;

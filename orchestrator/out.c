@@ -147,12 +147,18 @@ static void emit_json(struct out *o, struct buf *b)
 	buf_free(b);
 }
 
-/* Queue text of len bytes on the human stream, the prompt cleared. */
-static void put_human(struct out *o, const char *text, size_t len)
+/* Queue text of len bytes on sink, the prompt cleared. */
+static void put(struct out *o, struct sink *sink, const char *text, size_t len)
 {
 	term_hide();
 	fflush(o->term); /* the editor's erasing goes first */
-	sink_put(o->human, text, len);
+	sink_put(sink, text, len);
+}
+
+/* Queue text of len bytes on the human stream. */
+static void put_human(struct out *o, const char *text, size_t len)
+{
+	put(o, o->human, text, len);
 }
 
 __attribute__((format(printf, 2, 0))) static void
@@ -261,19 +267,48 @@ void out_ready(struct out *o, unsigned connected, unsigned expected, double ms)
 	}
 }
 
+/* Queue what b holds on sink (when anything), the prompt cleared; free
+   b. */
+static void put_buf(struct out *o, struct sink *sink, struct buf *b)
+{
+	if (buf_used(b) > 0)
+		put(o, sink, (const char *)buf_head(b), buf_used(b));
+	buf_free(b);
+}
+
+/* The replies of bc, as out_broadcast() says. */
+static void put_replies(struct out *o, const struct bcast *bc)
+{
+	struct buf b = {0};
+
+	if (o->lines) {
+		format_reply_lines(&b, bc);
+		put_buf(o, &o->out, &b);
+		format_reply_endings(&b, bc);
+		put_buf(o, o->errs, &b);
+	} else {
+		format_replies(&b, bc);
+		put_buf(o, o->human, &b);
+	}
+}
+
 void out_broadcast(struct out *o, const struct bcast *bc, bool say,
                    struct node *const *nodes, unsigned count)
 {
-	bool full = bc->expected > 0 && bc->acked == bc->expected;
+	bool acked = bc->expected > 0 && bc->acked == bc->expected;
+	bool clean = acked && (bc->reply_window_ns == 0 ||
+	                       (bc->replied == bc->acked &&
+	                        gather_all_clean(&bc->replies)));
 
-	if (say && (!o->quiet || !full)) {
+	if (say && (!o->quiet || !clean)) {
 		struct buf h = {0};
+		buf_printf(&h, "%s", clean ? "" : paint(o, RED));
 		format_broadcast(&h, bc, nodes, count);
-		human(o, "%s%.*s%s\n", full ? "" : paint(o, RED),
-		      (int)buf_used(&h), (char *)buf_head(&h),
-		      full ? "" : paint(o, RESET));
-		buf_free(&h);
+		buf_printf(&h, "%s\n", clean ? "" : paint(o, RESET));
+		put_buf(o, o->lines ? o->errs : o->human, &h);
 	}
+	if (say && bc->reply_window_ns > 0 && !o->json)
+		put_replies(o, bc);
 	if (o->json) {
 		struct buf j = {0};
 		format_broadcast_json(&j, bc);

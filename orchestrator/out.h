@@ -32,6 +32,8 @@ struct out {
 	struct sink *human;   /* &out, or errs with --json */
 	FILE *term;           /* a stream over human, for the line editor */
 	bool json;            /* JSON events on stdout */
+	bool lines; /* replies as pdsh's "node3: text" lines on stdout, every
+	               other report on stderr */
 	bool quiet; /* only errors, incomplete broadcasts, the summary */
 	bool color;
 	uint64_t progress_ns; /* when the start-up count was last drawn */
@@ -88,7 +90,11 @@ void out_progress_done(struct out *o);
 void out_ready(struct out *o, unsigned connected, unsigned expected, double ms);
 
 /* A finished broadcast: its human line (when say, and unless quiet and
-   fully acked) and its event; nodes[0..count) as in format_broadcast(). */
+   clean), its gathered replies (when say: folded as clush -b shows them
+   on the human stream, or with lines each reply line on stdout and each
+   failed ending on stderr, as pdsh prints them; none under --json, whose
+   event carries them) and its event; nodes[0..count) as in
+   format_broadcast(). The replies must be sorted (gather_sort()). */
 void out_broadcast(struct out *o, const struct bcast *bc, bool say,
                    struct node *const *nodes, unsigned count);
 

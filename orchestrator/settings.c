@@ -19,24 +19,41 @@ static int overrides(const struct cli *cli, struct config *c, char *err,
 	    config_override(c, "cluster", "base_port", cli->base_port, "-p",
 	                    err, errlen) < 0)
 		return -1;
+	if (cli->handler &&
+	    config_override(c, "node", "handler", cli->handler, "--handler",
+	                    err, errlen) < 0)
+		return -1;
 	return config_check(c, "command line", err, errlen);
 }
 
-/* Check what only the orchestrator reads: the [node] command's words.
-   Return 0 or -1 with a message in err naming the file. */
-static int check_command(const char *path, const struct config *c, char *err,
-                         size_t errlen)
+/* Check that template text, set at line of path as [node] key, splits
+   into words. Return 0 or -1 with a message in err. */
+static int check_template(const char *path, int line, const char *key,
+                          const char *text, char *err, size_t errlen)
 {
 	struct template t;
 	char why[256];
 
-	if (template_parse(&t, c->command, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s:%d: [node] command: %s", path,
-		         c->command_line, why);
+	if (template_parse(&t, text, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s:%d: [node] %s: %s", path, line, key,
+		         why);
 		return -1;
 	}
 	template_free(&t);
 	return 0;
+}
+
+/* Check what only the orchestrator reads: the words of [node] command
+   and handler_command. Return 0 or -1 with a message in err naming the
+   file. */
+static int check_command(const char *path, const struct config *c, char *err,
+                         size_t errlen)
+{
+	if (check_template(path, c->command_line, "command", c->command, err,
+	                   errlen) < 0)
+		return -1;
+	return check_template(path, c->handler_command_line, "handler_command",
+	                      c->handler_command, err, errlen);
 }
 
 int settings_read(const struct cli *cli, struct config *c, bool *missing,

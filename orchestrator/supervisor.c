@@ -515,6 +515,8 @@ void supervisor_reload(struct supervisor *s)
 	st->cfg = c;
 	log_msg("reload: %s read; %u nodes wanted, %u running",
 	        st->cli.config_path, plan.nodes, s->fleet->n);
+	if (links_setup(s->links, err, sizeof(err)) < 0)
+		log_msg("reload: [node] handler_command: %s", err);
 	if (scale(s, plan.nodes, err, sizeof(err)) < 0)
 		log_msg("reload: %s", err);
 	else

@@ -88,7 +88,7 @@ class SendToOneNode(FanoutTest):
         bcs = [e for e in r.events() if e["event"] == "broadcast"]
         self.assertEqual([(b["acked"], b["expected"], b["bytes"])
                           for b in bcs], [(1, 1, 8), (3, 3, 3)])
-        self.assertIn("usage: /send I text", r.stderr)
+        self.assertIn("usage: /send SET text", r.stderr)
         self.assert_clean(base, 3)
 
 

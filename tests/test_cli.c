@@ -42,6 +42,24 @@ static void every_option(void **state)
 	assert_true(c.quiet);
 }
 
+static void handler_and_lines(void **state)
+{
+	char *argv[] = {"orchestrator", "--handler", "shell", "--lines", NULL};
+	char *both[] = {"orchestrator", "--json", "--lines", NULL};
+	struct cli c;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(cli_parse(&c, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_string_equal(c.handler, "shell");
+	assert_true(c.lines);
+	assert_false(c.json);
+	/* Both would own standard output. */
+	assert_int_equal(cli_parse(&c, ARGC(both), both, err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "choose one"));
+}
+
 static void errors(void **state)
 {
 	char *unknown[] = {"orchestrator", "--bogus", NULL};
@@ -79,6 +97,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(defaults),
 	    cmocka_unit_test(every_option),
+	    cmocka_unit_test(handler_and_lines),
 	    cmocka_unit_test(errors),
 	    cmocka_unit_test(help_and_version),
 	};

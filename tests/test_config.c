@@ -82,6 +82,40 @@ static void test_defaults(void **state)
 	assert_int_equal(c.retry_max_ms, 500);
 	assert_int_equal(c.ack_timeout_ms, 2000);
 	assert_int_equal(c.max_message_bytes, 65536);
+	assert_int_equal(c.handler, HANDLER_ACK);
+	assert_string_equal(c.handler_command, "");
+	assert_int_equal(c.handler_timeout_ms, 60000);
+	assert_int_equal(c.max_reply_bytes, 65536);
+}
+
+/* [node] handler names one of four handlers; pipe needs its co-process. */
+static void test_handler(void **state)
+{
+	struct config c;
+	char err[ERRLEN];
+
+	(void)state;
+	parse_ok(&c, "[node]\nhandler = shell\n");
+	assert_int_equal(c.handler, HANDLER_SHELL);
+	parse_ok(&c, "[node]\nhandler = pipe\n"
+	             "handler_command = python3 -u 'my worker.py' {index}\n");
+	assert_int_equal(c.handler, HANDLER_PIPE);
+	assert_string_equal(c.handler_command,
+	                    "python3 -u 'my worker.py' {index}");
+	assert_int_equal(c.handler_command_line, 3);
+	parse_fails("[node]\nhandler = Exec\n", 2, "'Exec'", "ack, exec");
+	parse_fails("[node]\nhandler = pipe\n", 2, "handler = pipe",
+	            "handler_command");
+	parse_fails("[node]\nhandler_command = w {bogus}\n", 2, "{bogus}",
+	            "{index}");
+	/* From the command line, the rule holds too. */
+	config_defaults(&c);
+	assert_int_equal(config_override(&c, "node", "handler", "pipe",
+	                                 "--handler", err, sizeof(err)),
+	                 0);
+	assert_int_equal(config_check(&c, "command line", err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "handler_command"));
 }
 
 static void test_defaults_pass_check(void **state)
@@ -123,6 +157,10 @@ static const struct ukey {
      3600000, ""},
     {"broadcast", "max_message_bytes",
      offsetof(struct config, max_message_bytes), 1, 1u << 20, ""},
+    {"node", "handler_timeout_ms", offsetof(struct config, handler_timeout_ms),
+     1, 86400000, ""},
+    {"node", "max_reply_bytes", offsetof(struct config, max_reply_bytes), 0,
+     1u << 20, ""},
 };
 #define NUKEYS (sizeof(ukeys) / sizeof(ukeys[0]))
 
@@ -1101,6 +1139,7 @@ int main(void)
 	    cmocka_unit_test(test_override_errors),
 	    cmocka_unit_test(test_override_then_check),
 	    cmocka_unit_test(test_check),
+	    cmocka_unit_test(test_handler),
 	    cmocka_unit_test(test_parse_uint),
 	};
 

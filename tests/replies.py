@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Replies at the console (SPEC §9, §10), end to end on the real
+binaries: each handler (exec, shell, pipe) answering through the
+orchestrator; replies gathered and folded into node sets as clush -b
+shows them; --lines as pdsh prints them; the JSON of every reply group,
+exact bytes included; time-outs, a node killed mid-command, /send SET;
+exit statuses; a reload that changes the handler.
+
+Run: python3 tests/replies.py -v     (build from $FANOUT_BUILD)
+Helpers, and the rules every test follows: tests/harness.py.
+"""
+import base64
+import os
+import signal
+import unittest
+
+from harness import FanoutTest, children, node_processes, wait_until
+
+RULE = "-" * 16
+
+
+def blocks(text):
+    """The reply blocks of human output: {header: [lines]} in order."""
+    out, cur = {}, None
+    for line in text.splitlines():
+        if line.startswith(RULE + " "):
+            cur = line[len(RULE) + 1:]
+            out[cur] = []
+        elif line.startswith("#") or line.startswith("ready:") or \
+                line.startswith("shutdown") or cur is None:
+            cur = None
+        else:
+            out[cur].append(line)
+    return out
+
+
+class Exec(FanoutTest):
+    def run_exec(self, n, text, *extra):
+        base = self.ports(n)
+        r = self.run_orch(["-n", str(n), "-p", str(base), "--handler",
+                           "exec"] + list(extra), text)
+        self.assert_clean(base, n)
+        return r
+
+    def test_identical_replies_are_folded_into_one_node_set(self):
+        r = self.run_exec(8, "echo same; echo 'second line'\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(blocks(r.stdout),
+                         {"node[0-7] (8)": ["same", "second line"]}, r)
+        self.assertRegex(r.stdout, r"#1 acked 8/8 in [\d.]+ ms, replied "
+                         r"8/8 in [\d.]+ ms", r)
+
+    def test_differing_replies_are_grouped_and_sorted(self):
+        r = self.run_exec(
+            6, 'test "$FANOUT_INDEX" -ne 3 -a "$FANOUT_INDEX" -ne 5 '
+            '|| { echo yes; exit 2; }\n')
+        self.assertEqual(r.rc, 1, r)
+        self.assertEqual(list(blocks(r.stdout).items()),
+                         [("node[3,5] (2): exit 2", ["yes"])], r)
+        self.assertIn("failed on 2", r.stdout)
+
+    def test_a_command_that_prints_nothing_shows_no_block(self):
+        r = self.run_exec(3, "true\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(blocks(r.stdout), {}, r)
+        self.assertRegex(r.stdout, r"replied 3/3", r)
+
+    def test_output_that_would_drive_a_terminal_is_escaped(self):
+        r = self.run_exec(2, r"printf 'a\033[2Jb\377\n'" + "\n")
+        self.assertEqual(blocks(r.stdout),
+                         {"node[0-1] (2)": [r"a\x1b[2Jb\xff"]}, r)
+
+    def test_lines_prints_each_line_prefixed_by_its_node(self):
+        r = self.run_exec(3, 'echo "i am $FANOUT_INDEX"; echo two\n',
+                          "--lines")
+        self.assertEqual(r.rc, 0, r)
+        # stdout is for dshbak and clubak: node lines only.
+        self.assertEqual(r.stdout.splitlines(),
+                         ["node0: i am 0", "node0: two", "node1: i am 1",
+                          "node1: two", "node2: i am 2", "node2: two"], r)
+        self.assertRegex(r.stderr, r"#1 acked 3/3", r)
+
+    def test_lines_says_failed_endings_on_stderr(self):
+        r = self.run_exec(2, 'exit "$FANOUT_INDEX"\n', "--lines")
+        self.assertEqual(r.rc, 1, r)
+        self.assertEqual(r.stdout, "", r)
+        self.assertIn("node1: exit 1", r.stderr)
+        self.assertNotIn("node0: exit", r.stderr)
+
+    def test_time_out_is_a_reply_not_a_missing_one(self):
+        base = self.ports(2)
+        cfg = self.config(base, 2, "[node]\nhandler = exec\n"
+                          "handler_timeout_ms = 300\nstop_timeout_ms = 300\n")
+        r = self.run_orch(["-c", cfg, "--json"], "sleep 30\n", timeout=20)
+        self.assertEqual(r.rc, 1, r)
+        bc = [e for e in r.events() if e["event"] == "broadcast"][0]
+        self.assertEqual(bc["replied"], 2, bc)
+        self.assertEqual(bc["no_reply"], [], bc)
+        [g] = bc["replies"]
+        self.assertEqual((g["nodes"], g["timed_out"], g["signal"]),
+                         ([0, 1], True, signal.SIGTERM), g)
+        self.assertLess(r.secs, 10, r)
+        self.assert_clean(base, 2)
+
+    def test_json_carries_every_byte(self):
+        base = self.ports(2)
+        r = self.run_orch(["-n", "2", "-p", str(base), "--handler", "exec",
+                           "--json"],
+                          r"printf '\377\000x\"\\\n'; exit 4" + "\n")
+        self.assertEqual(r.rc, 1, r)
+        bc = [e for e in r.events() if e["event"] == "broadcast"][0]
+        [g] = bc["replies"]
+        want = b'\xff\x00x"\\\n'
+        self.assertEqual((g["nodes"], g["status"], g["signal"]),
+                         ([0, 1], 4, None), g)
+        # PEP 383: the exact bytes back from the string, and in base64.
+        self.assertEqual(g["output"].encode("utf-8", "surrogateescape"),
+                         want, g)
+        self.assertEqual(base64.b64decode(g["output_base64"]), want, g)
+        self.assert_clean(base, 2)
+
+    def test_megabytes_of_output_are_cut_and_counted(self):
+        base = self.ports(2)
+        cfg = self.config(base, 2, "[node]\nhandler = exec\n"
+                          "max_reply_bytes = 1000\n")
+        r = self.run_orch(["-c", cfg, "--json"],
+                          "head -c 3000000 /dev/zero | tr '\\0' a\n")
+        bc = [e for e in r.events() if e["event"] == "broadcast"][0]
+        [g] = bc["replies"]
+        self.assertEqual((len(g["output"]), g["truncated"]),
+                         (1000, 3000000 - 1000), g)
+        self.assertEqual(r.rc, 0, r)
+        self.assert_clean(base, 2)
+
+    def test_a_node_killed_mid_command_is_named_as_no_reply(self):
+        base = self.ports(3)
+        o = self.start(["-n", "3", "-p", str(base), "--handler", "exec",
+                        "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], 3, o.err)
+        o.send("sleep 3")
+        victim = node_processes(base + 1, base + 1, self.dir)
+        self.assertEqual(len(victim), 1)
+        wait_until(lambda: children(victim[0]), 5,
+                   "node 1 to start its command")
+        os.kill(victim[0], signal.SIGKILL)
+        o.wait_event("node_exit")
+        o.close_stdin()
+        # Nodes 0 and 2 answer when their sleep ends.
+        bc = o.wait_broadcast(1, timeout=30)
+        self.assertEqual(bc["replied"], 2, bc)
+        self.assertIn(1, bc["no_reply"] + bc["missing"], bc)
+        self.assertEqual(o.wait(), 1)
+        self.assert_clean(base, 3)
+
+    def test_send_set_reaches_the_node_set_only(self):
+        r = self.run_exec(5, "/send 0-1,4 echo picked\n"
+                          "/send node[2] echo two\n/send 9 nobody\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertIn("node[0-1,4] (3)", r.stdout)
+        self.assertIn(RULE + " node2\ntwo", r.stdout)
+        self.assertIn("/send: ", r.stderr)
+        self.assertRegex(r.stdout, r"#1 acked 3/3")
+
+
+class Shell(FanoutTest):
+    def test_state_is_kept_from_one_message_to_the_next(self):
+        n = 3
+        base = self.ports(n)
+        r = self.run_orch(["-n", str(n), "-p", str(base), "--handler",
+                           "shell", "--json"],
+                          "cd /tmp\nX=41; f() { echo $((X + 1)); }\npwd; f\n"
+                          "read line; echo \"read:$line\"\necho 0\n")
+        self.assertEqual(r.rc, 0, r)
+        bcs = [e for e in r.events() if e["event"] == "broadcast"]
+        outs = [[g["output"] for g in b["replies"]] for b in bcs]
+        self.assertEqual(outs, [[""], [""], ["/tmp\n42\n"], ["read:\n"],
+                                ["0\n"]], bcs)
+        self.assert_clean(base, n)
+
+
+class Pipe(FanoutTest):
+    def test_cat_answers_every_pipelined_line_in_order(self):
+        n = 4
+        base = self.ports(n)
+        cfg = self.config(base, n, "[node]\nhandler = pipe\n"
+                          "handler_command = cat\n")
+        lines = ["line %d" % i for i in range(500)]
+        r = self.run_orch(["-c", cfg, "--json"], "\n".join(lines) + "\n",
+                          timeout=60)
+        self.assertEqual(r.rc, 0, r)
+        bcs = [e for e in r.events() if e["event"] == "broadcast"]
+        self.assertEqual(len(bcs), 500)
+        for i, b in enumerate(bcs):
+            self.assertEqual([(g["nodes"], g["output"])
+                              for g in b["replies"]],
+                             [(list(range(n)), "line %d" % i)], b)
+        self.assert_clean(base, n)
+
+    def test_placeholders_in_handler_command_are_per_node(self):
+        n = 3
+        base = self.ports(n)
+        script = self.write("worker.py",
+                            "import sys\nfor l in sys.stdin:\n"
+                            "    print(sys.argv[1] + ':' + l.strip(),"
+                            " flush=True)\n")
+        cfg = self.config(base, n, "[node]\nhandler = pipe\n"
+                          "handler_command = python3 -u '%s' {index}\n"
+                          % script)
+        r = self.run_orch(["-c", cfg], "hello\n")
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(blocks(r.stdout),
+                         {"node0": ["0:hello"], "node1": ["1:hello"],
+                          "node2": ["2:hello"]}, r)
+        self.assert_clean(base, n)
+
+    def test_a_co_process_that_dies_is_restarted_and_said(self):
+        n = 2
+        base = self.ports(n)
+        cfg = self.config(base, n, "[node]\nhandler = pipe\n"
+                          "handler_command = sh -c 'read l; echo \"$l\"; "
+                          "read l; exit 4'\n")
+        o = self.start(["-c", cfg, "--json"])
+        o.wait_event("ready")
+        o.send("one")
+        self.assertEqual(o.wait_broadcast(1)["replies"][0]["output"], "one")
+        o.send("two")
+        [g] = o.wait_broadcast(2)["replies"]
+        self.assertEqual((g["status"], g["restarted"]), (4, True), g)
+        o.send("three")
+        self.assertEqual(o.wait_broadcast(3)["replies"][0]["output"],
+                         "three")
+        o.close_stdin()
+        self.assertEqual(o.wait(), 1)
+        self.assert_clean(base, n)
+
+
+class Configuration(FanoutTest):
+    def test_pipe_without_a_command_is_a_configuration_error(self):
+        base = self.ports(1)
+        cfg = self.config(base, 1, "[node]\nhandler = pipe\n")
+        r = self.run_orch(["-c", cfg], "")
+        self.assertEqual(r.rc, 78, r)
+        self.assertRegex(r.stderr, r"fanout.ini:5: handler = pipe needs "
+                         r"\[node\] handler_command")
+        self.assertEqual(node_processes(base, base, self.dir), [])
+
+    def test_a_reload_can_change_the_handler(self):
+        n = 2
+        base = self.ports(n)
+        cfg = self.config(base, n)
+        o = self.start(["-c", cfg, "--json"])
+        o.wait_event("ready")
+        self.send_acked(o, "echo before", 1, n)
+        with open(cfg, "a") as f:
+            f.write("[node]\nhandler = exec\n")
+        os.kill(o.pid, signal.SIGHUP)
+        o.wait_line("err", r"reload: .* read")
+        o.send("echo after")
+        [g] = o.wait_broadcast(2)["replies"]
+        self.assertEqual(g["output"], "after\n", g)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0)
+        self.assert_clean(base, n)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -13,7 +13,7 @@
 #include "proto.h"
 
 struct reply_group {
-	uint32_t hash; /* of the ending and output, to compare fast */
+	uint32_t hash; /* of the output (proto_checksum()), to compare fast */
 	enum reply_how how;
 	uint8_t flags; /* REPLY_F_* */
 	uint16_t code;

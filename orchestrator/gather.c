@@ -129,14 +129,16 @@ void gather_sort(struct gather *g)
 		qsort(g->groups, g->ngroups, sizeof(*g->groups), cmp_group);
 }
 
+bool gather_group_clean(const struct reply_group *gr)
+{
+	return gr->how == REPLY_EXITED && gr->code == 0 && gr->flags == 0;
+}
+
 bool gather_all_clean(const struct gather *g)
 {
-	for (unsigned i = 0; i < g->ngroups; i++) {
-		const struct reply_group *gr = &g->groups[i];
-
-		if (gr->how != REPLY_EXITED || gr->code != 0 || gr->flags != 0)
+	for (unsigned i = 0; i < g->ngroups; i++)
+		if (!gather_group_clean(&g->groups[i]))
 			return false;
-	}
 	return true;
 }
 

@@ -1,6 +1,7 @@
 /* test_inflight.c - ack and reply matching, broadcast completion. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,6 +13,24 @@
 #define MS 1000000ull
 
 static struct inflight f;
+
+/* Linked with --wrap=malloc,realloc: allocations fail while this is set. */
+static bool out_of_memory;
+
+void *__real_malloc(size_t n);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_realloc(void *p, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+	return out_of_memory ? NULL : __real_malloc(n);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+	return out_of_memory ? NULL : __real_realloc(p, n);
+}
 
 static int setup(void **state)
 {
@@ -367,6 +386,27 @@ static void node_lost_before_reply(void **state)
 	assert_ptr_equal(inflight_done(&f, 4 * MS), b2);
 }
 
+/* A reply that cannot be gathered for want of memory counts as none. */
+static void reply_without_memory(void **state)
+{
+	struct bcast *b = begin_replies(2, 0);
+
+	(void)state;
+	ack(1, 0, MS);
+	ack(1, 1, MS);
+	out_of_memory = true;
+	assert_int_equal(reply(1, 0, 0, "lost", 2 * MS), REPLY_NOMEM);
+	out_of_memory = false;
+	assert_int_equal(b->slot[0], SLOT_NO_REPLY);
+	assert_int_equal(b->replied, 0);
+	assert_int_equal(b->awaiting, 1);
+	assert_int_equal(b->replies.ngroups, 0);
+	assert_int_equal(reply(1, 0, 0, "lost", 3 * MS), REPLY_LATE);
+	assert_int_equal(reply(1, 1, 0, "kept", 3 * MS), REPLY_OK);
+	assert_ptr_equal(inflight_done(&f, 3 * MS), b);
+	assert_int_equal(b->replies.ngroups, 1);
+}
+
 /* A ring slot used again starts with no replies, and gathered outputs
    are freed with the ring (ASan checks the leaks). */
 static void replies_cleared_on_reuse(void **state)
@@ -421,6 +461,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(reply_unknown_duplicate_ignored,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(node_lost_before_reply, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(reply_without_memory, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(replies_cleared_on_reuse, setup,
 	                                    teardown),

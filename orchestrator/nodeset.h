@@ -27,7 +27,7 @@ void nodeset_format(struct buf *b, const unsigned *idx, unsigned n);
    comma). Return how many nodes the set has (at least 1), or -1 with one
    line in err naming what is wrong (a malformed range, an index past
    limit - 1), member's bytes then unspecified. */
-int nodeset_parse(const char *text, size_t len, unsigned limit,
-                  uint8_t *member, char *err, size_t errlen);
+int nodeset_parse(const char *text, size_t len, unsigned limit, uint8_t *member,
+                  char *err, size_t errlen);
 
 #endif

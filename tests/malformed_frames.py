@@ -100,6 +100,17 @@ class MalformedFromNode(FanoutTest):
         self.assert_nothing_left(base, self.N)
 
 
+    def test_a_node_of_another_protocol_version_is_named_and_refused(self):
+        base, cfg = self.fake_config("old-version")
+        r = self.run_orch(["-c", cfg], "never sent\n", timeout=15)
+        self.assertEqual(r.rc, 69, r)
+        self.assertLess(r.secs, FAULT_DEADLINE, r)
+        self.assertRegex(r.stderr, r"\bnode 1\b.*the node speaks fanout "
+                         r"protocol version 1, this orchestrator speaks "
+                         r"version 2", r)
+        self.assert_nothing_left(base, self.N)
+
+
 class MalformedToNode(FanoutTest):
     def admitted(self):
         node = self.node(index=5)

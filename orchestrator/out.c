@@ -373,15 +373,16 @@ void out_scale(struct out *o, unsigned from, unsigned to, unsigned connected,
 	}
 }
 
-void out_shutdown(struct out *o, bool summary, uint64_t sent,
-                  uint64_t fully_acked, const char *reason, int status,
-                  double ms)
+void out_shutdown(struct out *o, bool summary, uint64_t sent, uint64_t clean,
+                  bool replies, const char *reason, int status, double ms)
 {
 	if (summary)
 		human(o,
 		      "shutdown (%s): %" PRIu64 " broadcasts, %" PRIu64
-		      " fully acked; exit %d after %.1f ms\n",
-		      reason, sent, fully_acked, status, ms);
+		      " %s; exit %d after %.1f ms\n",
+		      reason, sent, clean,
+		      replies ? "succeeded on every node" : "fully acked",
+		      status, ms);
 	if (o->json) {
 		struct buf j = {0};
 		format_shutdown_json(&j, reason, status, ms);

@@ -109,11 +109,11 @@ void out_last_words(struct out *o, const struct node *nd, bool error);
 void out_scale(struct out *o, unsigned from, unsigned to, unsigned connected,
                double ms);
 
-/* The shutdown line (summary: sent and fully acked broadcasts, when
-   summary is set) and its event. */
-void out_shutdown(struct out *o, bool summary, uint64_t sent,
-                  uint64_t fully_acked, const char *reason, int status,
-                  double ms);
+/* The shutdown line (summary: sent broadcasts and those that went
+   cleanly, fully acked or, when replies were wanted, also replied to
+   with status 0 everywhere, when summary is set) and its event. */
+void out_shutdown(struct out *o, bool summary, uint64_t sent, uint64_t clean,
+                  bool replies, const char *reason, int status, double ms);
 
 /* A line of a node's own output, escaped, as "[node 3] text". */
 void out_node_output(struct out *o, unsigned index, const char *text,

@@ -570,11 +570,10 @@ static void configure(struct app *a, int argc, char **argv)
 		log_msg("%s", err);
 		exit(EXIT_CONFIG);
 	}
-	if (out_init(&a->out, s->cli.json, s->cli.quiet) < 0) {
+	if (out_init(&a->out, s->cli.json, s->cli.lines, s->cli.quiet) < 0) {
 		log_errno("output");
 		exit(EXIT_UNAVAILABLE);
 	}
-	a->out.lines = s->cli.lines;
 }
 
 /* Everything start-up needs before the first node, the owners wired

@@ -119,7 +119,7 @@ class MalformedToNode(FanoutTest):
         wait_closed(s, 1.0)
 
     def test_wrong_version_exits_1(self):
-        self.check_rejected(frame(MSG, bytes(12), version=2), "version")
+        self.check_rejected(frame(MSG, bytes(12), version=1), "version")
 
     def test_unknown_type_exits_1(self):
         self.check_rejected(frame(77), "type")

@@ -159,7 +159,8 @@ static void test_msg_max_round_trip(void **state)
 	f.u.msg.seq = 42;
 	f.u.msg.data = payload;
 	f.u.msg.len = PROTO_MAX_PAYLOAD;
-	assert_int_equal(proto_frame_size(&f), PROTO_MAX_FRAME);
+	assert_int_equal(proto_frame_size(&f),
+	                 PROTO_HEADER_LEN + 8 + PROTO_MAX_PAYLOAD);
 	round_trip(&f, &g, got);
 	assert_int_equal(g.u.msg.seq, 42);
 	assert_int_equal(g.u.msg.len, PROTO_MAX_PAYLOAD);
@@ -212,10 +213,10 @@ static void test_bye_round_trip(void **state)
 /* The bytes on the wire are exactly those proto.h documents. */
 static void test_wire_layout(void **state)
 {
-	static const uint8_t welcome[] = {0, 0, 0, 8, 1, 2, 0, 0,
+	static const uint8_t welcome[] = {0, 0, 0, 8, 2, 2, 0, 0,
 	                                  1, 2, 3, 4, 5, 6, 7, 8};
 	static const uint8_t ack[] = {
-	    0,    0,    0, 20, 1, 4, 0, 0, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
+	    0,    0,    0, 20, 2, 4, 0, 0, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
 	    0x17, 0x18, 0, 0,  0, 9, 0, 0, 1,    0,    0xCB, 0xF4, 0x39, 0x26};
 	struct frame f = {.type = FRAME_WELCOME};
 	struct enc e;
@@ -313,7 +314,7 @@ static void test_encode_small_cap(void **state)
 
 static void test_encode_unknown_type(void **state)
 {
-	static const int types[] = {0, 6, 255};
+	static const int types[] = {0, 8, 255};
 	uint8_t out[64];
 
 	(void)state;
@@ -370,9 +371,10 @@ static void test_too_big(void **state)
 	assert_int_equal(
 	    decode_header(0x80000000u, PROTO_VERSION, FRAME_MSG, 0),
 	    PROTO_E_TOO_BIG);
-	/* Exactly the limit is fine: more bytes are needed. */
+	/* Exactly the limit is fine: more bytes are needed. The largest
+	   body is a REPLY's. */
 	assert_int_equal(
-	    decode_header(PROTO_MAX_BODY, PROTO_VERSION, FRAME_MSG, 0), 0);
+	    decode_header(PROTO_MAX_BODY, PROTO_VERSION, FRAME_REPLY, 0), 0);
 }
 
 static void test_wrong_version(void **state)
@@ -390,7 +392,7 @@ static void test_wrong_version(void **state)
 
 static void test_unknown_type(void **state)
 {
-	static const uint8_t types[] = {0, 6, 7, 0x83, 255};
+	static const uint8_t types[] = {0, 8, 9, 0x83, 255};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(types); i++) {

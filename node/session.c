@@ -212,7 +212,14 @@ static void handle_frames(struct node_state *s)
 
 	while (!s->done && (r = proto_decode(buf_head(&s->in), buf_used(&s->in),
 	                                     &f, &used)) != 0) {
-		if (r < 0) {
+		if (r == PROTO_E_VERSION) {
+			log_msg("orchestrator sent a frame of fanout protocol "
+			        "version %d; this node speaks version %d",
+			        proto_version_of(buf_head(&s->in),
+			                         buf_used(&s->in)),
+			        PROTO_VERSION);
+			finish(s, 1);
+		} else if (r < 0) {
 			log_msg("orchestrator sent a bad frame: %s",
 			        proto_strerror(r));
 			finish(s, 1);

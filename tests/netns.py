@@ -56,7 +56,7 @@ class ManyHosts(harness.FanoutTest):
         self.assertEqual(o.wait_event("ready", timeout=20)["nodes"], n)
         # Each command runs on its node's host: it sees that host's
         # address, and the replies fold by host.
-        o.send("ip -4 -o addr show dev eth0 | awk '{print $4}'")
+        o.send("ip -4 -o addr show dev eth0 | awk '{print $4}'\n")
         ev = o.wait_broadcast(1, timeout=20)
         self.assertEqual((ev["replied"], ev["no_reply"]), (n, []), ev)
         got = sorted((g["nodes"], g["output"]) for g in ev["replies"])

@@ -164,7 +164,9 @@ static void take_output(struct pipe_co *p, struct work_ctx *w, const uint8_t *b,
 	while (n > 0) {
 		const uint8_t *nl = memchr(b, '\n', n);
 		size_t part = nl ? (size_t)(nl - b) : n;
-		size_t room = w->set.max_reply_bytes - buf_used(&p->line);
+		/* A SETUP may have lowered the bound under a line begun. */
+		size_t used = buf_used(&p->line), max = w->set.max_reply_bytes;
+		size_t room = used >= max ? 0 : max - used;
 		size_t keep = part < room ? part : room;
 
 		if (keep > 0 && buf_append(&p->line, b, keep) < 0)

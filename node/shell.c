@@ -14,11 +14,14 @@
 #include "io.h"
 
 /* Redirections on a brace group are undone after it, so cd, variables
-   and functions persist while the command never sees 3 or 4. */
+   and functions persist while the command never sees 3 or 4. `command`
+   keeps the loop the shell's own: eval loses its special-builtin power
+   to end the shell on a syntax error (which would lose the state), and
+   a function a command defines named read or printf is not called. */
 static const char SCRIPT[] =
-    "while IFS= read -r __fanout_cmd <&3; do "
-    "{ eval \"$__fanout_cmd\"; } 3<&- 4>&- </dev/null; "
-    "printf '%d\\n' \"$?\" >&4; done";
+    "while IFS= command read -r __fanout_cmd <&3; do "
+    "{ command eval \"$__fanout_cmd\"; } 3<&- 4>&- </dev/null; "
+    "command printf '%d\\n' \"$?\" >&4; done";
 
 void shell_init(struct shell *s)
 {

@@ -57,6 +57,10 @@ int work_reply(struct work_ctx *w, struct proto_reply *r)
 	size_t n;
 
 	r->index = w->index;
+	if (r->len > PROTO_MAX_PAYLOAD) { /* no frame can carry more */
+		r->dropped += r->len - PROTO_MAX_PAYLOAD;
+		r->len = PROTO_MAX_PAYLOAD;
+	}
 	f.u.reply = *r;
 	n = proto_frame_size(&f);
 	if (n > 0 && buf_reserve(w->out, n) < 0) {

@@ -178,6 +178,26 @@ class Shell(FanoutTest):
         self.assert_clean(base, n)
 
 
+    def test_a_command_cannot_end_or_fool_the_shell(self):
+        # A syntax error is an error of that line (dash would end a
+        # shell on it); functions named like the loop's own commands are
+        # not called by it.
+        base = self.ports(1)
+        r = self.run_orch(["-n", "1", "-p", str(base), "--handler",
+                           "shell", "--json"],
+                          "x=5\necho \"unterminated\necho x=$x\n"
+                          "printf() { :; }; read() { :; }\n"
+                          "echo still\n", timeout=20)
+        bcs = [e for e in r.events() if e["event"] == "broadcast"]
+        ends = [(g["status"], g["restarted"], g["output"])
+                for b in bcs for g in b["replies"]]
+        self.assertEqual(ends[1][:2], (2, False), bcs)
+        self.assertEqual(ends[2:], [(0, False, "x=5\n"), (0, False, ""),
+                                    (0, False, "still\n")], bcs)
+        self.assertEqual(r.rc, 1, r)
+        self.assert_clean(base, 1)
+
+
 class Pipe(FanoutTest):
     def test_cat_answers_every_pipelined_line_in_order(self):
         n = 4

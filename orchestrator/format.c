@@ -234,6 +234,8 @@ static void json_group(struct buf *b, const struct reply_group *gr)
 		buf_printf(b, "%s%u", k ? "," : "", gr->nodes[k]);
 	if (gr->how == REPLY_EXITED)
 		buf_printf(b, "],\"status\":%u,\"signal\":null", gr->code);
+	else if (gr->code == 0) /* timed out before it ran */
+		buf_printf(b, "],\"status\":null,\"signal\":null");
 	else
 		buf_printf(b, "],\"status\":null,\"signal\":%u", gr->code);
 	buf_printf(b,
@@ -285,18 +287,21 @@ void format_broadcast_json(struct buf *b, const struct bcast *bc)
 /* Whether gr's ending is worth saying: not clean, or output cut. */
 static bool notable(const struct reply_group *gr)
 {
-	return !gather_group_clean(gr) || gr->dropped > 0;
+	return !gather_group_clean(gr) || gr->dropped > 0 || gr->flags != 0;
 }
 
 /* Append how gr's replies ended: "exit 1", "killed by signal 9
-   (SIGKILL)", "timed out, killed by signal 15 (SIGTERM)", then
-   "; co-process restarted" and "; 12 bytes dropped" when so. */
+   (SIGKILL)", "timed out, killed by signal 15 (SIGTERM)", "timed out
+   before it ran", then "; co-process restarted" and "; 12 bytes
+   dropped" when so. */
 static void ending(struct buf *b, const struct reply_group *gr)
 {
 	const char *name;
 
 	if (gr->how == REPLY_EXITED)
 		buf_printf(b, "exit %u", gr->code);
+	else if (gr->how == REPLY_TIMED_OUT && gr->code == 0)
+		buf_printf(b, "timed out before it ran");
 	else {
 		buf_printf(b, "%skilled by signal %u",
 		           gr->how == REPLY_TIMED_OUT ? "timed out, " : "",

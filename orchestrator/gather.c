@@ -131,7 +131,7 @@ void gather_sort(struct gather *g)
 
 bool gather_group_clean(const struct reply_group *gr)
 {
-	return gr->how == REPLY_EXITED && gr->code == 0 && gr->flags == 0;
+	return gr->how == REPLY_EXITED && gr->code == 0;
 }
 
 bool gather_all_clean(const struct gather *g)

@@ -39,7 +39,8 @@ int gather_add(struct gather *g, unsigned node, const struct proto_reply *r);
 void gather_sort(struct gather *g);
 
 /* Whether gr's replies are clean ones: exit status 0, no signal, no
-   time-out, no co-process restart (output cut short is still clean). */
+   time-out (SPEC §10). A co-process started again before a command
+   that then succeeded, or output cut short, is said but still clean. */
 bool gather_group_clean(const struct reply_group *gr);
 
 /* Whether every reply gathered is a clean one. */

@@ -218,8 +218,11 @@ static void all_clean(void **state)
 	r.dropped = 100;                   /* cut, but clean */
 	add(0, r);
 	assert_true(gather_all_clean(&g));
-	r.flags = REPLY_F_RESTARTED;
+	r.flags = REPLY_F_RESTARTED; /* a fresh co-process, and success */
 	add(1, r);
+	assert_true(gather_all_clean(&g));
+	r.code = 1;
+	add(2, r);
 	assert_false(gather_all_clean(&g));
 	gather_clear(&g);
 	r = reply(9, NULL, 0);

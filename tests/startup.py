@@ -47,6 +47,8 @@ class PortTaken(FanoutTest):
             self.assertRegex(r.stderr, r"node 1 \(127\.0\.0\.1:%d\b.*\) "
                              r"exited 1: .*127\.0\.0\.1:%d.*Address already "
                              r"in use" % (taken, taken), r)
+            # A node that never connected lost no connection.
+            self.assertNotIn("connection lost", r.stderr, r)
             evs = r.events()
             self.assertEqual([e for e in evs if e["event"] in
                               ("ready", "broadcast")], [], r)

@@ -51,26 +51,28 @@ static void print_status(struct console *c)
 	buf_free(&b);
 }
 
-/* "/send SET text": a message to a node set (nodeset.h) only. */
+/* "/send SET text": a message to a node set (nodeset.h) only. A set
+   that names no node of the fleet, or no text, is refused: the run then
+   exits 1, as for any line refused. */
 static void send_set(struct console *c, const char *args, size_t len)
 {
 	const struct fleet *f = c->fleet;
-	const char *sp = memchr(args, ' ', len);
-	uint8_t *member;
+	size_t skip = strspn(args, " "), setlen;
+	const char *set = args + (skip < len ? skip : len), *sp;
+	uint8_t *member = NULL;
 	char err[160] = "no text to send";
 	unsigned connected = 0;
 
-	if (!sp || sp + 1 == args + len || f->n == 0 ||
-	    !(member = calloc(f->n, 1))) {
-		log_msg("/send: %s; usage: /send SET text",
-		        f->n ? err : "no node to send to");
-		return;
-	}
-	if (nodeset_parse(args, (size_t)(sp - args), f->n, member, err,
-	                  sizeof(err)) < 0) {
+	len -= (size_t)(set - args);
+	sp = memchr(set, ' ', len);
+	setlen = sp ? (size_t)(sp - set) : len;
+	if (!sp || sp + 1 == set + len || f->n == 0 ||
+	    !(member = calloc(f->n, 1)) ||
+	    nodeset_parse(set, setlen, f->n, member, err, sizeof(err)) < 0) {
 		log_msg("/send: %s; usage: /send SET text, with SET a node "
-		        "set of 0..%u such as 3, 0-3,7 or node[0-3]",
-		        err, f->n - 1);
+		        "set of 0..%u such as 3, 0-3,7 or node[0-3],node5",
+		        f->n ? err : "no node to send to", f->n ? f->n - 1 : 0);
+		outcome_fail(c->outcome);
 		free(member);
 		return;
 	}
@@ -81,8 +83,7 @@ static void send_set(struct console *c, const char *args, size_t len)
 		connected += member[i] && f->nodes[i]->state == NODE_CONNECTED;
 	}
 	if (connected > 0)
-		queue(c, (const uint8_t *)sp + 1, len - (size_t)(sp - args) - 1,
-		      member);
+		queue(c, (const uint8_t *)sp + 1, len - setlen - 1, member);
 	free(member);
 }
 
@@ -106,8 +107,9 @@ static void command(struct console *c, const char *p, size_t len)
 		outcome_stop(c->outcome, STOP_EXIT);
 	} else if (len == 5 && !memcmp(p, "/help", 5)) {
 		out_block(c->out, help_text, strlen(help_text));
-	} else if (len > 6 && !memcmp(p, "/send ", 6)) {
-		send_set(c, p + 6, len - 6);
+	} else if (len >= 5 && !memcmp(p, "/send", 5) &&
+	           (len == 5 || p[5] == ' ')) {
+		send_set(c, p + 5, len - 5);
 	} else if (len == 6 && !memcmp(p, "/lines", 6)) {
 		toggle_lines(c);
 	} else if (len == 7 && !memcmp(p, "/status", 7)) {

@@ -456,9 +456,8 @@ void links_node_gone(struct links *l, struct node *nd)
 {
 	/* What it sent before it died still counts: acks read here, not
 	   lost with the socket (within a bound: a socket holds little). */
-	for (int k = 0; nd->link.sock >= 0 && k < GONE_READS &&
-	                read_acks(l, nd);
-	     k++)
+	for (int k = 0;
+	     nd->link.sock >= 0 && k < GONE_READS && read_acks(l, nd); k++)
 		;
 	links_drop(l, nd);
 }

@@ -116,32 +116,32 @@ static int range(struct cursor *c)
 	}
 }
 
-/* Read ranges separated by commas, up to the end of the text, or up to
-   and past ']' when bracketed; return 0 or -1. */
-static int ranges(struct cursor *c, bool bracketed)
+/* Read ranges separated by commas up to and past ']'; return 0 or -1. */
+static int bracketed(struct cursor *c)
 {
 	do {
 		if (range(c) < 0)
 			return -1;
 	} while (eat(c, ','));
-	if (bracketed && !eat(c, ']'))
-		return expected(c, "',' or ']'");
-	if (c->p != c->end)
-		return expected(c, bracketed ? "the end" : "','");
-	return 0;
+	return eat(c, ']') ? 0 : expected(c, "',' or ']'");
 }
 
-/* Read one node index, up to the end of the text; return 0 or -1. */
-static int single(struct cursor *c)
+/* Read one item of a set: "N", "N-M", "nodeN" (as a group header names
+   one node) or "node[ranges]"; return 0 or -1. */
+static int item(struct cursor *c)
 {
 	unsigned i;
 
+	if ((size_t)(c->end - c->p) < PREFIX_LEN ||
+	    memcmp(c->p, PREFIX, PREFIX_LEN) != 0)
+		return range(c);
+	c->p += PREFIX_LEN;
+	if (eat(c, '['))
+		return bracketed(c);
 	if (index_of(c, &i) < 0)
 		return -1;
-	if (c->p != c->end)
-		return expected(c, "the end");
+	c->count += !c->member[i];
 	c->member[i] = 1;
-	c->count = 1;
 	return 0;
 }
 
@@ -149,8 +149,6 @@ int nodeset_parse(const char *text, size_t len, unsigned limit, uint8_t *member,
                   char *err, size_t errlen)
 {
 	struct cursor c = {text, text + len, limit, member, 0, err, errlen};
-	bool prefixed = len >= PREFIX_LEN && !memcmp(text, PREFIX, PREFIX_LEN);
-	int rc;
 
 	if (len == 0) {
 		snprintf(err, errlen, "empty node set");
@@ -158,13 +156,12 @@ int nodeset_parse(const char *text, size_t len, unsigned limit, uint8_t *member,
 	}
 	if (limit > 0)
 		memset(member, 0, limit);
-	if (prefixed)
-		c.p += PREFIX_LEN;
-	if (!prefixed)
-		rc = ranges(&c, false);
-	else if (eat(&c, '['))
-		rc = ranges(&c, true);
-	else
-		rc = single(&c); /* "node6", as a group header names it */
-	return rc < 0 ? -1 : c.count;
+	/* Items joined by commas, as clush takes "node[0-3],node7,9". */
+	do {
+		if (item(&c) < 0)
+			return -1;
+	} while (eat(&c, ','));
+	if (c.p != c.end)
+		return expected(&c, "',' or the end");
+	return (int)c.count;
 }

@@ -20,8 +20,9 @@ void nodeset_fold(struct buf *b, const unsigned *idx, unsigned n);
    several nodes, "node6" for one. */
 void nodeset_format(struct buf *b, const unsigned *idx, unsigned n);
 
-/* Parse a node set of nodes below limit: "3", "0-3,7", "node3",
-   "node[0-3,7]" (ranges ascending, overlaps allowed). member gets one
+/* Parse a node set of nodes below limit: items joined by commas, each
+   "3", "0-3", "node3" or "node[0-3,7]", as in "node[0-3],node5,9"
+   (ranges ascending, overlaps allowed). member gets one
    byte per node (limit bytes), 1 for those in the set. Only len bytes of
    text are read; nothing else is allowed (no blanks, signs, or trailing
    comma). Return how many nodes the set has (at least 1), or -1 with one

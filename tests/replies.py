@@ -154,9 +154,12 @@ class Exec(FanoutTest):
 
     def test_send_set_reaches_the_node_set_only(self):
         r = self.run_exec(5, "/send 0-1,4 echo picked\n"
-                          "/send node[2] echo two\n/send 9 nobody\n")
-        self.assertEqual(r.rc, 0, r)
+                          "/send node[2] echo two\n"
+                          "/send node0,node[3] echo joined\n"
+                          "/send 9 nobody\n")
+        self.assertEqual(r.rc, 1, r)  # the refused line
         self.assertIn("node[0-1,4] (3)", r.stdout)
+        self.assertIn(RULE + " node[0,3] (2)\njoined", r.stdout)
         self.assertIn(RULE + " node2 (1)\ntwo", r.stdout)
         self.assertIn("/send: ", r.stderr)
         self.assertRegex(r.stdout, r"#1 acked 3/3")

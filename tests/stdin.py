@@ -84,7 +84,8 @@ class SendToOneNode(FanoutTest):
         base = self.ports(3)
         r = self.run_orch(["-n", "3", "-p", str(base), "--json"],
                           "/send 1 just you\n/send 9 nobody\nall\n")
-        self.assertEqual(r.rc, 0, r)
+        # The line refused makes the run exit 1, as any refused line.
+        self.assertEqual(r.rc, 1, r)
         bcs = [e for e in r.events() if e["event"] == "broadcast"]
         self.assertEqual([(b["acked"], b["expected"], b["bytes"])
                           for b in bcs], [(1, 1, 8), (3, 3, 3)])

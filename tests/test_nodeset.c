@@ -99,6 +99,10 @@ static void parse_good(void **state)
 	parses("node[0-3,7]", (const int[]){0, 1, 2, 3, 7, -1});
 	parses("node[5]", (const int[]){5, -1});
 	parses("007", (const int[]){7, -1}); /* as parse_uint reads it */
+	/* Items joined as clush joins them, so group headers can be. */
+	parses("node3,node5", (const int[]){3, 5, -1});
+	parses("node[0-1],node4,7-8", (const int[]){0, 1, 4, 7, 8, -1});
+	parses("node3,5", (const int[]){3, 5, -1});
 }
 
 /* Parse text, assert it fails, and that the error is want. */
@@ -131,19 +135,19 @@ static void parse_bad(void **state)
 	    {"4294967296", "no node 4294967296: the last is node 15"},
 	    {"3-", "expected a node index, found the end"},
 	    {"-3", "expected a node index, found '-'"},
-	    {"3x", "expected ',', found 'x'"},
-	    {"3 ", "expected ',', found byte 0x20"},
+	    {"3x", "expected ',' or the end, found 'x'"},
+	    {"3 ", "expected ',' or the end, found byte 0x20"},
 	    {" 3", "expected a node index, found byte 0x20"},
-	    {"3\n", "expected ',', found byte 0x0a"},
+	    {"3\n", "expected ',' or the end, found byte 0x0a"},
 	    {"+3", "expected a node index, found '+'"},
-	    {"1-2-3", "expected ',', found '-'"},
+	    {"1-2-3", "expected ',' or the end, found '-'"},
 	    {"node", "expected a node index, found the end"},
 	    {"node[]", "expected a node index, found ']'"},
 	    {"node[0-3", "expected ',' or ']', found the end"},
 	    {"node[0-3,]", "expected a node index, found ']'"},
-	    {"node[3]x", "expected the end, found 'x'"},
-	    {"node3-5", "expected the end, found '-'"},
-	    {"node3,5", "expected the end, found ','"},
+	    {"node[3]x", "expected ',' or the end, found 'x'"},
+	    {"node3-5", "expected ',' or the end, found '-'"},
+	    {"node3,", "expected a node index, found the end"},
 	    {"node[16]", "no node 16: the last is node 15"},
 	    {"[3]", "expected a node index, found '['"},
 	    {"nod3", "expected a node index, found 'n'"},
@@ -157,7 +161,7 @@ static void parse_bad(void **state)
 	refuses("0", 1, 0, "no node 0: there are no nodes");
 	refuses("3\0"
 	        "4",
-	        3, LIMIT, "expected ',', found byte 0x00");
+	        3, LIMIT, "expected ',' or the end, found byte 0x00");
 }
 
 /* Only len bytes are read: the text need not end in NUL. */

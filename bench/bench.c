@@ -68,23 +68,29 @@
 #include "children.h"
 #include "fanout.h"
 #include "floor.h"
+#include "handlers.h"
 #include "io.h"
 #include "log.h"
 #include "parse.h"
 #include "proc.h"
 #include "stats.h"
+#include "tools.h"
 
 /* ---- set-up ------------------------------------------------------------ */
 
 /* The usage, for --help and for a wrong option. */
 static const char usage_text[] =
-    "usage: bench [--json] [--reps R] [--sizes N,N,...] [--port BASE]\n"
-    "             [--orchestrator PATH] [--verbose]\n"
+    "usage: bench [--handlers] [--json] [--reps R] [--sizes N,N,...]\n"
+    "             [--port BASE] [--orchestrator PATH] [--verbose]\n"
     "\n"
     "Measure fanout (start-up, lock-step rounds, pipelined throughput,\n"
     "teardown, memory) next to a bare floor of plain sockets, and print\n"
     "the medians over R repetitions.\n"
     "\n"
+    "  --handlers           instead, the handlers: exec and shell rounds\n"
+    "                       of `true`, pipelined replies of a pipe handler\n"
+    "                       (cat), next to pdsh and clush -R exec when on\n"
+    "                       PATH (default sizes 10,100,1000)\n"
     "  --json               one JSON object instead of a table\n"
     "  --reps R             repetitions of each figure (default 5)\n"
     "  --sizes LIST         fleet sizes (default 1,10,100,1000)\n"
@@ -125,6 +131,7 @@ static unsigned max_size(const struct bench *b)
 static void parse_args(struct bench *b, int argc, char **argv)
 {
 	static const struct option opts[] = {
+	    {"handlers", no_argument, NULL, 'H'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"reps", required_argument, NULL, 'r'},
 	    {"sizes", required_argument, NULL, 's'},
@@ -135,12 +142,13 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	    {NULL, 0, NULL, 0}};
 	const char *orch = NULL;
 	unsigned port = DEFAULT_PORT, maxn;
+	bool sized = false;
 	int c;
 
 	b->reps = 5;
-	parse_sizes(b, "1,10,100,1000");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
+		case 'H': b->handlers = true; break;
 		case 'j': b->json = true; break;
 		case 'v': b->verbose = true; break;
 		case 'o': orch = optarg; break;
@@ -152,6 +160,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			        MAX_REPS);
 			exit(2);
 		case 's':
+			sized = true;
 			if (parse_sizes(b, optarg) == 0)
 				break;
 			log_msg("--sizes: '%s' is not a list of up to %d sizes "
@@ -170,6 +179,8 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		log_msg("unexpected argument '%s'", argv[optind]);
 		exit(2);
 	}
+	if (!sized)
+		parse_sizes(b, b->handlers ? "10,100,1000" : "1,10,100,1000");
 	maxn = max_size(b);
 	if (port + maxn - 1 > 65535) {
 		log_msg("ports %u..%u do not fit below 65536", port,
@@ -201,24 +212,13 @@ static int find_orchestrator(struct bench *b)
 	return 0;
 }
 
-/* Make the temporary directory and its configuration; return 0 or -1. */
-static int make_dir(struct bench *b)
+/* Write text into a new file at path; return 0 or -1 with a message. */
+static int write_file(const char *path, const char *text)
 {
-	static const char conf[] = "# written by bench: generous deadlines\n"
-	                           "[connect]\ntimeout_ms = 30000\n"
-	                           "[broadcast]\nack_timeout_ms = 10000\n";
-	int fd;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
-	snprintf(b->dir, sizeof(b->dir), "/tmp/fanout-bench.XXXXXX");
-	if (!mkdtemp(b->dir)) {
-		log_errno("mkdtemp");
-		return -1;
-	}
-	snprintf(b->conf, sizeof(b->conf), "%s/bench.ini", b->dir);
-	snprintf(b->log, sizeof(b->log), "%s/orchestrator.log", b->dir);
-	fd = open(b->conf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || io_write_all(fd, conf, sizeof(conf) - 1) < 0) {
-		log_errno("%s", b->conf);
+	if (fd < 0 || io_write_all(fd, text, strlen(text)) < 0) {
+		log_errno("%s", path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -227,10 +227,37 @@ static int make_dir(struct bench *b)
 	return 0;
 }
 
+/* Make the temporary directory and its configurations; return 0 or -1. */
+static int make_dir(struct bench *b)
+{
+	static const char conf[] = "# written by bench: generous deadlines\n"
+	                           "[connect]\ntimeout_ms = 30000\n"
+	                           "[broadcast]\nack_timeout_ms = 10000\n";
+	/* cat: a line in, the same line out, as fast as a co-process goes. */
+	static const char hconf[] = "# written by bench: generous deadlines\n"
+	                            "[connect]\ntimeout_ms = 30000\n"
+	                            "[broadcast]\nack_timeout_ms = 10000\n"
+	                            "[node]\nhandler_command = cat\n"
+	                            "handler_timeout_ms = 30000\n";
+
+	snprintf(b->dir, sizeof(b->dir), "/tmp/fanout-bench.XXXXXX");
+	if (!mkdtemp(b->dir)) {
+		log_errno("mkdtemp");
+		return -1;
+	}
+	snprintf(b->conf, sizeof(b->conf), "%s/bench.ini", b->dir);
+	snprintf(b->hconf, sizeof(b->hconf), "%s/handlers.ini", b->dir);
+	snprintf(b->log, sizeof(b->log), "%s/orchestrator.log", b->dir);
+	return write_file(b->conf, conf) < 0 || write_file(b->hconf, hconf) < 0
+	           ? -1
+	           : 0;
+}
+
 /* Remove the temporary directory; async-signal-safe (on_signal()). */
 static void remove_dir(const struct bench *b)
 {
 	unlink(b->conf);
+	unlink(b->hconf);
 	unlink(b->log);
 	rmdir(b->dir);
 }
@@ -284,13 +311,13 @@ static const char *const fig_key[NFIG] = {
     [L_RATE] = "pipelined_acks_per_s", [L_DOWN] = "teardown_ms",
 };
 
-/* Return the median of column f of the reps rows in v. */
-static double median(const double *v, unsigned reps, enum fig f)
+/* Return the median of column f of the reps rows of width figures in v. */
+static double median(const double *v, unsigned reps, unsigned width, unsigned f)
 {
 	double col[MAX_REPS];
 
 	for (unsigned r = 0; r < reps; r++)
-		col[r] = v[r * NFIG + f];
+		col[r] = v[r * width + f];
 	return stats_median(col, reps);
 }
 
@@ -422,6 +449,163 @@ static void print_rep(unsigned n, unsigned r, const double *v)
 	        v[F_DOWN], v[L_DOWN], v[F_ORSS], v[F_NRSS]);
 }
 
+/* ---- the handlers section's output ------------------------------------ */
+
+/* Print v as a column of width characters, prec decimals, after a blank;
+   "-" when it is not finite (a tool skipped). */
+static void print_fig(double v, int width, int prec)
+{
+	if (isfinite(v))
+		printf(" %*.*f", width, prec, v);
+	else
+		printf(" %*s", width, "-");
+}
+
+/* Print which tools are skipped, and why. */
+static void print_skipped(const struct bench *b)
+{
+	for (int t = 0; t < NTOOLS; t++)
+		if (!b->tool[t][0])
+			printf("%s: skipped, not found on PATH (the bench "
+			       "installs nothing)\n",
+			       tool_name[t]);
+}
+
+/* Print the header of the handlers table. */
+static void print_hheader(const struct bench *b)
+{
+	struct run_info ri;
+
+	run_info(&ri, false);
+	printf("fanout handlers bench, %s, Linux %s, %d CPUs, %u reps, "
+	       "medians; a round of `true`: reply = send to last reply, ack "
+	       "= send to last ack, wall = write to event\n",
+	       ri.date, ri.u.release, ri.cpus, b->reps);
+	print_skipped(b);
+	printf("%5s  %-20s  %-20s  %10s  %8s %8s  %6s %6s\n", "",
+	       "exec round ms", "shell round ms", "pipe (cat)", "pdsh", "clush",
+	       "pdsh/", "pdsh/");
+	printf("%5s  %6s %6s %6s  %6s %6s %6s  %10s  %8s %8s  %6s %6s\n", "N",
+	       "reply", "ack", "wall", "reply", "ack", "wall", "replies/s",
+	       "ms", "ms", "exec", "shell");
+	fflush(stdout);
+}
+
+/* Print one row of the handlers table from the medians m. */
+static void print_hrow(unsigned n, const double *m)
+{
+	printf("%5u ", n);
+	for (int f = H_EXEC; f <= H_SHELL_WALL; f++)
+		print_fig(m[f], 6, 2);
+	printf(" ");
+	print_fig(m[H_PIPE_RATE], 10, 0);
+	printf(" ");
+	print_fig(m[H_PDSH], 8, 1);
+	print_fig(m[H_CLUSH], 8, 1);
+	printf(" ");
+	print_fig(ratio(m[H_PDSH], m[H_EXEC]), 6, 1);
+	print_fig(ratio(m[H_PDSH], m[H_SHELL]), 6, 1);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Print whether v, a figure of the goals, is at least want. */
+static void print_goal(const char *what, double v, double want, bool last)
+{
+	printf("%s %.4g (want >= %g): %s%s", what, v, want,
+	       !isfinite(v) ? "unknown"
+	       : v >= want  ? "met"
+	                    : "NOT met",
+	       last ? "\n" : "; ");
+}
+
+/* Print how the figures at N=100, if measured, compare with the goals
+   of issue 12. */
+static void print_goals(const struct bench *b, double med[][NHFIG])
+{
+	for (unsigned s = 0; s < b->nsizes; s++) {
+		const double *m = med[s];
+
+		if (b->sizes[s] != 100)
+			continue;
+		printf("goals at N=100: ");
+		print_goal("pdsh/exec", ratio(m[H_PDSH], m[H_EXEC]), 4, false);
+		print_goal("pdsh/shell", ratio(m[H_PDSH], m[H_SHELL]), 40,
+		           false);
+		print_goal("pipe replies/s", m[H_PIPE_RATE], 200000, true);
+		return;
+	}
+}
+
+/* Print the round figures of a handler, from f on, as "name":{...}. */
+static void json_round(const char *name, const double *m, enum hfig f)
+{
+	printf("\"%s\":{", name);
+	json_num("round_ms", m[f], true);
+	json_num("ack_ms", m[f + 1], true);
+	json_num("round_wall_ms", m[f + 2], false);
+	printf("},");
+}
+
+/* Print one size's medians m as a JSON object. */
+static void json_hsize(unsigned n, const double *m)
+{
+	printf("{\"n\":%u,\"rounds\":%u,\"pipelined\":%u,", n,
+	       handler_rounds_for(n), pipelined_for(n));
+	json_round("exec", m, H_EXEC);
+	json_round("shell", m, H_SHELL);
+	printf("\"pipe\":{");
+	json_num("replies_per_s", m[H_PIPE_RATE], true);
+	json_num("reader_cpu", m[H_PIPE_RCPU], false);
+	printf("},");
+	json_num("pdsh_ms", m[H_PDSH], true);
+	json_num("clush_ms", m[H_CLUSH], true);
+	printf("\"ratio\":{");
+	json_num("pdsh_over_exec", ratio(m[H_PDSH], m[H_EXEC]), true);
+	json_num("pdsh_over_shell", ratio(m[H_PDSH], m[H_SHELL]), true);
+	json_num("clush_over_exec", ratio(m[H_CLUSH], m[H_EXEC]), true);
+	json_num("clush_over_shell", ratio(m[H_CLUSH], m[H_SHELL]), false);
+	printf("}}");
+}
+
+/* Print every size's medians of the handlers section as one JSON
+   object; a tool skipped is null, and named in "skipped". */
+static void print_hjson(const struct bench *b, double med[][NHFIG])
+{
+	struct run_info ri;
+	bool first = true;
+
+	run_info(&ri, true);
+	printf("{\"section\":\"handlers\",\"date\":\"%s\",\"kernel\":\"%s\","
+	       "\"cpus\":%d,\"reps\":%u,\"port\":%d,\"skipped\":{",
+	       ri.date, ri.u.release, ri.cpus, b->reps, b->port);
+	for (int t = 0; t < NTOOLS; t++)
+		if (!b->tool[t][0]) {
+			printf("%s\"%s\":\"not on PATH\"", first ? "" : ",",
+			       tool_name[t]);
+			first = false;
+		}
+	printf("},\"results\":[");
+	for (unsigned s = 0; s < b->nsizes; s++) {
+		printf("%s", s ? "," : "");
+		json_hsize(b->sizes[s], med[s]);
+	}
+	printf("]}\n");
+}
+
+/* Print one repetition's handler figures on stderr. */
+static void print_hrep(unsigned n, unsigned r, const double *v)
+{
+	fprintf(stderr,
+	        "bench: N=%u rep %u: exec round %.2f (ack %.2f, wall %.2f) "
+	        "ms, shell round %.2f (ack %.2f, wall %.2f) ms, pipe %.0f "
+	        "replies/s (reader %.0f%% CPU), pdsh %.1f ms, clush %.1f "
+	        "ms\n",
+	        n, r + 1, v[H_EXEC], v[H_EXEC_ACK], v[H_EXEC_WALL], v[H_SHELL],
+	        v[H_SHELL_ACK], v[H_SHELL_WALL], v[H_PIPE_RATE],
+	        v[H_PIPE_RCPU] * 100, v[H_PDSH], v[H_CLUSH]);
+}
+
 /* ---- main -------------------------------------------------------------- */
 
 /* Measure fleet size n, reps times, into the medians m; return 0 or -1
@@ -447,7 +631,7 @@ static int bench_size(const struct bench *b, struct children *ch, unsigned n,
 			print_rep(n, r, row);
 	}
 	for (int k = 0; k < NFIG; k++)
-		m[k] = median(v, b->reps, k);
+		m[k] = median(v, b->reps, NFIG, k);
 	rc = 0;
 out:
 	free(v);
@@ -456,19 +640,89 @@ out:
 	return rc;
 }
 
+/* Measure the handlers for fleet size n, reps times, into the medians
+   m; return 0 or -1 with a message. */
+static int bench_hsize(const struct bench *b, struct children *ch, unsigned n,
+                       double *m)
+{
+	double *v = calloc((size_t)b->reps * NHFIG, sizeof(*v));
+	struct handlers *h = handlers_new(b, ch, n);
+	int rc = -1;
+
+	if (!v || !h) {
+		log_msg("out of memory");
+		goto out;
+	}
+	for (unsigned r = 0; r < b->reps; r++) {
+		double *row = v + (size_t)r * NHFIG;
+
+		if (handlers_rep(h, row) < 0)
+			goto out;
+		if (b->verbose)
+			print_hrep(n, r, row);
+	}
+	for (int k = 0; k < NHFIG; k++)
+		m[k] = median(v, b->reps, NHFIG, k);
+	rc = 0;
+out:
+	free(v);
+	handlers_free(h);
+	return rc;
+}
+
+/* The fanout section: every size, its table row or the JSON at the end;
+   return 0 or -1. */
+static int run_fanout(const struct bench *b, struct children *ch)
+{
+	double med[MAX_SIZES][NFIG];
+	int rc = 0;
+
+	if (!b->json)
+		print_header(b);
+	for (unsigned s = 0; s < b->nsizes && rc == 0; s++) {
+		rc = bench_size(b, ch, b->sizes[s], med[s]);
+		if (rc == 0 && !b->json)
+			print_row(b->sizes[s], med[s]);
+	}
+	if (rc == 0 && b->json)
+		print_json(b, med);
+	return rc;
+}
+
+/* The handlers section, likewise; return 0 or -1. */
+static int run_handlers(const struct bench *b, struct children *ch)
+{
+	double med[MAX_SIZES][NHFIG];
+	int rc = 0;
+
+	if (!b->json)
+		print_hheader(b);
+	for (unsigned s = 0; s < b->nsizes && rc == 0; s++) {
+		rc = bench_hsize(b, ch, b->sizes[s], med[s]);
+		if (rc == 0 && !b->json)
+			print_hrow(b->sizes[s], med[s]);
+	}
+	if (rc == 0 && b->json)
+		print_hjson(b, med);
+	else if (rc == 0)
+		print_goals(b, med);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	/* Static: on_signal() may see them until the process is gone. */
 	static struct bench b;
 	static struct children ch;
-	double med[MAX_SIZES][NFIG];
 	sigset_t chld;
-	int rc = 0;
+	int rc;
 
 	log_init("bench");
 	parse_args(&b, argc, argv);
 	if (find_orchestrator(&b) < 0 || raise_nofile(max_size(&b)) < 0)
 		return 1;
+	if (b.handlers)
+		tools_find(&b);
 	/* Children are reaped with sigtimedwait, nodes orphaned by a killed
 	   orchestrator too; a closed pipe is an error to report, not a
 	   signal to die of. */
@@ -487,15 +741,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	if (!b.json)
-		print_header(&b);
-	for (unsigned s = 0; s < b.nsizes && rc == 0; s++) {
-		rc = bench_size(&b, &ch, b.sizes[s], med[s]);
-		if (rc == 0 && !b.json)
-			print_row(b.sizes[s], med[s]);
-	}
-	if (rc == 0 && b.json)
-		print_json(&b, med);
+	rc = b.handlers ? run_handlers(&b, &ch) : run_fanout(&b, &ch);
 	children_kill_all(&ch);
 	remove_dir(&b);
 	return rc < 0 ? 1 : 0;

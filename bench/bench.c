@@ -40,15 +40,53 @@
  * floor of the same run as a cost: 1.00 is the floor, 2.00 twice its time
  * (for throughput, the floor's rate over fanout's).
  *
+ * handlers (--handlers, instead of the above; sizes 10, 100, 1000 unless
+ * given): what a node's work costs (SPEC §9, §10), next to the tools
+ * people use for the same job. Within each repetition, in this order:
+ *   - exec round: `orchestrator --handler exec --json -q`, a fleet
+ *     started once, then K' lock-step rounds of the line `true`, each
+ *     written once the previous broadcast event is read. A round is the
+ *     event's "reply_ms", the orchestrator's time from sending to the
+ *     last reply: every node forks `/bin/sh -c true` and reports its
+ *     end, so it is N forks and execs of sh on the machine's CPUs. The
+ *     event must carry replied == N, no_reply empty, and groups that are
+ *     all exit 0, no signal, no time-out, no restart, nothing dropped,
+ *     empty output. Medians over the rounds, of "reply_ms", of "ms" (the
+ *     acks, as in the rounds above) and of the wall time write to event;
+ *   - shell round: the same with `--handler shell`: one long-lived sh
+ *     per node runs each command, so a round execs nothing; `true` is a
+ *     builtin of sh, and what is left is the protocol, the line through
+ *     each node's shell and the end of the command read back;
+ *   - pipe pipelined: `--handler pipe` with `[node] handler_command =
+ *     cat`, M lines written at once by a thread as in the pipelined run
+ *     above; replies per second are M * N over the time from the first
+ *     write to the last event. Each event must be replied by all N with
+ *     one clean group whose output is the line sent: cat's echo;
+ *   - pdsh and clush, when on PATH (the bench installs nothing and says
+ *     which it skipped): `pdsh -R exec -f N -w n[0-(N-1)] true` and the
+ *     same with clush, which run `true` once per named host on this
+ *     machine, N at once at most: the fork and exec of each, as exec's
+ *     round, plus the tool's own start (clush: Python's). Wall time from
+ *     fork to reap, exit status 0 checked.
+ * K' is 100 for N <= 100 and 20 above; M as above. The ratios pdsh/exec
+ * and pdsh/shell say how many exec or shell rounds fit in one pdsh run:
+ * the orchestrator pays its start-up once per fleet, pdsh once per
+ * command. The goals of issue 12 at N=100 (exec round <= pdsh/4, shell
+ * round <= pdsh/40, pipe >= 200,000 replies/s) are printed under the
+ * table. Handler runs use their own configuration (handlers.ini: the
+ * same generous deadlines, handler_timeout_ms 30000, cat).
+ *
  * Every wait has a deadline (TIMEOUT_MS without progress). On any failure
  * every child is killed and reaped, and the bench exits 1; if the bench
  * itself dies, its children follow (PR_SET_PDEATHSIG), as nodes do.
  *
- * Layout: fanout.c runs the orchestrator, and events.c reads and checks
- * what it says; floor.c runs the floor; children.c keeps track of every
- * child, kills and reaps them; stats.c takes percentiles and medians;
- * bench.h holds what they share. This file: the command line, the
- * set-up, the loop over fleet sizes and the table or JSON printed.
+ * Layout: orch.c starts, drives and stops the orchestrator, and events.c
+ * reads and checks what it says; fanout.c measures it without handlers,
+ * handlers.c with them; tools.c finds and times pdsh and clush; floor.c
+ * runs the floor; children.c keeps track of every child, spawns, kills
+ * and reaps them; stats.c takes percentiles and medians; bench.h holds
+ * what they share. This file: the command line, the set-up, the loop
+ * over fleet sizes and the tables or JSON printed.
  */
 #include <fcntl.h>
 #include <getopt.h>

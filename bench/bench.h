@@ -42,7 +42,8 @@ enum fig {
 };
 
 /* The handlers section's figures (SPEC §9, §10); one row per
-   repetition. Rounds are medians over a repetition's rounds. */
+   repetition. Rounds are medians over a repetition's rounds; each
+   handler's three round figures come in this order, filled at once. */
 enum hfig {
 	H_EXEC,       /* exec round, the broadcast event's reply_ms */
 	H_EXEC_ACK,   /* its ms, the ack time */
@@ -62,10 +63,10 @@ enum tool { T_PDSH, T_CLUSH, NTOOLS };
 
 /* The settings of a run, fixed once main() has set up. */
 struct bench {
-	char orch[PATH_MAX];         /* the orchestrator, absolute */
-	char dir[64];                /* our temporary directory */
-	char conf[96], log[96];      /* its configuration and its stderr */
-	char hconf[96];              /* the configuration of handler runs */
+	char orch[PATH_MAX];    /* the orchestrator, absolute */
+	char dir[64];           /* our temporary directory */
+	char conf[96], log[96]; /* its configuration; its or a tool's stderr */
+	char hconf[96];         /* the configuration of handler runs */
 	char tool[NTOOLS][PATH_MAX]; /* each tool on PATH, "" when not */
 	unsigned sizes[MAX_SIZES], nsizes, reps;
 	int port;

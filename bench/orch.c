@@ -15,7 +15,8 @@
 #include "log.h"
 #include "proc.h"
 
-#define MAX_ARGS 16 /* of one orchestrator command line */
+#define FIXED_ARGS 9 /* orch_spawn()'s own, the program included */
+#define MAX_ARGS   8 /* further arguments, at most */
 
 /* The writer thread of a pipelined run. */
 struct feeder {
@@ -105,13 +106,13 @@ static int orch_spawn(struct orch *o, const char *conf, const char *const *args)
 {
 	const struct bench *b = o->b;
 	char nbuf[16], pbuf[16];
-	const char *argv[MAX_ARGS + 12] = {b->orch, "-c", conf,     "-n", nbuf,
-	                                   "-p",    pbuf, "--json", "-q"};
-	int in[2], out[2], logfd, k = 9;
+	const char *argv[FIXED_ARGS + MAX_ARGS + 1] = {
+	    b->orch, "-c", conf, "-n", nbuf, "-p", pbuf, "--json", "-q"};
+	int in[2], out[2], logfd, k = FIXED_ARGS;
 
 	snprintf(nbuf, sizeof(nbuf), "%u", o->n);
 	snprintf(pbuf, sizeof(pbuf), "%d", b->port);
-	for (; args && *args && k < MAX_ARGS + 11; args++)
+	for (; args && *args && k < FIXED_ARGS + MAX_ARGS; args++)
 		argv[k++] = *args;
 	logfd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (logfd < 0) {

@@ -224,7 +224,6 @@ int orch_stop(struct orch *o, double *down_ms, double *shut_ms)
 {
 	uint64_t t0 = clock_ns();
 	const char *ev;
-	char how[64];
 	int st;
 
 	close(o->in);
@@ -244,6 +243,8 @@ int orch_stop(struct orch *o, double *down_ms, double *shut_ms)
 	if (children_orphans_left())
 		return -1;
 	if (st != 0) {
+		char how[64];
+
 		proc_status_str(st, how, sizeof(how));
 		log_msg("orchestrator %s", how);
 		return -1;

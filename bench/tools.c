@@ -75,13 +75,14 @@ static int tool_spawn(const struct bench *b, struct children *ch, enum tool t,
    with a message unless it exited 0 in time. */
 static int tool_reap(struct children *ch, enum tool t, uint64_t t0, double *ms)
 {
-	char how[64];
 	int st;
 
 	if (children_reap(&ch->orch, &st, 1) < 0)
 		return -1;
 	*ms = clock_ms_since(t0);
 	if (st != 0) {
+		char how[64];
+
 		proc_status_str(st, how, sizeof(how));
 		log_msg("%s %s", tool_name[t], how);
 		return -1;

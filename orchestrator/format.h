@@ -31,7 +31,10 @@ void format_escape(struct buf *b, const char *text, size_t len);
 
 /* Append the human line of a finished broadcast (no newline):
    "#3 acked 4/5 in 0.41 ms, slowest node 1; missing: node 2 (...)";
-   nodes[0..count) name the nodes its slots refer to. */
+   nodes[0..count) name the nodes its slots refer to. When replies were
+   wanted: "#3 acked 5/5 in 0.30 ms, replied 4/5 in 4.10 ms, slowest node
+   1; no reply: node 2 (...); failed on 1" (the slowest to reply; failed:
+   nodes whose reply was not clean). */
 void format_broadcast(struct buf *b, const struct bcast *bc,
                       struct node *const *nodes, unsigned count);
 
@@ -46,12 +49,13 @@ void format_broadcast(struct buf *b, const struct bcast *bc,
 void format_broadcast_json(struct buf *b, const struct bcast *bc);
 
 /* Append the gathered replies of bc as clush -b shows them: for each
-   group with output or an ending other than exit 0, a header line
-   "---------------- node[0-5,7] (7): exit 1" (the ending: "exit N",
-   "killed by signal N (SIGNAME)", "timed out, killed by signal N",
-   ", co-process restarted", ", N bytes dropped"), then its output,
-   each line escaped (format_escape()) and ending in a newline. Sorted
-   replies only. Appends nothing when every reply is empty and clean. */
+   group with output or an ending other than a plain exit 0, a header
+   line "---------------- node[0-5,7] (7): exit 1" (the ending: "exit N",
+   "killed by signal N (SIGNAME)", "timed out, killed by signal N
+   (SIGNAME)", then "; co-process restarted", "; N bytes dropped"; none
+   for a clean exit 0 with nothing dropped), then its output, each line
+   escaped (format_escape()) and ending in a newline. Sorted replies
+   only. Appends nothing when every reply is empty and clean. */
 void format_replies(struct buf *b, const struct bcast *bc);
 
 /* Append bc's replies as pdsh prints them, for dshbak and clubak: each
@@ -59,8 +63,9 @@ void format_replies(struct buf *b, const struct bcast *bc);
    Sorted replies only. */
 void format_reply_lines(struct buf *b, const struct bcast *bc);
 
-/* Append "node3: exit 1\n" for each node whose reply was not clean
-   (what pdsh says on standard error), nodes in index order. */
+/* Append "node3: exit 1\n" (the ending as format_replies() says it) for
+   each node whose reply was not clean or was cut short (what pdsh says
+   on standard error), nodes in index order. */
 void format_reply_endings(struct buf *b, const struct bcast *bc);
 
 /* Append {"event":"ready","nodes":N,"expected":N,"ms":X}. */

@@ -13,7 +13,7 @@
 #include "proto.h"
 
 struct reply_group {
-	uint32_t hash; /* of the ending and output, to compare fast */
+	uint32_t hash; /* of the output (proto_checksum()), to compare fast */
 	enum reply_how how;
 	uint8_t flags; /* REPLY_F_* */
 	uint16_t code;
@@ -38,8 +38,11 @@ int gather_add(struct gather *g, unsigned node, const struct proto_reply *r);
    ascending, as reports show them. */
 void gather_sort(struct gather *g);
 
-/* Whether every reply gathered is a clean one: exit status 0, no
-   signal, no time-out, no co-process restart. */
+/* Whether gr's replies are clean ones: exit status 0, no signal, no
+   time-out, no co-process restart (output cut short is still clean). */
+bool gather_group_clean(const struct reply_group *gr);
+
+/* Whether every reply gathered is a clean one. */
 bool gather_all_clean(const struct gather *g);
 
 /* Forget every reply, keeping the arrays for the next broadcast. */

@@ -21,8 +21,10 @@ int inflight_init(struct inflight *f, unsigned cap)
 
 void inflight_free(struct inflight *f)
 {
-	for (unsigned i = 0; f->ring && i < f->cap; i++)
+	for (unsigned i = 0; f->ring && i < f->cap; i++) {
 		free(f->ring[i].slot);
+		gather_free(&f->ring[i].replies);
+	}
 	free(f->ring);
 	f->ring = NULL;
 }
@@ -53,11 +55,13 @@ struct bcast *inflight_begin(struct inflight *f, uint32_t bytes, uint32_t crc,
 	b->seq = f->next_seq++;
 	b->bytes = bytes;
 	b->crc = crc;
-	b->sent_ns = b->last_ack_ns = now_ns;
+	b->sent_ns = b->last_ack_ns = b->last_reply_ns = now_ns;
 	b->deadline_ns = now_ns + timeout_ns;
 	b->reply_window_ns = reply_window_ns;
 	b->expected = b->acked = b->pending = 0;
+	b->replied = b->awaiting = 0;
 	b->slowest = -1;
+	gather_clear(&b->replies);
 	return b;
 }
 
@@ -99,28 +103,75 @@ enum ack_result inflight_ack(struct inflight *f, uint64_t seq, unsigned node,
 	}
 	b->slot[node] = SLOT_ACKED;
 	b->acked++;
+	if (b->reply_window_ns)
+		b->awaiting++;
 	b->last_ack_ns = now_ns;
 	b->slowest = (int)node;
 	*rtt_ns = now_ns - b->sent_ns;
 	return ACK_OK;
 }
 
+enum reply_result inflight_reply(struct inflight *f, unsigned node,
+                                 const struct proto_reply *r, uint64_t now_ns)
+{
+	struct bcast *b = find(f, r->seq);
+
+	if (!b)
+		return r->seq < f->head_seq && r->seq > 0 ? REPLY_LATE
+		                                          : REPLY_UNKNOWN;
+	if (node >= b->nslots || !b->reply_window_ns)
+		return REPLY_UNKNOWN;
+	switch (b->slot[node]) {
+	case SLOT_ACKED: break;
+	case SLOT_REPLIED: return REPLY_DUPLICATE;
+	case SLOT_CORRUPT: return REPLY_IGNORED;
+	case SLOT_LOST:
+	case SLOT_NO_REPLY: return REPLY_LATE;
+	default: return REPLY_UNKNOWN; /* not sent, or not acked yet */
+	}
+	b->awaiting--;
+	if (gather_add(&b->replies, node, r) < 0) {
+		b->slot[node] = SLOT_NO_REPLY;
+		return REPLY_NOMEM;
+	}
+	b->slot[node] = SLOT_REPLIED;
+	b->replied++;
+	b->last_reply_ns = now_ns;
+	b->slowest = (int)node;
+	return REPLY_OK;
+}
+
 void inflight_node_lost(struct inflight *f, unsigned node)
 {
 	for (uint64_t seq = f->head_seq; seq < f->next_seq; seq++) {
 		struct bcast *b = find(f, seq);
-		if (node < b->nslots && b->slot[node] == SLOT_PENDING) {
+
+		if (node >= b->nslots)
+			continue;
+		if (b->slot[node] == SLOT_PENDING) {
 			b->slot[node] = SLOT_LOST;
 			b->pending--;
+		} else if (b->slot[node] == SLOT_ACKED && b->reply_window_ns) {
+			b->slot[node] = SLOT_NO_REPLY;
+			b->awaiting--;
 		}
 	}
+}
+
+/* When b stops waiting for the replies it awaits: reply_window_ns after
+   its last ack, the time a node needs to run a command, stop it if it
+   runs over and say so. */
+static uint64_t reply_deadline(const struct bcast *b)
+{
+	return b->last_ack_ns + b->reply_window_ns;
 }
 
 struct bcast *inflight_done(struct inflight *f, uint64_t now_ns)
 {
 	struct bcast *b = find(f, f->head_seq);
 
-	if (b && (b->pending == 0 || now_ns >= b->deadline_ns))
+	if (b && (b->pending == 0 || now_ns >= b->deadline_ns) &&
+	    (b->awaiting == 0 || now_ns >= reply_deadline(b)))
 		return b;
 	return NULL;
 }
@@ -133,7 +184,14 @@ void inflight_pop(struct inflight *f)
 
 uint64_t inflight_next_deadline(const struct inflight *f)
 {
+	const struct bcast *b;
+
 	if (f->head_seq == f->next_seq)
 		return UINT64_MAX;
-	return f->ring[f->head_seq & (f->cap - 1)].deadline_ns;
+	b = &f->ring[f->head_seq & (f->cap - 1)];
+	if (b->awaiting == 0)
+		return b->deadline_ns;
+	if (b->pending == 0 || reply_deadline(b) > b->deadline_ns)
+		return reply_deadline(b);
+	return b->deadline_ns;
 }

@@ -23,13 +23,13 @@
 #include "gather.h"
 
 enum slot {
-	SLOT_NONE,    /* not sent to this node */
-	SLOT_PENDING, /* sent, no ack yet */
-	SLOT_ACKED,   /* acked with the right length and checksum (and, when
-	                 replies are wanted, its reply not in yet) */
-	SLOT_CORRUPT, /* acked with a wrong length or checksum */
-	SLOT_LOST,    /* the node died or its connection dropped */
-	SLOT_REPLIED, /* acked, then replied */
+	SLOT_NONE,     /* not sent to this node */
+	SLOT_PENDING,  /* sent, no ack yet */
+	SLOT_ACKED,    /* acked with the right length and checksum (and, when
+	                  replies are wanted, its reply not in yet) */
+	SLOT_CORRUPT,  /* acked with a wrong length or checksum */
+	SLOT_LOST,     /* the node died or its connection dropped */
+	SLOT_REPLIED,  /* acked, then replied */
 	SLOT_NO_REPLY, /* acked, then lost before it replied */
 };
 
@@ -43,8 +43,10 @@ enum ack_result {
 
 enum reply_result {
 	REPLY_OK,        /* gathered */
-	REPLY_LATE,      /* its broadcast was already reported or given up */
-	REPLY_UNKNOWN,   /* no ack for this seq came from this node first */
+	REPLY_LATE,      /* its broadcast was already reported, or the node
+	                    was given up (SLOT_LOST, SLOT_NO_REPLY) */
+	REPLY_UNKNOWN,   /* no ack for this seq came from this node first,
+	                    or its broadcast wanted no reply */
 	REPLY_DUPLICATE, /* this node already replied to this seq */
 	REPLY_IGNORED,   /* to a message it acked as corrupt: not gathered */
 	REPLY_NOMEM,     /* out of memory: counted as no reply */

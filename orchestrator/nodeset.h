@@ -22,10 +22,12 @@ void nodeset_format(struct buf *b, const unsigned *idx, unsigned n);
 
 /* Parse a node set of nodes below limit: "3", "0-3,7", "node3",
    "node[0-3,7]" (ranges ascending, overlaps allowed). member gets one
-   byte per node (limit bytes), 1 for those in the set. Return how many
-   nodes the set has (at least 1), or -1 with one line in err naming what
-   is wrong (a malformed range, an index past limit - 1). */
-int nodeset_parse(const char *text, size_t len, unsigned limit,
-                  uint8_t *member, char *err, size_t errlen);
+   byte per node (limit bytes), 1 for those in the set. Only len bytes of
+   text are read; nothing else is allowed (no blanks, signs, or trailing
+   comma). Return how many nodes the set has (at least 1), or -1 with one
+   line in err naming what is wrong (a malformed range, an index past
+   limit - 1), member's bytes then unspecified. */
+int nodeset_parse(const char *text, size_t len, unsigned limit, uint8_t *member,
+                  char *err, size_t errlen);
 
 #endif

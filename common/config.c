@@ -17,15 +17,7 @@
 #include "parse.h"
 #include "proto.h"
 
-enum kind {
-	K_UINT,
-	K_HOST,
-	K_HOSTS,
-	K_PATH,
-	K_COMMAND,
-	K_RESTART,
-	K_HANDLER
-};
+enum kind { K_UINT, K_HOST, K_HOSTS, K_PATH, K_COMMAND, K_RESTART, K_HANDLER };
 
 struct key {
 	const char *section, *name;
@@ -311,7 +303,8 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 			return 0;
 		}
 		snprintf(msg, msglen,
-		         "%s: '%s' is not ack, exec, shell or pipe", k->name, v);
+		         "%s: '%s' is not ack, exec, shell or pipe", k->name,
+		         v);
 		return -1;
 	}
 	return -1;

@@ -179,7 +179,8 @@ static long check_header(const uint8_t *in, enum frame_type *type)
 		return PROTO_E_TYPE;
 	if (in[6] != 0 || in[7] != 0)
 		return PROTO_E_RESERVED;
-	if (body > (has_tail(*type) ? fixed + PROTO_MAX_PAYLOAD : PROTO_MAX_BODY))
+	if (body >
+	    (has_tail(*type) ? fixed + PROTO_MAX_PAYLOAD : PROTO_MAX_BODY))
 		return PROTO_E_TOO_BIG;
 	if (has_tail(*type) ? body < fixed : body != fixed)
 		return PROTO_E_LENGTH;
@@ -255,8 +256,8 @@ int proto_version_of(const uint8_t *in, size_t len)
 	return len < PROTO_HEADER_LEN ? -1 : in[4];
 }
 
-static const char *const handler_names[HANDLER_KINDS] = {"ack", "exec",
-                                                         "shell", "pipe"};
+static const char *const handler_names[HANDLER_KINDS] = {"ack", "exec", "shell",
+                                                         "pipe"};
 
 int proto_handler_from_name(const char *name)
 {

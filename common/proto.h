@@ -57,7 +57,7 @@ enum handler_kind {
 	HANDLER_ACK = 0,   /* nothing more: the ack is the answer */
 	HANDLER_EXEC = 1,  /* /bin/sh -c MESSAGE, one process group each */
 	HANDLER_SHELL = 2, /* one long-lived /bin/sh per node */
-	HANDLER_PIPE = 3,  /* one long-lived co-process: a line in, a line out */
+	HANDLER_PIPE = 3, /* one long-lived co-process: a line in, a line out */
 };
 #define HANDLER_KINDS 4
 

@@ -82,7 +82,8 @@ static int attempt(struct connector *c, struct connect_job *j)
 		snprintf(j->err, sizeof(j->err),
 		         "handshake: the node speaks fanout protocol version "
 		         "%d, this orchestrator speaks version %d",
-		         proto_version_of(buf, PROTO_HEADER_LEN), PROTO_VERSION);
+		         proto_version_of(buf, PROTO_HEADER_LEN),
+		         PROTO_VERSION);
 		j->refused = true;
 		goto fail;
 	}

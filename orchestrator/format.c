@@ -274,8 +274,12 @@ void format_broadcast_json(struct buf *b, const struct bcast *bc)
 	json_nodes(b, bc, SLOT_CORRUPT, SLOT_CORRUPT);
 	if (bc->reply_window_ns)
 		json_replies(b, bc);
-	buf_printf(b, ",\"ms\":%.3f}",
+	buf_printf(b, ",\"ms\":%.3f",
 	           (double)(bc->last_ack_ns - bc->sent_ns) / 1e6);
+	if (bc->reply_window_ns && bc->replied > 0)
+		buf_printf(b, ",\"reply_ms\":%.3f",
+		           (double)(bc->last_reply_ns - bc->sent_ns) / 1e6);
+	buf_append(b, "}", 1);
 }
 
 /* Whether gr's ending is worth saying: not clean, or output cut. */

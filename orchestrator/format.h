@@ -42,6 +42,7 @@ void format_broadcast(struct buf *b, const struct bcast *bc,
    When replies were wanted, it has "replied", "no_reply" (indexes) and
    "replies": one object per group of gather.h, {"nodes":[..],"status":S,
    "signal":G,"timed_out":T,"restarted":R,"truncated":D,"output":"..."};
+   and "reply_ms" (sending to the last reply) once one replied;
    the output is a JSON string whatever its bytes: each byte that is not
    part of valid UTF-8 is written \udcXX (U+DC80 + the byte, PEP 383's
    surrogateescape), and "output_base64" has the exact bytes then. The

@@ -122,20 +122,20 @@ static void send_setup(struct links *l, struct node *nd)
 	const struct handler_settings *h = &l->handler;
 	struct template_vars v = {nd->host, nd->port, nd->index};
 	char store[SETUP_WORDS_MAX], *argv[TEMPLATE_MAX_WORDS + 1];
-	int n = template_expand(&l->handler_words, &v, store, sizeof(store),
-	                        argv);
-	struct frame f = {
-	    .type = FRAME_SETUP,
-	    .u.setup = {.handler = h->kind,
-	                .timeout_ms = h->timeout_ms,
-	                .stop_timeout_ms = h->stop_timeout_ms,
-	                .max_reply_bytes = h->max_reply_bytes,
-	                .command = (const uint8_t *)store}};
+	int n =
+	    template_expand(&l->handler_words, &v, store, sizeof(store), argv);
+	struct frame f = {.type = FRAME_SETUP,
+	                  .u.setup = {.handler = h->kind,
+	                              .timeout_ms = h->timeout_ms,
+	                              .stop_timeout_ms = h->stop_timeout_ms,
+	                              .max_reply_bytes = h->max_reply_bytes,
+	                              .command = (const uint8_t *)store}};
 	size_t size;
 
 	if (n < 0) {
-		out_node(l->out, nd, "handler_command is longer than %d bytes "
-		                     "once expanded; the node only acks",
+		out_node(l->out, nd,
+		         "handler_command is longer than %d bytes "
+		         "once expanded; the node only acks",
 		         SETUP_WORDS_MAX);
 		outcome_fail(l->outcome);
 		return;
@@ -145,7 +145,8 @@ static void send_setup(struct links *l, struct node *nd)
 		    (uint32_t)(argv[n - 1] + strlen(argv[n - 1]) + 1 - store);
 	size = proto_frame_size(&f);
 	if (buf_reserve(&nd->link.out, size) < 0) {
-		out_node(l->out, nd, "out of memory: handler settings not sent");
+		out_node(l->out, nd,
+		         "out of memory: handler settings not sent");
 		outcome_fail(l->outcome);
 		return;
 	}
@@ -174,6 +175,10 @@ int links_setup(struct links *l, char *err, size_t errlen)
 		return -1;
 	template_free(&l->handler_words);
 	l->handler_words = words;
+	if (l->handler_set && h.kind != l->handler.kind)
+		out_text(l->out, "handler: %s (was %s)",
+		         proto_handler_name(h.kind),
+		         proto_handler_name(l->handler.kind));
 	l->handler = h;
 	/* Nodes started before know another handler: tell them. */
 	for (unsigned i = 0; l->handler_set && i < f->nalloc; i++)
@@ -476,8 +481,8 @@ static bool clean(const struct bcast *b)
 {
 	if (b->expected == 0 || b->acked != b->expected)
 		return false;
-	return b->reply_window_ns == 0 || (b->replied == b->acked &&
-	                                   gather_all_clean(&b->replies));
+	return b->reply_window_ns == 0 ||
+	       (b->replied == b->acked && gather_all_clean(&b->replies));
 }
 
 /* Account and report a finished broadcast (say: with a human line). */

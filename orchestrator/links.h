@@ -31,9 +31,10 @@
 #include "outcome.h"
 #include "template.h"
 
-#define LINKS_WINDOW          4096 /* broadcasts in flight before input pauses */
-#define LINKS_REPLY_MARGIN_MS 500  /* network and scheduling, past a node's own
-                                      bound on handling a message */
+#define LINKS_WINDOW 4096 /* broadcasts in flight before input pauses */
+#define LINKS_REPLY_MARGIN_MS                                                  \
+	500 /* network and scheduling, past a node's own                       \
+	       bound on handling a message */
 
 struct links {
 	struct inflight inflight;

@@ -19,9 +19,8 @@ static int overrides(const struct cli *cli, struct config *c, char *err,
 	    config_override(c, "cluster", "base_port", cli->base_port, "-p",
 	                    err, errlen) < 0)
 		return -1;
-	if (cli->handler &&
-	    config_override(c, "node", "handler", cli->handler, "--handler",
-	                    err, errlen) < 0)
+	if (cli->handler && config_override(c, "node", "handler", cli->handler,
+	                                    "--handler", err, errlen) < 0)
 		return -1;
 	return config_check(c, "command line", err, errlen);
 }

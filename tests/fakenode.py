@@ -20,6 +20,7 @@ Modes change one behaviour each:
     too-big         answers with a header announcing a 16 MiB body
     cut-short       answers with half an ack, then closes the connection
     welcome-wrong   its WELCOME names another index (index + 1)
+    old-version     a node of protocol version 1: its WELCOME says so
     no-ack          reads every message and acks none
 Python 3 standard library only.
 """
@@ -30,9 +31,9 @@ import signal
 import socket
 import sys
 
-from harness import (ACK, BYE, HELLO, MSG, FrameError, ack_fields,
-                     ack_frame, frame, header, read_frame, split_msg,
-                     welcome_frame)
+from harness import (ACK, BYE, HELLO, MSG, WELCOME, WELCOME_BODY,
+                     FrameError, ack_fields, ack_frame, frame, header,
+                     read_frame, split_msg, welcome_frame)
 
 
 def ack_for(seq, index, payload, modes):
@@ -118,6 +119,12 @@ def main():
             conn.close()
             continue
         welcome_index = args.index + ("welcome-wrong" in modes)
+        if "old-version" in modes:
+            conn.sendall(frame(WELCOME, WELCOME_BODY.pack(args.index,
+                                                          os.getpid()),
+                               version=1))
+            conn.close()
+            continue
         conn.sendall(welcome_frame(welcome_index, os.getpid()))
         status = serve(conn, args.index, modes)
         if "ignore-term" in modes:

@@ -100,6 +100,17 @@ class MalformedFromNode(FanoutTest):
         self.assert_nothing_left(base, self.N)
 
 
+    def test_a_node_of_another_protocol_version_is_named_and_refused(self):
+        base, cfg = self.fake_config("old-version")
+        r = self.run_orch(["-c", cfg], "never sent\n", timeout=15)
+        self.assertEqual(r.rc, 69, r)
+        self.assertLess(r.secs, FAULT_DEADLINE, r)
+        self.assertRegex(r.stdout + r.stderr, r"\bnode 1\b.*the node "
+                         r"speaks fanout protocol version 1, this "
+                         r"orchestrator speaks version 2", r)
+        self.assert_nothing_left(base, self.N)
+
+
 class MalformedToNode(FanoutTest):
     def admitted(self):
         node = self.node(index=5)
@@ -119,7 +130,7 @@ class MalformedToNode(FanoutTest):
         wait_closed(s, 1.0)
 
     def test_wrong_version_exits_1(self):
-        self.check_rejected(frame(MSG, bytes(12), version=2), "version")
+        self.check_rejected(frame(MSG, bytes(12), version=1), "version")
 
     def test_unknown_type_exits_1(self):
         self.check_rejected(frame(77), "type")

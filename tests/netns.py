@@ -40,13 +40,34 @@ class ManyHosts(harness.FanoutTest):
         self.assertTrue(harness.delete_host(addr, outer),
                         "namespace %s left behind" % addr)
 
-    def hosts_config(self, n, base):
+    def hosts_config(self, n, base, extra=""):
         launcher = ("ip netns exec {host} env -u FANOUT_TOKEN "
                     "-u FANOUT_READY_FD %s --host {host} --port {port} "
                     "--index {index}" % harness.NODE)
         return self.config(base, n, "hosts = %s\n[node]\ncommand = %s\n"
-                           "stop_timeout_ms = 1000\n"
-                           % (", ".join(self.hosts), launcher), "hosts.ini")
+                           "stop_timeout_ms = 1000\n%s"
+                           % (", ".join(self.hosts), launcher, extra),
+                           "hosts.ini")
+
+    def test_replies_come_back_from_every_host(self):
+        n, base = 6, random.randint(21000, 30000)
+        o = self.start(["-c", self.hosts_config(n, base, "handler = exec\n"),
+                        "--json"])
+        self.assertEqual(o.wait_event("ready", timeout=20)["nodes"], n)
+        # Each command runs on its node's host: it sees that host's
+        # address, and the replies fold by host.
+        o.send("ip -4 -o addr show dev eth0 | awk '{print $4}'")
+        ev = o.wait_broadcast(1, timeout=20)
+        self.assertEqual((ev["replied"], ev["no_reply"]), (n, []), ev)
+        got = sorted((g["nodes"], g["output"]) for g in ev["replies"])
+        self.assertEqual(got, sorted(([k, k + HOSTS], host + "/24\n")
+                                     for k, host in enumerate(self.hosts)),
+                         ev)
+        o.close_stdin()
+        self.assertEqual(o.wait(15), 0)
+        for host in self.hosts:
+            harness.wait_until(lambda h=host: not harness.netns_pids(h), 5,
+                               "nodes of %s gone" % host)
 
     def test_fleet_across_three_hosts(self):
         n, base = 6, random.randint(21000, 30000)

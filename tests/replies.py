@@ -157,7 +157,7 @@ class Exec(FanoutTest):
                           "/send node[2] echo two\n/send 9 nobody\n")
         self.assertEqual(r.rc, 0, r)
         self.assertIn("node[0-1,4] (3)", r.stdout)
-        self.assertIn(RULE + " node2\ntwo", r.stdout)
+        self.assertIn(RULE + " node2 (1)\ntwo", r.stdout)
         self.assertIn("/send: ", r.stderr)
         self.assertRegex(r.stdout, r"#1 acked 3/3")
 
@@ -209,8 +209,8 @@ class Pipe(FanoutTest):
         r = self.run_orch(["-c", cfg], "hello\n")
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(blocks(r.stdout),
-                         {"node0": ["0:hello"], "node1": ["1:hello"],
-                          "node2": ["2:hello"]}, r)
+                         {"node0 (1)": ["0:hello"], "node1 (1)": ["1:hello"],
+                          "node2 (1)": ["2:hello"]}, r)
         self.assert_clean(base, n)
 
     def test_a_co_process_that_dies_is_restarted_and_said(self):

@@ -55,8 +55,7 @@ static void handler_and_lines(void **state)
 	assert_true(c.lines);
 	assert_false(c.json);
 	/* Both would own standard output. */
-	assert_int_equal(cli_parse(&c, ARGC(both), both, err, sizeof(err)),
-	                 -1);
+	assert_int_equal(cli_parse(&c, ARGC(both), both, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "choose one"));
 }
 
@@ -95,10 +94,8 @@ static void help_and_version(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(defaults),
-	    cmocka_unit_test(every_option),
-	    cmocka_unit_test(handler_and_lines),
-	    cmocka_unit_test(errors),
+	    cmocka_unit_test(defaults),          cmocka_unit_test(every_option),
+	    cmocka_unit_test(handler_and_lines), cmocka_unit_test(errors),
 	    cmocka_unit_test(help_and_version),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -381,7 +381,8 @@ static void replies_json(void **state)
 	       "\"output\":\"\"},"
 	       "{\"nodes\":[5],\"status\":null,\"signal\":15,"
 	       "\"timed_out\":true,\"restarted\":true,\"truncated\":12,"
-	       "\"output\":\"a\\u001b[2Jb\\n\\n\"}],\"ms\":0.600}");
+	       "\"output\":\"a\\u001b[2Jb\\n\\n\"}],\"ms\":0.600,\"reply_ms\":"
+	       "1.500}");
 }
 
 /* Whatever bytes a command prints, the JSON string is valid: invalid
@@ -404,7 +405,8 @@ static void json_output_any_bytes(void **state)
 	       "{\"nodes\":[1],\"status\":0,\"signal\":null,"
 	       "\"timed_out\":false,\"restarted\":false,\"truncated\":0,"
 	       "\"output\":\"\\udcff\\u0000\\n\\\"\\\\x\","
-	       "\"output_base64\":\"/wAKIlx4\"}],\"ms\":0.200}");
+	       "\"output_base64\":\"/"
+	       "wAKIlx4\"}],\"ms\":0.200,\"reply_ms\":1.000}");
 }
 
 /* Assert that b holds want somewhere. */

@@ -4,8 +4,10 @@
  * Listens on HOST:PORT, tells its orchestrator it is ready by writing a
  * byte to the descriptor named in FANOUT_READY_FD, then acknowledges every
  * message of the one connection that presents the run's token
- * (FANOUT_TOKEN). It exits on BYE, SIGTERM or SIGINT, when that connection
- * closes, and when its parent dies.
+ * (FANOUT_TOKEN), and handles them as its SETUP says (SPEC §9). It exits on
+ * BYE, SIGTERM or SIGINT, when that connection closes, and when its parent
+ * dies. It is a child subreaper, so what its handlers start, orphans
+ * included, comes back to it to be reaped and stopped.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -28,6 +30,11 @@
 #include "session.h"
 #include "sigfd.h"
 #include "token.h"
+
+/* What handlers see of their node (SPEC §9). */
+#define ENV_INDEX "FANOUT_INDEX"
+#define ENV_PORT  "FANOUT_PORT"
+#define ENV_HOST  "FANOUT_HOST"
 
 #define TOKEN_WAIT_MS 10000 /* for the token line on standard input */
 
@@ -142,6 +149,22 @@ static int take_token(uint8_t token[PROTO_TOKEN_LEN])
 	return rc;
 }
 
+/* Tell what handlers run where they are (SPEC §9): FANOUT_INDEX,
+   FANOUT_PORT, FANOUT_HOST. Called once the token is wiped from the
+   environment they inherit. Return 0, or -1 with errno. */
+static int handler_env(const struct args *a)
+{
+	char num[16];
+
+	snprintf(num, sizeof(num), "%u", a->index);
+	if (setenv(ENV_INDEX, num, 1) < 0)
+		return -1;
+	snprintf(num, sizeof(num), "%u", a->port);
+	if (setenv(ENV_PORT, num, 1) < 0)
+		return -1;
+	return setenv(ENV_HOST, a->host, 1);
+}
+
 /* Die with the parent. SIGKILL, because it reaches a stopped node too,
    and a node has nothing to save. If the parent died before we asked,
    we have been reparented already: go now. Return 0, or -1 with a
@@ -214,7 +237,12 @@ int main(int argc, char **argv)
 		log_msg("%s", err);
 		return EXIT_INCOMPLETE;
 	}
-	ctx.signal_fd = sigfd_open((const int[]){SIGTERM, SIGINT, SIGHUP}, 3);
+	if (handler_env(&a) < 0 || prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		log_errno("handler set-up");
+		return EXIT_INCOMPLETE;
+	}
+	ctx.signal_fd =
+	    sigfd_open((const int[]){SIGTERM, SIGINT, SIGHUP, SIGCHLD}, 4);
 	if (ctx.signal_fd < 0) {
 		log_errno("signals");
 		return EXIT_INCOMPLETE;
@@ -228,5 +256,7 @@ int main(int argc, char **argv)
 		log_msg("%s", err);
 		return EXIT_INCOMPLETE;
 	}
+	/* Reported: what handlers run has no use for it. */
+	unsetenv(ENV_READY_FD);
 	return node_serve(&ctx);
 }

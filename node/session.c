@@ -8,6 +8,10 @@
  * the session; the node keeps accepting (and rejecting) others meanwhile,
  * so no stranger can hold the port. Acks for everything one read brings
  * are written back together, so a pipelined stream costs one write.
+ *
+ * Once acked, a message goes to the handler a SETUP chose (handler.h);
+ * its replies join the acks in the same output buffer. The handler's
+ * pipes, its deadlines and SIGCHLD all come through this one poll loop.
  */
 #include "session.h"
 
@@ -22,6 +26,7 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "handler.h"
 #include "io.h"
 #include "log.h"
 #include "net.h"
@@ -46,6 +51,7 @@ struct node_state {
 	size_t npending;
 	int session; /* -1 until an orchestrator is admitted */
 	struct buf in, out;
+	struct handler handler;
 	bool done;
 	int status;
 };
@@ -211,8 +217,15 @@ static void handle_frames(struct node_state *s)
 			        proto_strerror(r));
 			finish(s, 1);
 		} else if (f.type == FRAME_MSG) {
-			if (queue_ack(s, &f) < 0) {
+			if (queue_ack(s, &f) < 0 ||
+			    (handler_takes(&s->handler) &&
+			     handler_take(&s->handler, &f) < 0)) {
 				log_errno("ack");
+				finish(s, 1);
+			}
+		} else if (f.type == FRAME_SETUP) {
+			if (handler_setup(&s->handler, &f) < 0) {
+				log_errno("setup");
 				finish(s, 1);
 			}
 		} else if (f.type == FRAME_BYE) {
@@ -228,17 +241,11 @@ static void handle_frames(struct node_state *s)
 	}
 }
 
-/* Write what acks are queued; return -1 if the connection failed. */
+/* Write what acks and replies are queued; return -1 if the connection
+   failed. */
 static int flush_out(struct node_state *s)
 {
-	while (buf_used(&s->out) > 0) {
-		ssize_t w =
-		    io_write(s->session, buf_head(&s->out), buf_used(&s->out));
-		if (w < 0)
-			return errno == EAGAIN ? 0 : -1;
-		buf_consume(&s->out, (size_t)w);
-	}
-	return 0;
+	return work_flush(s->session, &s->out);
 }
 
 static void read_session(struct node_state *s)
@@ -271,9 +278,12 @@ static void read_signal(struct node_state *s)
 {
 	struct signalfd_siginfo si;
 
-	if (io_read(s->ctx->signal_fd, &si, sizeof(si)) == sizeof(si) &&
-	    si.ssi_signo != SIGHUP)
-		finish(s, 0);
+	while (io_read(s->ctx->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			handler_reap(&s->handler);
+		else if (si.ssi_signo != SIGHUP)
+			finish(s, 0);
+	}
 }
 
 /* Close pending connections whose hello is overdue; return the poll
@@ -294,9 +304,10 @@ static int expire_pending(struct node_state *s)
 	return next == UINT64_MAX ? -1 : clock_ms_until(next);
 }
 
-/* Build the poll set: signals, listener, session, pending. Return its
-   size; *first_pending gets the slot of the first pending connection. */
-static nfds_t poll_set(const struct node_state *s, struct pollfd *p,
+/* Build the poll set: signals, listener, session, pending, handler.
+   Return its size; *first_pending gets the slot of the first pending
+   connection. */
+static nfds_t poll_set(struct node_state *s, struct pollfd *p,
                        nfds_t *first_pending)
 {
 	nfds_t n = 0;
@@ -305,7 +316,8 @@ static nfds_t poll_set(const struct node_state *s, struct pollfd *p,
 	p[n++] = (struct pollfd){.fd = s->ctx->listen_fd, .events = POLLIN};
 	if (s->session >= 0) {
 		short ev = buf_used(&s->out) > 0 ? POLLOUT : 0;
-		if (buf_used(&s->out) < OUT_HIGH_WATER)
+		if (buf_used(&s->out) < OUT_HIGH_WATER &&
+		    !handler_full(&s->handler))
 			ev |= POLLIN;
 		p[n++] = (struct pollfd){.fd = s->session, .events = ev};
 	}
@@ -313,7 +325,7 @@ static nfds_t poll_set(const struct node_state *s, struct pollfd *p,
 	for (size_t i = 0; i < s->npending; i++)
 		p[n++] =
 		    (struct pollfd){.fd = s->pending[i].fd, .events = POLLIN};
-	return n;
+	return n + (nfds_t)handler_poll_set(&s->handler, p + n);
 }
 
 /* Return the index of the pending connection on fd, or -1. */
@@ -325,11 +337,24 @@ static int find_pending(const struct node_state *s, int fd)
 	return -1;
 }
 
+/* Return the poll timeout (ms, -1 for none) until the first of the
+   pending connections' and the handler's deadlines. */
+static int next_timeout(struct node_state *s)
+{
+	int pending = expire_pending(s);
+	uint64_t handler = handler_run(&s->handler);
+	int h = handler == UINT64_MAX ? -1 : clock_ms_until(handler);
+
+	return pending < 0 || (h >= 0 && h < pending) ? h : pending;
+}
+
 static void serve_once(struct node_state *s)
 {
-	struct pollfd p[3 + PENDING_MAX];
-	int timeout = expire_pending(s);
+	struct pollfd p[3 + PENDING_MAX + HANDLER_POLL_MAX];
+	int timeout = next_timeout(s);
 	nfds_t first, n = poll_set(s, p, &first);
+	/* After the pending connections, which accepting may change. */
+	nfds_t handler_at = first + s->npending;
 	int r = poll(p, n, timeout);
 
 	if (r < 0) {
@@ -347,14 +372,19 @@ static void serve_once(struct node_state *s)
 		accept_all(s);
 	if (first == 3 && p[2].revents && p[2].fd == s->session)
 		read_session(s);
-	if (s->session >= 0 && !s->done && flush_out(s) < 0) {
-		log_errno("write");
-		finish(s, 1);
-	}
-	for (nfds_t k = first; k < n && !s->done; k++) {
+	if (!s->done)
+		handler_events(&s->handler, p + handler_at);
+	for (nfds_t k = first; k < handler_at && !s->done; k++) {
 		int i = p[k].revents ? find_pending(s, p[k].fd) : -1;
 		if (i >= 0)
 			read_pending(s, (size_t)i);
+	}
+	/* Replies made on the way go now, with the acks: one write. */
+	if (!s->done)
+		(void)handler_run(&s->handler);
+	if (s->session >= 0 && !s->done && flush_out(s) < 0) {
+		log_errno("write");
+		finish(s, 1);
 	}
 }
 
@@ -362,14 +392,15 @@ int node_serve(const struct node_ctx *ctx)
 {
 	struct node_state s = {.ctx = ctx, .session = -1};
 
+	handler_init(&s.handler, ctx->index, &s.out);
 	while (!s.done)
 		serve_once(&s);
-	if (s.session >= 0) {
-		/* Acks already queued are owed; try once, then go. */
-		if (s.status == 0)
-			(void)flush_out(&s);
+	/* Acks already queued are owed; try once, then go. */
+	if (s.session >= 0 && s.status == 0)
+		(void)flush_out(&s);
+	handler_stop(&s.handler, ctx->signal_fd);
+	if (s.session >= 0)
 		close(s.session);
-	}
 	while (s.npending > 0)
 		drop_pending(&s, 0);
 	buf_free(&s.in);

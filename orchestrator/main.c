@@ -570,11 +570,10 @@ static void configure(struct app *a, int argc, char **argv)
 		log_msg("%s", err);
 		exit(EXIT_CONFIG);
 	}
-	if (out_init(&a->out, s->cli.json, s->cli.quiet) < 0) {
+	if (out_init(&a->out, s->cli.json, s->cli.lines, s->cli.quiet) < 0) {
 		log_errno("output");
 		exit(EXIT_UNAVAILABLE);
 	}
-	a->out.lines = s->cli.lines;
 }
 
 /* Everything start-up needs before the first node, the owners wired
@@ -680,8 +679,8 @@ int main(int argc, char **argv)
 	}
 	t_stop = clock_ns();
 	teardown(&a);
-	out_shutdown(&a.out, a.console_ran, a.outcome.sent,
-	             a.outcome.fully_acked, reason, status,
+	out_shutdown(&a.out, a.console_ran, a.outcome.sent, a.outcome.clean,
+	             a.settings.cfg.handler != HANDLER_ACK, reason, status,
 	             clock_ms_since(t_stop));
 	out_close(&a.out, a.outcome.stop != STOP_SIGNAL, a.w_signal.fd,
 	          interrupted, &a);

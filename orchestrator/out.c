@@ -52,11 +52,11 @@ static bool same_file(int a, int b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-int out_init(struct out *o, bool json, bool quiet)
+int out_init(struct out *o, bool json, bool lines, bool quiet)
 {
 	const char *no_color = getenv("NO_COLOR");
 
-	*o = (struct out){.json = json, .quiet = quiet};
+	*o = (struct out){.json = json, .lines = lines, .quiet = quiet};
 	sink_open(&o->out, STDOUT_FILENO);
 	/* One stream behind both (a terminal, 2>&1): one queue, so that
 	   what is said comes out in the order it was said. */
@@ -66,7 +66,7 @@ int out_init(struct out *o, bool json, bool quiet)
 		sink_open(&o->err, STDERR_FILENO);
 		o->errs = &o->err;
 	}
-	o->human = json ? o->errs : &o->out;
+	o->human = json || lines ? o->errs : &o->out;
 	/* Colour for a person at a terminal, never into a file or pipe,
 	   and never against NO_COLOR (no-color.org). */
 	o->color = o->human->tty && o->errs->tty && !(no_color && *no_color);
@@ -306,7 +306,7 @@ void out_broadcast(struct out *o, const struct bcast *bc, bool say,
 		buf_printf(&h, "%s", clean ? "" : paint(o, RED));
 		format_broadcast(&h, bc, nodes, count);
 		buf_printf(&h, "%s\n", clean ? "" : paint(o, RESET));
-		put_buf(o, o->lines ? o->errs : o->human, &h);
+		put_buf(o, o->human, &h);
 	}
 	if (say && bc->reply_window_ns > 0 && !o->json)
 		put_replies(o, bc);
@@ -373,15 +373,16 @@ void out_scale(struct out *o, unsigned from, unsigned to, unsigned connected,
 	}
 }
 
-void out_shutdown(struct out *o, bool summary, uint64_t sent,
-                  uint64_t fully_acked, const char *reason, int status,
-                  double ms)
+void out_shutdown(struct out *o, bool summary, uint64_t sent, uint64_t clean,
+                  bool replies, const char *reason, int status, double ms)
 {
 	if (summary)
 		human(o,
 		      "shutdown (%s): %" PRIu64 " broadcasts, %" PRIu64
-		      " fully acked; exit %d after %.1f ms\n",
-		      reason, sent, fully_acked, status, ms);
+		      " %s; exit %d after %.1f ms\n",
+		      reason, sent, clean,
+		      replies ? "succeeded on every node" : "fully acked",
+		      status, ms);
 	if (o->json) {
 		struct buf j = {0};
 		format_shutdown_json(&j, reason, status, ms);

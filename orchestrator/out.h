@@ -33,16 +33,18 @@ struct out {
 	FILE *term;           /* a stream over human, for the line editor */
 	bool json;            /* JSON events on stdout */
 	bool lines; /* replies as pdsh's "node3: text" lines on stdout, every
-	               other report on stderr */
+	               other report on stderr (/lines switches the form
+	               only) */
 	bool quiet; /* only errors, incomplete broadcasts, the summary */
 	bool color;
 	uint64_t progress_ns; /* when the start-up count was last drawn */
 };
 
-/* Set up for --json (json) and -q (quiet): open the sinks, choose the
-   human stream and whether it gets colour, and take over log.h's lines.
+/* Set up for --json (json), --lines (lines) and -q (quiet): open the
+   sinks, choose the human stream (stderr when stdout carries JSON or
+   reply lines) and whether it gets colour, and take over log.h's lines.
    Return 0, or -1 with errno (out of memory). */
-int out_init(struct out *o, bool json, bool quiet);
+int out_init(struct out *o, bool json, bool lines, bool quiet);
 
 /* Let the sinks wait for slow readers through loop. */
 void out_watch(struct out *o, struct loop *loop);
@@ -109,11 +111,11 @@ void out_last_words(struct out *o, const struct node *nd, bool error);
 void out_scale(struct out *o, unsigned from, unsigned to, unsigned connected,
                double ms);
 
-/* The shutdown line (summary: sent and fully acked broadcasts, when
-   summary is set) and its event. */
-void out_shutdown(struct out *o, bool summary, uint64_t sent,
-                  uint64_t fully_acked, const char *reason, int status,
-                  double ms);
+/* The shutdown line (summary: sent broadcasts and those that went
+   cleanly, fully acked or, when replies were wanted, also replied to
+   with status 0 everywhere, when summary is set) and its event. */
+void out_shutdown(struct out *o, bool summary, uint64_t sent, uint64_t clean,
+                  bool replies, const char *reason, int status, double ms);
 
 /* A line of a node's own output, escaped, as "[node 3] text". */
 void out_node_output(struct out *o, unsigned index, const char *text,

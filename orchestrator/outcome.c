@@ -40,11 +40,11 @@ void outcome_signal(struct outcome *o, int signo, int source, int parent,
 	}
 }
 
-void outcome_broadcast(struct outcome *o, bool full)
+void outcome_broadcast(struct outcome *o, bool went_well)
 {
 	o->sent++;
-	if (full)
-		o->fully_acked++;
+	if (went_well)
+		o->clean++;
 	else
 		o->incomplete = true;
 }

@@ -16,9 +16,10 @@
 enum stop_reason { STOP_NONE, STOP_EOF, STOP_EXIT, STOP_SIGNAL, STOP_ERROR };
 
 struct outcome {
-	uint64_t sent;        /* broadcasts reported */
-	uint64_t fully_acked; /* of those, acked by every node */
-	bool incomplete;      /* an ack missing, a node died, a line refused */
+	uint64_t sent;   /* broadcasts reported */
+	uint64_t clean;  /* of those, acked by every node (and, with a
+	                   handler, replied to with status 0 by every node) */
+	bool incomplete; /* an ack missing, a node died, a line refused */
 	enum stop_reason stop;
 	int stop_signal; /* SIGINT or SIGTERM, with STOP_SIGNAL */
 	int interrupts;  /* SIGINTs and SIGTERMs received, echoes not */
@@ -57,8 +58,9 @@ static inline void outcome_fail(struct outcome *o)
 	o->incomplete = true;
 }
 
-/* Count a reported broadcast; full says every node acked it. */
-void outcome_broadcast(struct outcome *o, bool full);
+/* Count a reported broadcast; went_well says every node acked it (and, with
+   a handler, replied with status 0): else the run fails (exit 1). */
+void outcome_broadcast(struct outcome *o, bool went_well);
 
 /* Return the exit status of a run that got past start-up, and its reason
    for the shutdown event ("eof", "exit", "signal", "error") in *reason:

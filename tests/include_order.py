@@ -25,7 +25,12 @@ LAYERS = [
      "common/log", "common/node_env", "common/parse", "common/proc",
      "common/proto", "common/sigfd"],
     ["common/config", "common/net", "common/token"],
-    # node/
+    # node/: handlers' parts, the handlers, their dispatcher, the loop
+    ["node/capture", "node/child"],
+    ["node/groups"],
+    ["node/work"],
+    ["node/exec", "node/pipe", "node/shell"],
+    ["node/handler"],
     ["node/session"],
     ["node/main"],
     # orchestrator/: pure parts and mechanisms that know no node

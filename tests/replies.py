@@ -106,7 +106,7 @@ class Exec(FanoutTest):
         base = self.ports(2)
         r = self.run_orch(["-n", "2", "-p", str(base), "--handler", "exec",
                            "--json"],
-                          r"printf '\377\000x\"\\\n'; exit 4" + "\n")
+                          "printf '\\377\\000x\"\\134\\n'; exit 4\n")
         self.assertEqual(r.rc, 1, r)
         bc = [e for e in r.events() if e["event"] == "broadcast"][0]
         [g] = bc["replies"]
@@ -137,8 +137,8 @@ class Exec(FanoutTest):
         o = self.start(["-n", "3", "-p", str(base), "--handler", "exec",
                         "--json"])
         self.assertEqual(o.wait_event("ready")["nodes"], 3, o.err)
-        o.send("sleep 3")
-        victim = node_processes(base + 1, base + 1, self.dir)
+        o.send("sleep 3\n")
+        victim = list(node_processes(base + 1, base + 1, self.dir))
         self.assertEqual(len(victim), 1)
         wait_until(lambda: children(victim[0]), 5,
                    "node 1 to start its command")
@@ -221,12 +221,12 @@ class Pipe(FanoutTest):
                           "read l; exit 4'\n")
         o = self.start(["-c", cfg, "--json"])
         o.wait_event("ready")
-        o.send("one")
+        o.send("one\n")
         self.assertEqual(o.wait_broadcast(1)["replies"][0]["output"], "one")
-        o.send("two")
+        o.send("two\n")
         [g] = o.wait_broadcast(2)["replies"]
         self.assertEqual((g["status"], g["restarted"]), (4, True), g)
-        o.send("three")
+        o.send("three\n")
         self.assertEqual(o.wait_broadcast(3)["replies"][0]["output"],
                          "three")
         o.close_stdin()
@@ -242,7 +242,7 @@ class Configuration(FanoutTest):
         self.assertEqual(r.rc, 78, r)
         self.assertRegex(r.stderr, r"fanout.ini:5: handler = pipe needs "
                          r"\[node\] handler_command")
-        self.assertEqual(node_processes(base, base, self.dir), [])
+        self.assertFalse(node_processes(base, base, self.dir))
 
     def test_a_reload_can_change_the_handler(self):
         n = 2
@@ -250,12 +250,12 @@ class Configuration(FanoutTest):
         cfg = self.config(base, n)
         o = self.start(["-c", cfg, "--json"])
         o.wait_event("ready")
-        self.send_acked(o, "echo before", 1, n)
+        self.send_acked(o, "echo before\n", 1, n)
         with open(cfg, "a") as f:
             f.write("[node]\nhandler = exec\n")
         os.kill(o.pid, signal.SIGHUP)
         o.wait_line("err", r"reload: .* read")
-        o.send("echo after")
+        o.send("echo after\n")
         [g] = o.wait_broadcast(2)["replies"]
         self.assertEqual(g["output"], "after\n", g)
         o.close_stdin()

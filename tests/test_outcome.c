@@ -23,7 +23,7 @@ static void clean_eof_exits_0(void **state)
 	assert_int_equal(outcome_status(&o, &reason), EXIT_OK);
 	assert_string_equal(reason, "eof");
 	assert_int_equal(o.sent, 1);
-	assert_int_equal(o.fully_acked, 1);
+	assert_int_equal(o.clean, 1);
 }
 
 static void incomplete_broadcast_exits_1(void **state)
@@ -36,7 +36,7 @@ static void incomplete_broadcast_exits_1(void **state)
 	outcome_stop(&o, STOP_EXIT);
 	assert_int_equal(outcome_status(&o, &reason), EXIT_INCOMPLETE);
 	assert_string_equal(reason, "exit");
-	assert_int_equal(o.fully_acked, 0);
+	assert_int_equal(o.clean, 0);
 }
 
 static void first_reason_stands_error_outranks(void **state)

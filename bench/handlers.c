@@ -12,6 +12,8 @@
 #include "stats.h"
 #include "tools.h"
 
+#define ROUND_CMD "true" /* a round's command: the least work there is */
+
 struct handlers {
 	struct orch o;
 	char *lines; /* pipelined_for(n) lines of LINE_BYTES, for cat */
@@ -61,13 +63,13 @@ static int stop(struct orch *o)
 	return orch_stop(o, &down, &shut);
 }
 
-/* Run k lock-step rounds of the line "true", each written once the
+/* Run k lock-step rounds of the line ROUND_CMD, each written once the
    previous one is reported, every node replying a clean, empty exit 0.
    Store the medians of the rounds' reply time, ack time and wall time
    in fig[0..3). Return 0 or -1. */
 static int rounds(struct orch *o, unsigned k, double *fig)
 {
-	static const char line[] = "true\n";
+	static const char line[] = ROUND_CMD "\n";
 	double reply[MAX_ROUNDS], ack[MAX_ROUNDS], wall[MAX_ROUNDS];
 
 	for (unsigned i = 0; i < k; i++) {
@@ -79,8 +81,8 @@ static int rounds(struct orch *o, unsigned k, double *fig)
 		ev = orch_event(o);
 		if (!ev)
 			return -1;
-		reply[i] = event_replied_ms(ev, o->seq + 1, sizeof(line) - 2,
-		                            o->n, "", &ack[i]);
+		reply[i] = event_replied_ms(
+		    ev, o->seq + 1, sizeof(ROUND_CMD) - 1, o->n, "", &ack[i]);
 		if (reply[i] < 0)
 			return -1;
 		wall[i] = clock_ms_since(t0);

@@ -58,10 +58,13 @@
  *     builtin of sh, and what is left is the protocol, the line through
  *     each node's shell and the end of the command read back;
  *   - pipe pipelined: `--handler pipe` with `[node] handler_command =
- *     cat`, M lines written at once by a thread as in the pipelined run
- *     above; replies per second are M * N over the time from the first
- *     write to the last event. Each event must be replied by all N with
- *     one clean group whose output is the line sent: cat's echo;
+ *     cat`, one line sent and its echoes awaited first (a node starts its
+ *     co-process on its first message: at N=1000 those starts would be
+ *     most of the figure), then M lines written at once by a thread as in
+ *     the pipelined run above; replies per second are M * N over the
+ *     time from the first of those writes to the last event. Each event must be
+ * replied by all N with one clean group whose output is the line sent: cat's
+ * echo;
  *   - pdsh and clush, when on PATH (the bench installs nothing and says
  *     which it skipped): `pdsh -R exec -f N -w n[0-(N-1)] true` and the
  *     same with clush, which run `true` once per named host on this

@@ -83,6 +83,22 @@ pid_t child_spawn(char *const argv[], const int *fds, int nfds)
 	return pid;
 }
 
+int child_pipe(int p[2], int ours)
+{
+	int err;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	if (fd_set_nonblock(p[ours], true) == 0)
+		return 0;
+	err = errno;
+	close(p[0]);
+	close(p[1]);
+	p[0] = p[1] = -1;
+	errno = err;
+	return -1;
+}
+
 int child_group_alive(pid_t pgid)
 {
 	return pgid > 0 && kill(-pgid, 0) == 0;

@@ -19,6 +19,12 @@
    command that is not found; the child is reaped then). */
 pid_t child_spawn(char *const argv[], const int *fds, int nfds);
 
+/* Make a close-on-exec pipe for talking to a child: end ours (0 or 1)
+   non-blocking for the node's poll loop, the child's end blocking as
+   programs expect. Return 0, or -1 with errno (nothing left open, p[]
+   -1). */
+int child_pipe(int p[2], int ours);
+
 /* Return whether process group pgid still has a member (kill(-pgid, 0)),
    zombies included until reaped. */
 int child_group_alive(pid_t pgid);

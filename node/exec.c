@@ -22,8 +22,7 @@ void exec_begin(struct exec_job *e, struct work_ctx *w,
                 const struct work_item *m)
 {
 	char *argv[] = {"/bin/sh", "-c", (char *)m->data, NULL};
-	char why[128];
-	int out[2];
+	int out[2], err;
 
 	if (memchr(m->data, '\0', m->len)) {
 		(void)work_refuse(w, m->seq,
@@ -31,13 +30,14 @@ void exec_begin(struct exec_job *e, struct work_ctx *w,
 		                  "cannot be a command; not run");
 		return;
 	}
-	/* Only our end is non-blocking: the command's is as usual. */
-	if (pipe2(out, O_CLOEXEC) < 0 || fd_set_nonblock(out[0], true) < 0)
+	if (child_pipe(out, 0) < 0)
 		goto fail;
 	e->pid = child_spawn(argv, (const int[]){-1, out[1], out[1]}, 3);
+	err = errno;
 	close(out[1]);
 	if (e->pid < 0) {
 		close(out[0]);
+		errno = err;
 		goto fail;
 	}
 	e->out_fd = out[0];
@@ -47,13 +47,8 @@ void exec_begin(struct exec_job *e, struct work_ctx *w,
 	capture_reset(&e->cap, w->set.max_reply_bytes);
 	return;
 fail:
-	snprintf(why, sizeof(why), "cannot run /bin/sh: %s", strerror(errno));
 	e->pid = 0;
-	struct proto_reply r = {
-	    .seq = m->seq, .how = REPLY_EXITED, .code = 127};
-	r.output = (const uint8_t *)why;
-	r.len = (uint32_t)strlen(why);
-	(void)work_reply(w, &r);
+	(void)work_cannot_run(w, m->seq, "/bin/sh");
 }
 
 int exec_poll_set(const struct exec_job *e, struct pollfd *p)

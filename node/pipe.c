@@ -54,9 +54,9 @@ static int start(struct pipe_co *p, struct work_ctx *w)
 		errno = ENOENT;
 		return -1;
 	}
-	if (pipe2(in, O_CLOEXEC) < 0)
+	if (child_pipe(in, 1) < 0)
 		return -1;
-	if (pipe2(out, O_CLOEXEC) < 0) {
+	if (child_pipe(out, 0) < 0) {
 		err = errno;
 		close(in[0]);
 		close(in[1]);
@@ -68,10 +68,7 @@ static int start(struct pipe_co *p, struct work_ctx *w)
 	err = errno;
 	close(in[0]);
 	close(out[1]);
-	if (p->pid < 0 || fd_set_nonblock(in[1], true) < 0 ||
-	    fd_set_nonblock(out[0], true) < 0) {
-		if (p->pid > 0)
-			groups_stop(&w->groups, p->pid, 0);
+	if (p->pid < 0) {
 		close(in[1]);
 		close(out[0]);
 		p->pid = 0;
@@ -88,8 +85,6 @@ static int start(struct pipe_co *p, struct work_ctx *w)
 void pipe_begin(struct pipe_co *p, struct work_ctx *w,
                 const struct work_item *m)
 {
-	char why[300];
-
 	if (memchr(m->data, '\n', m->len)) {
 		(void)work_refuse(w, m->seq,
 		                  "a message with a newline would "
@@ -97,13 +92,7 @@ void pipe_begin(struct pipe_co *p, struct work_ctx *w,
 		return;
 	}
 	if (p->pid == 0 && start(p, w) < 0) {
-		snprintf(why, sizeof(why), "cannot run '%s': %s",
-		         w->argv ? w->argv[0] : "", strerror(errno));
-		struct proto_reply r = {
-		    .seq = m->seq, .how = REPLY_EXITED, .code = 127};
-		r.output = (const uint8_t *)why;
-		r.len = (uint32_t)strlen(why);
-		(void)work_reply(w, &r);
+		(void)work_cannot_run(w, m->seq, w->argv ? w->argv[0] : "");
 		back_off(p);
 		return;
 	}

@@ -212,7 +212,14 @@ static void handle_frames(struct node_state *s)
 
 	while (!s->done && (r = proto_decode(buf_head(&s->in), buf_used(&s->in),
 	                                     &f, &used)) != 0) {
-		if (r < 0) {
+		if (r == PROTO_E_VERSION) {
+			log_msg("orchestrator sent a frame of fanout protocol "
+			        "version %d; this node speaks version %d",
+			        proto_version_of(buf_head(&s->in),
+			                         buf_used(&s->in)),
+			        PROTO_VERSION);
+			finish(s, 1);
+		} else if (r < 0) {
 			log_msg("orchestrator sent a bad frame: %s",
 			        proto_strerror(r));
 			finish(s, 1);
@@ -348,6 +355,16 @@ static int next_timeout(struct node_state *s)
 	return pending < 0 || (h >= 0 && h < pending) ? h : pending;
 }
 
+/* Write what is queued for the orchestrator, if anything. */
+static void flush_session(struct node_state *s)
+{
+	if (s->session >= 0 && !s->done && buf_used(&s->out) > 0 &&
+	    flush_out(s) < 0) {
+		log_errno("write");
+		finish(s, 1);
+	}
+}
+
 static void serve_once(struct node_state *s)
 {
 	struct pollfd p[3 + PENDING_MAX + HANDLER_POLL_MAX];
@@ -379,13 +396,14 @@ static void serve_once(struct node_state *s)
 		if (i >= 0)
 			read_pending(s, (size_t)i);
 	}
-	/* Replies made on the way go now, with the acks: one write. */
+	/* Acks, and the replies made on the way, go in one write, before
+	   the next work starts: a message is acked on delivery, not once
+	   a command for it has been forked. Replies that starting the
+	   work made at once (a time-out, a command not found) follow. */
+	flush_session(s);
 	if (!s->done)
 		(void)handler_run(&s->handler);
-	if (s->session >= 0 && !s->done && flush_out(s) < 0) {
-		log_errno("write");
-		finish(s, 1);
-	}
+	flush_session(s);
 }
 
 int node_serve(const struct node_ctx *ctx)

@@ -35,44 +35,28 @@ static void close_pipes(struct shell *s)
 	buf_consume(&s->status, buf_used(&s->status));
 }
 
-/* Make a pipe whose end ours (0 or 1) is non-blocking; the shell's end
-   blocks as usual. Return 0 or -1. */
-static int half_nonblocking_pipe(int p[2], int ours)
-{
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	if (fd_set_nonblock(p[ours], true) == 0)
-		return 0;
-	close(p[0]);
-	close(p[1]);
-	return -1;
-}
-
 /* Start the shell; return 0, or -1 with errno. */
 static int start(struct shell *s)
 {
 	char *argv[] = {"/bin/sh", "-c", (char *)SCRIPT, NULL};
 	int cmd[2] = {-1, -1}, out[2] = {-1, -1}, st[2] = {-1, -1}, err;
 
-	if (half_nonblocking_pipe(cmd, 1) < 0 ||
-	    half_nonblocking_pipe(out, 0) < 0 ||
-	    half_nonblocking_pipe(st, 0) < 0) {
+	if (child_pipe(cmd, 1) < 0 || child_pipe(out, 0) < 0 ||
+	    child_pipe(st, 0) < 0) {
 		s->pid = -1;
 	} else {
 		s->pid = child_spawn(
 		    argv, (const int[]){-1, out[1], out[1], cmd[0], st[1]}, 5);
 	}
 	err = errno;
-	for (int i = 0; i < 2; i++) {
-		/* The shell's ends are its own now; ours on failure too. */
-		if (s->pid < 0 || i == 0)
-			work_close(&cmd[i]);
-		if (s->pid < 0 || i == 1) {
-			work_close(&out[i]);
-			work_close(&st[i]);
-		}
-	}
+	/* The shell's ends are its own now. */
+	work_close(&cmd[0]);
+	work_close(&out[1]);
+	work_close(&st[1]);
 	if (s->pid < 0) {
+		work_close(&cmd[1]);
+		work_close(&out[0]);
+		work_close(&st[0]);
 		s->pid = 0;
 		errno = err;
 		return -1;
@@ -101,8 +85,6 @@ static void answer(struct shell *s, struct work_ctx *w, struct proto_reply *r)
 
 void shell_begin(struct shell *s, struct work_ctx *w, const struct work_item *m)
 {
-	char why[128];
-
 	if (memchr(m->data, '\n', m->len) || memchr(m->data, '\0', m->len)) {
 		(void)work_refuse(w, m->seq,
 		                  "a message with a newline or NUL "
@@ -111,13 +93,7 @@ void shell_begin(struct shell *s, struct work_ctx *w, const struct work_item *m)
 		return;
 	}
 	if (s->pid == 0 && start(s) < 0) {
-		snprintf(why, sizeof(why), "cannot run /bin/sh: %s",
-		         strerror(errno));
-		struct proto_reply r = {
-		    .seq = m->seq, .how = REPLY_EXITED, .code = 127};
-		r.output = (const uint8_t *)why;
-		r.len = (uint32_t)strlen(why);
-		(void)work_reply(w, &r);
+		(void)work_cannot_run(w, m->seq, "/bin/sh");
 		return;
 	}
 	capture_reset(&s->cap, w->set.max_reply_bytes);
@@ -164,11 +140,10 @@ static bool status_line(struct shell *s, uint16_t *code)
 static void read_status(struct shell *s, struct work_ctx *w)
 {
 	char chunk[64];
-	ssize_t r;
 	uint16_t code;
 
 	while (s->status_fd >= 0) {
-		r = io_read(s->status_fd, chunk, sizeof(chunk));
+		ssize_t r = io_read(s->status_fd, chunk, sizeof(chunk));
 		if (r < 0 && errno == EAGAIN)
 			return;
 		if (r <= 0) {

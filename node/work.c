@@ -70,19 +70,36 @@ int work_reply(struct work_ctx *w, struct proto_reply *r)
 	return 0;
 }
 
-int work_refuse(struct work_ctx *w, uint64_t seq, const char *why)
+/* Answer message seq EXITED code with text (cut to max_reply_bytes). */
+static int reply_text(struct work_ctx *w, uint64_t seq, uint16_t code,
+                      const char *text)
 {
-	char text[256];
-	int n = snprintf(text, sizeof(text), "fanout: %s\n", why);
-	struct proto_reply r = {.seq = seq, .how = REPLY_EXITED, .code = 2};
+	struct proto_reply r = {.seq = seq, .how = REPLY_EXITED, .code = code};
 
 	r.output = (const uint8_t *)text;
-	r.len = n < 0 ? 0 : (uint32_t)strlen(text);
+	r.len = (uint32_t)strlen(text);
 	if (r.len > w->set.max_reply_bytes) {
 		r.dropped = r.len - w->set.max_reply_bytes;
 		r.len = w->set.max_reply_bytes;
 	}
 	return work_reply(w, &r);
+}
+
+int work_refuse(struct work_ctx *w, uint64_t seq, const char *why)
+{
+	char text[256];
+
+	snprintf(text, sizeof(text), "fanout: %s\n", why);
+	return reply_text(w, seq, 2, text);
+}
+
+int work_cannot_run(struct work_ctx *w, uint64_t seq, const char *what)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "cannot run '%s': %s\n", what,
+	         strerror(errno));
+	return reply_text(w, seq, 127, text);
 }
 
 void work_ended(int status, struct proto_reply *r)

@@ -81,6 +81,10 @@ int work_reply(struct work_ctx *w, struct proto_reply *r);
    having run it (a message the handler cannot take). */
 int work_refuse(struct work_ctx *w, uint64_t seq, const char *why);
 
+/* Answer message seq EXITED 127, as a shell does for a command it cannot
+   run, with the line "cannot run 'what': " and strerror(errno). */
+int work_cannot_run(struct work_ctx *w, uint64_t seq, const char *what);
+
 /* Fill r's how and code from a waitpid(2) status: EXITED with the exit
    status, or SIGNALED with the signal. */
 void work_ended(int status, struct proto_reply *r);

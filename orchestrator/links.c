@@ -356,6 +356,14 @@ static ssize_t handle_frames(struct links *l, struct node *nd, const uint8_t *p,
 	int rc;
 
 	while ((rc = proto_decode(p + done, len - done, &f, &used)) != 0) {
+		if (rc == PROTO_E_VERSION) {
+			violation(l, nd,
+			          "sent a frame of fanout protocol version %d; "
+			          "this orchestrator speaks version %d",
+			          proto_version_of(p + done, len - done),
+			          PROTO_VERSION);
+			return -1;
+		}
 		if (rc < 0) {
 			violation(l, nd, "sent a bad frame (%s)",
 			          proto_strerror(rc));

@@ -53,7 +53,8 @@ class MalformedFromNode(FanoutTest):
         self.assert_nothing_left(base, self.N)
 
     def test_bad_version_drops_node_1(self):
-        self.check_dropped("bad-version", "version")
+        self.check_dropped("bad-version", "protocol version 9; this "
+                           "orchestrator speaks version 2")
 
     def test_bad_type_drops_node_1(self):
         self.check_dropped("bad-type", "type")
@@ -130,7 +131,8 @@ class MalformedToNode(FanoutTest):
         wait_closed(s, 1.0)
 
     def test_wrong_version_exits_1(self):
-        self.check_rejected(frame(MSG, bytes(12), version=1), "version")
+        self.check_rejected(frame(MSG, bytes(12), version=1),
+                            "protocol version 1; this node speaks version 2")
 
     def test_unknown_type_exits_1(self):
         self.check_rejected(frame(77), "type")

@@ -40,51 +40,95 @@
  * floor of the same run as a cost: 1.00 is the floor, 2.00 twice its time
  * (for throughput, the floor's rate over fanout's).
  *
+ * handlers (--handlers, instead of the above; sizes 10, 100, 1000 unless
+ * given): what a node's work costs (SPEC §9, §10), next to the tools
+ * people use for the same job. Within each repetition, in this order:
+ *   - exec round: `orchestrator --handler exec --json -q`, a fleet
+ *     started once, then K' lock-step rounds of the line `true`, each
+ *     written once the previous broadcast event is read. A round is the
+ *     event's "reply_ms", the orchestrator's time from sending to the
+ *     last reply: every node forks `/bin/sh -c true` and reports its
+ *     end, so it is N forks and execs of sh on the machine's CPUs. The
+ *     event must carry replied == N, no_reply empty, and groups that are
+ *     all exit 0, no signal, no time-out, no restart, nothing dropped,
+ *     empty output. Medians over the rounds, of "reply_ms", of "ms" (the
+ *     acks, as in the rounds above) and of the wall time write to event;
+ *   - shell round: the same with `--handler shell`: one long-lived sh
+ *     per node runs each command, so a round execs nothing; `true` is a
+ *     builtin of sh, and what is left is the protocol, the line through
+ *     each node's shell and the end of the command read back;
+ *   - pipe pipelined: `--handler pipe` with `[node] handler_command =
+ *     cat`, one line sent and its echoes awaited first (a node starts its
+ *     co-process on its first message: at N=1000 those starts would be
+ *     most of the figure), then M lines written at once by a thread as in
+ *     the pipelined run above; replies per second are M * N over the
+ *     time from the first of those writes to the last event. Each event must be
+ * replied by all N with one clean group whose output is the line sent: cat's
+ * echo;
+ *   - pdsh and clush, when on PATH (the bench installs nothing and says
+ *     which it skipped): `pdsh -R exec -f N -w n[0-(N-1)] true` and the
+ *     same with clush, which run `true` once per named host on this
+ *     machine, N at once at most: the fork and exec of each, as exec's
+ *     round, plus the tool's own start (clush: Python's). Wall time from
+ *     fork to reap, exit status 0 checked.
+ * K' is 100 for N <= 100 and 20 above; M as above. The ratios pdsh/exec
+ * and pdsh/shell say how many exec or shell rounds fit in one pdsh run:
+ * the orchestrator pays its start-up once per fleet, pdsh once per
+ * command. The goals of issue 12 at N=100 (exec round <= pdsh/4, shell
+ * round <= pdsh/40, pipe >= 200,000 replies/s) are printed under the
+ * table. Handler runs use their own configuration (handlers.ini: the
+ * same generous deadlines, handler_timeout_ms 30000, cat).
+ *
  * Every wait has a deadline (TIMEOUT_MS without progress). On any failure
  * every child is killed and reaped, and the bench exits 1; if the bench
  * itself dies, its children follow (PR_SET_PDEATHSIG), as nodes do.
  *
- * Layout: fanout.c runs the orchestrator, and events.c reads and checks
- * what it says; floor.c runs the floor; children.c keeps track of every
- * child, kills and reaps them; stats.c takes percentiles and medians;
- * bench.h holds what they share. This file: the command line, the
- * set-up, the loop over fleet sizes and the table or JSON printed.
+ * Layout: orch.c starts, drives and stops the orchestrator, and events.c
+ * reads and checks what it says; fanout.c measures it without handlers,
+ * handlers.c with them; tools.c finds and times pdsh and clush; floor.c
+ * runs the floor; children.c keeps track of every child, spawns, kills
+ * and reaps them; stats.c takes percentiles and medians; report.c prints
+ * the tables or JSON; bench.h holds what they share. This file: the
+ * command line, the set-up, and the loop over fleet sizes.
  */
 #include <fcntl.h>
 #include <getopt.h>
-#include <math.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
 #include "children.h"
 #include "fanout.h"
 #include "floor.h"
+#include "handlers.h"
 #include "io.h"
 #include "log.h"
 #include "parse.h"
 #include "proc.h"
+#include "report.h"
 #include "stats.h"
+#include "tools.h"
 
 /* ---- set-up ------------------------------------------------------------ */
 
 /* The usage, for --help and for a wrong option. */
 static const char usage_text[] =
-    "usage: bench [--json] [--reps R] [--sizes N,N,...] [--port BASE]\n"
-    "             [--orchestrator PATH] [--verbose]\n"
+    "usage: bench [--handlers] [--json] [--reps R] [--sizes N,N,...]\n"
+    "             [--port BASE] [--orchestrator PATH] [--verbose]\n"
     "\n"
     "Measure fanout (start-up, lock-step rounds, pipelined throughput,\n"
     "teardown, memory) next to a bare floor of plain sockets, and print\n"
     "the medians over R repetitions.\n"
     "\n"
+    "  --handlers           instead, the handlers: exec and shell rounds\n"
+    "                       of `true`, pipelined replies of a pipe handler\n"
+    "                       (cat), next to pdsh and clush -R exec when on\n"
+    "                       PATH (default sizes 10,100,1000)\n"
     "  --json               one JSON object instead of a table\n"
     "  --reps R             repetitions of each figure (default 5)\n"
     "  --sizes LIST         fleet sizes (default 1,10,100,1000)\n"
@@ -125,6 +169,7 @@ static unsigned max_size(const struct bench *b)
 static void parse_args(struct bench *b, int argc, char **argv)
 {
 	static const struct option opts[] = {
+	    {"handlers", no_argument, NULL, 'H'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"reps", required_argument, NULL, 'r'},
 	    {"sizes", required_argument, NULL, 's'},
@@ -135,12 +180,13 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	    {NULL, 0, NULL, 0}};
 	const char *orch = NULL;
 	unsigned port = DEFAULT_PORT, maxn;
+	bool sized = false;
 	int c;
 
 	b->reps = 5;
-	parse_sizes(b, "1,10,100,1000");
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
+		case 'H': b->handlers = true; break;
 		case 'j': b->json = true; break;
 		case 'v': b->verbose = true; break;
 		case 'o': orch = optarg; break;
@@ -152,6 +198,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 			        MAX_REPS);
 			exit(2);
 		case 's':
+			sized = true;
 			if (parse_sizes(b, optarg) == 0)
 				break;
 			log_msg("--sizes: '%s' is not a list of up to %d sizes "
@@ -170,6 +217,8 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		log_msg("unexpected argument '%s'", argv[optind]);
 		exit(2);
 	}
+	if (!sized)
+		parse_sizes(b, b->handlers ? "10,100,1000" : "1,10,100,1000");
 	maxn = max_size(b);
 	if (port + maxn - 1 > 65535) {
 		log_msg("ports %u..%u do not fit below 65536", port,
@@ -201,24 +250,13 @@ static int find_orchestrator(struct bench *b)
 	return 0;
 }
 
-/* Make the temporary directory and its configuration; return 0 or -1. */
-static int make_dir(struct bench *b)
+/* Write text into a new file at path; return 0 or -1 with a message. */
+static int write_file(const char *path, const char *text)
 {
-	static const char conf[] = "# written by bench: generous deadlines\n"
-	                           "[connect]\ntimeout_ms = 30000\n"
-	                           "[broadcast]\nack_timeout_ms = 10000\n";
-	int fd;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 
-	snprintf(b->dir, sizeof(b->dir), "/tmp/fanout-bench.XXXXXX");
-	if (!mkdtemp(b->dir)) {
-		log_errno("mkdtemp");
-		return -1;
-	}
-	snprintf(b->conf, sizeof(b->conf), "%s/bench.ini", b->dir);
-	snprintf(b->log, sizeof(b->log), "%s/orchestrator.log", b->dir);
-	fd = open(b->conf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || io_write_all(fd, conf, sizeof(conf) - 1) < 0) {
-		log_errno("%s", b->conf);
+	if (fd < 0 || io_write_all(fd, text, strlen(text)) < 0) {
+		log_errno("%s", path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -227,10 +265,37 @@ static int make_dir(struct bench *b)
 	return 0;
 }
 
+/* Make the temporary directory and its configurations; return 0 or -1. */
+static int make_dir(struct bench *b)
+{
+	static const char conf[] = "# written by bench: generous deadlines\n"
+	                           "[connect]\ntimeout_ms = 30000\n"
+	                           "[broadcast]\nack_timeout_ms = 10000\n";
+	/* cat: a line in, the same line out, as fast as a co-process goes. */
+	static const char hconf[] = "# written by bench: generous deadlines\n"
+	                            "[connect]\ntimeout_ms = 30000\n"
+	                            "[broadcast]\nack_timeout_ms = 10000\n"
+	                            "[node]\nhandler_command = cat\n"
+	                            "handler_timeout_ms = 30000\n";
+
+	snprintf(b->dir, sizeof(b->dir), "/tmp/fanout-bench.XXXXXX");
+	if (!mkdtemp(b->dir)) {
+		log_errno("mkdtemp");
+		return -1;
+	}
+	snprintf(b->conf, sizeof(b->conf), "%s/bench.ini", b->dir);
+	snprintf(b->hconf, sizeof(b->hconf), "%s/handlers.ini", b->dir);
+	snprintf(b->log, sizeof(b->log), "%s/orchestrator.log", b->dir);
+	return write_file(b->conf, conf) < 0 || write_file(b->hconf, hconf) < 0
+	           ? -1
+	           : 0;
+}
+
 /* Remove the temporary directory; async-signal-safe (on_signal()). */
 static void remove_dir(const struct bench *b)
 {
 	unlink(b->conf);
+	unlink(b->hconf);
 	unlink(b->log);
 	rmdir(b->dir);
 }
@@ -270,159 +335,17 @@ static int raise_nofile(unsigned n)
 	return -1;
 }
 
-/* ---- output ------------------------------------------------------------ */
+/* ---- main -------------------------------------------------------------- */
 
-/* The JSON key of each figure. */
-static const char *const fig_key[NFIG] = {
-    [F_START] = "startup_ms",          [F_READY] = "ready_event_ms",
-    [F_P50] = "round_p50_ms",          [F_P99] = "round_p99_ms",
-    [F_WALL50] = "round_wall_p50_ms",  [F_RATE] = "pipelined_acks_per_s",
-    [F_RCPU] = "pipelined_reader_cpu", [F_DOWN] = "teardown_ms",
-    [F_SHUT] = "shutdown_event_ms",    [F_ORSS] = "orchestrator_peak_rss_mib",
-    [F_NRSS] = "node_rss_mib",         [L_START] = "startup_ms",
-    [L_P50] = "round_p50_ms",          [L_P99] = "round_p99_ms",
-    [L_RATE] = "pipelined_acks_per_s", [L_DOWN] = "teardown_ms",
-};
-
-/* Return the median of column f of the reps rows in v. */
-static double median(const double *v, unsigned reps, enum fig f)
+/* Return the median of column f of the reps rows of width figures in v. */
+static double median(const double *v, unsigned reps, unsigned width, unsigned f)
 {
 	double col[MAX_REPS];
 
 	for (unsigned r = 0; r < reps; r++)
-		col[r] = v[r * NFIG + f];
+		col[r] = v[r * width + f];
 	return stats_median(col, reps);
 }
-
-/* Return a / b, or NAN when b is not positive. */
-static double ratio(double a, double b)
-{
-	return b > 0 ? a / b : NAN;
-}
-
-/* What a report says of the run: when (ISO 8601 for JSON, or for a
-   person), which kernel, how many CPUs this process may use. */
-struct run_info {
-	char date[64];
-	struct utsname u;
-	int cpus;
-};
-
-/* Fill ri for now, the date in ISO 8601 if iso, else for a person. */
-static void run_info(struct run_info *ri, bool iso)
-{
-	time_t now = time(NULL);
-	cpu_set_t cpus;
-
-	if (iso)
-		strftime(ri->date, sizeof(ri->date), "%Y-%m-%dT%H:%M:%S%z",
-		         localtime(&now));
-	else
-		strftime(ri->date, sizeof(ri->date), "%Y-%m-%d %H:%M %Z",
-		         localtime(&now));
-	uname(&ri->u);
-	sched_getaffinity(0, sizeof(cpus), &cpus);
-	ri->cpus = CPU_COUNT(&cpus);
-}
-
-/* Print the header of the table. */
-static void print_header(const struct bench *b)
-{
-	struct run_info ri;
-
-	run_info(&ri, false);
-	printf("fanout bench, %s, Linux %s, %d CPUs, %u reps, medians; "
-	       "x = fanout cost / floor cost (Macks/s: floor / fanout)\n",
-	       ri.date, ri.u.release, ri.cpus, b->reps);
-	printf("%5s  %-21s  %-21s  %-15s  %-19s  %-13s  %s\n", "",
-	       "start-up ms", "round p50 ms", "round p99 ms",
-	       "pipelined Macks/s", "teardown ms", "RSS MiB");
-	printf("%5s  %7s %7s %5s  %7s %7s %5s  %7s %7s  %6s %6s %5s  %6s %6s"
-	       "  %5s %5s\n",
-	       "N", "fanout", "floor", "x", "fanout", "floor", "x", "fanout",
-	       "floor", "fanout", "floor", "x", "fanout", "floor", "orch",
-	       "node");
-	fflush(stdout);
-}
-
-/* Print one row of the table from the medians m. */
-static void print_row(unsigned n, const double *m)
-{
-	printf("%5u  %7.1f %7.1f %5.1f  %7.3f %7.3f %5.2f  %7.3f %7.3f  "
-	       "%6.2f %6.2f %5.1f  %6.1f %6.1f  %5.1f %5.1f\n",
-	       n, m[F_START], m[L_START], ratio(m[F_START], m[L_START]),
-	       m[F_P50], m[L_P50], ratio(m[F_P50], m[L_P50]), m[F_P99],
-	       m[L_P99], m[F_RATE] / 1e6, m[L_RATE] / 1e6,
-	       ratio(m[L_RATE], m[F_RATE]), m[F_DOWN], m[L_DOWN], m[F_ORSS],
-	       m[F_NRSS]);
-	fflush(stdout);
-}
-
-/* Print a JSON field, its number with four significant digits (whole
-   above 1000) or null when v is not finite. */
-static void json_num(const char *key, double v, bool comma)
-{
-	if (isfinite(v) && fabs(v) >= 1000)
-		printf("\"%s\":%.0f%s", key, v, comma ? "," : "");
-	else if (isfinite(v))
-		printf("\"%s\":%.4g%s", key, v, comma ? "," : "");
-	else
-		printf("\"%s\":null%s", key, comma ? "," : "");
-}
-
-/* Print the figures from..to-1 of m as one JSON object. */
-static void json_figs(const double *m, enum fig from, enum fig to)
-{
-	putchar('{');
-	for (int f = (int)from; f < (int)to; f++)
-		json_num(fig_key[f], m[f], f + 1 < (int)to);
-	putchar('}');
-}
-
-/* Print every size's medians as one JSON object. */
-static void print_json(const struct bench *b, double med[][NFIG])
-{
-	struct run_info ri;
-
-	run_info(&ri, true);
-	printf("{\"date\":\"%s\",\"kernel\":\"%s\",\"cpus\":%d,\"reps\":%u,"
-	       "\"port\":%d,\"results\":[",
-	       ri.date, ri.u.release, ri.cpus, b->reps, b->port);
-	for (unsigned s = 0; s < b->nsizes; s++) {
-		const double *m = med[s];
-		unsigned n = b->sizes[s];
-
-		printf("%s{\"n\":%u,\"rounds\":%u,\"pipelined\":%u,"
-		       "\"fanout\":",
-		       s ? "," : "", n, rounds_for(n), pipelined_for(n));
-		json_figs(m, F_START, L_START);
-		printf(",\"floor\":");
-		json_figs(m, L_START, NFIG);
-		printf(",\"ratio\":{");
-		json_num("startup", ratio(m[F_START], m[L_START]), true);
-		json_num("round_p50", ratio(m[F_P50], m[L_P50]), true);
-		json_num("round_p99", ratio(m[F_P99], m[L_P99]), true);
-		json_num("pipelined", ratio(m[L_RATE], m[F_RATE]), true);
-		json_num("teardown", ratio(m[F_DOWN], m[L_DOWN]), false);
-		printf("}}");
-	}
-	printf("]}\n");
-}
-
-/* Print one repetition's figures on stderr. */
-static void print_rep(unsigned n, unsigned r, const double *v)
-{
-	fprintf(stderr,
-	        "bench: N=%u rep %u: start-up %.1f|%.1f ms, "
-	        "round p50 %.3f|%.3f p99 %.3f|%.3f ms, "
-	        "%.2f|%.2f Macks/s (reader %.0f%% CPU), "
-	        "teardown %.1f|%.1f ms, RSS %.1f|%.1f MiB\n",
-	        n, r + 1, v[F_START], v[L_START], v[F_P50], v[L_P50], v[F_P99],
-	        v[L_P99], v[F_RATE] / 1e6, v[L_RATE] / 1e6, v[F_RCPU] * 100,
-	        v[F_DOWN], v[L_DOWN], v[F_ORSS], v[F_NRSS]);
-}
-
-/* ---- main -------------------------------------------------------------- */
 
 /* Measure fleet size n, reps times, into the medians m; return 0 or -1
    with a message. */
@@ -444,10 +367,10 @@ static int bench_size(const struct bench *b, struct children *ch, unsigned n,
 		if (fanout_rep(fo, row) < 0 || floor_rep(fl, row) < 0)
 			goto out;
 		if (b->verbose)
-			print_rep(n, r, row);
+			report_rep(n, r, row);
 	}
 	for (int k = 0; k < NFIG; k++)
-		m[k] = median(v, b->reps, k);
+		m[k] = median(v, b->reps, NFIG, k);
 	rc = 0;
 out:
 	free(v);
@@ -456,19 +379,89 @@ out:
 	return rc;
 }
 
+/* Measure the handlers for fleet size n, reps times, into the medians
+   m; return 0 or -1 with a message. */
+static int bench_hsize(const struct bench *b, struct children *ch, unsigned n,
+                       double *m)
+{
+	double *v = calloc((size_t)b->reps * NHFIG, sizeof(*v));
+	struct handlers *h = handlers_new(b, ch, n);
+	int rc = -1;
+
+	if (!v || !h) {
+		log_msg("out of memory");
+		goto out;
+	}
+	for (unsigned r = 0; r < b->reps; r++) {
+		double *row = v + (size_t)r * NHFIG;
+
+		if (handlers_rep(h, row) < 0)
+			goto out;
+		if (b->verbose)
+			report_hrep(n, r, row);
+	}
+	for (int k = 0; k < NHFIG; k++)
+		m[k] = median(v, b->reps, NHFIG, k);
+	rc = 0;
+out:
+	free(v);
+	handlers_free(h);
+	return rc;
+}
+
+/* The fanout section: every size, its table row or the JSON at the end;
+   return 0 or -1. */
+static int run_fanout(const struct bench *b, struct children *ch)
+{
+	double med[MAX_SIZES][NFIG];
+	int rc = 0;
+
+	if (!b->json)
+		report_header(b);
+	for (unsigned s = 0; s < b->nsizes && rc == 0; s++) {
+		rc = bench_size(b, ch, b->sizes[s], med[s]);
+		if (rc == 0 && !b->json)
+			report_row(b->sizes[s], med[s]);
+	}
+	if (rc == 0 && b->json)
+		report_json(b, med);
+	return rc;
+}
+
+/* The handlers section, likewise; return 0 or -1. */
+static int run_handlers(const struct bench *b, struct children *ch)
+{
+	double med[MAX_SIZES][NHFIG];
+	int rc = 0;
+
+	if (!b->json)
+		report_hheader(b);
+	for (unsigned s = 0; s < b->nsizes && rc == 0; s++) {
+		rc = bench_hsize(b, ch, b->sizes[s], med[s]);
+		if (rc == 0 && !b->json)
+			report_hrow(b->sizes[s], med[s]);
+	}
+	if (rc == 0 && b->json)
+		report_hjson(b, med);
+	else if (rc == 0)
+		report_goals(b, med);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	/* Static: on_signal() may see them until the process is gone. */
 	static struct bench b;
 	static struct children ch;
-	double med[MAX_SIZES][NFIG];
 	sigset_t chld;
-	int rc = 0;
+	int rc;
 
 	log_init("bench");
 	parse_args(&b, argc, argv);
 	if (find_orchestrator(&b) < 0 || raise_nofile(max_size(&b)) < 0)
 		return 1;
+	if (b.handlers)
+		tools_find(&b);
 	/* Children are reaped with sigtimedwait, nodes orphaned by a killed
 	   orchestrator too; a closed pipe is an error to report, not a
 	   signal to die of. */
@@ -487,15 +480,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	if (!b.json)
-		print_header(&b);
-	for (unsigned s = 0; s < b.nsizes && rc == 0; s++) {
-		rc = bench_size(&b, &ch, b.sizes[s], med[s]);
-		if (rc == 0 && !b.json)
-			print_row(b.sizes[s], med[s]);
-	}
-	if (rc == 0 && b.json)
-		print_json(&b, med);
+	rc = b.handlers ? run_handlers(&b, &ch) : run_fanout(&b, &ch);
 	children_kill_all(&ch);
 	remove_dir(&b);
 	return rc < 0 ? 1 : 0;

@@ -41,14 +41,37 @@ enum fig {
 	NFIG
 };
 
+/* The handlers section's figures (SPEC §9, §10); one row per
+   repetition. Rounds are medians over a repetition's rounds; each
+   handler's three round figures come in this order, filled at once. */
+enum hfig {
+	H_EXEC,       /* exec round, the broadcast event's reply_ms */
+	H_EXEC_ACK,   /* its ms, the ack time */
+	H_EXEC_WALL,  /* exec round seen from here: write to event */
+	H_SHELL,      /* shell round, as for exec */
+	H_SHELL_ACK,  /* its ack time */
+	H_SHELL_WALL, /* write to event */
+	H_PIPE_RATE,  /* pipe handler (cat), pipelined replies per second */
+	H_PIPE_RCPU,  /* share of one CPU the bench's reader took meanwhile */
+	H_PDSH,       /* pdsh -R exec ... true, fork to reap, ms */
+	H_CLUSH,      /* clush -R exec ... true, likewise */
+	NHFIG
+};
+
+/* The tools timed beside the handlers. */
+enum tool { T_PDSH, T_CLUSH, NTOOLS };
+
 /* The settings of a run, fixed once main() has set up. */
 struct bench {
 	char orch[PATH_MAX];    /* the orchestrator, absolute */
 	char dir[64];           /* our temporary directory */
-	char conf[96], log[96]; /* its configuration and its stderr */
+	char conf[96], log[96]; /* its configuration; its or a tool's stderr */
+	char hconf[96];         /* the configuration of handler runs */
+	char tool[NTOOLS][PATH_MAX]; /* each tool on PATH, "" when not */
 	unsigned sizes[MAX_SIZES], nsizes, reps;
 	int port;
 	bool json, verbose;
+	bool handlers;    /* the handlers section instead of fanout's */
 	sigset_t oldmask; /* the signal mask children get back */
 };
 
@@ -56,6 +79,13 @@ struct bench {
 static inline unsigned rounds_for(unsigned n)
 {
 	return n <= 100 ? 200 : 50;
+}
+
+/* Return the number of lock-step rounds of a handler for n nodes: fewer
+   than rounds_for(), as each costs n processes (exec) or n replies. */
+static inline unsigned handler_rounds_for(unsigned n)
+{
+	return n <= 100 ? 100 : 20;
 }
 
 /* Return the number of pipelined messages for n nodes: DELIVERIES / n

@@ -17,6 +17,8 @@
 #include "io.h"
 #include "log.h"
 
+#define LOG_PART 1024 /* bytes shown of each end of a long log */
+
 unsigned children_of(pid_t pid, pid_t *out, unsigned max)
 {
 	char path[64], text[8192];
@@ -84,6 +86,64 @@ int children_setup_child(const sigset_t *mask, pid_t parent)
 		return -1;
 	}
 	return getppid() == parent ? 0 : -1;
+}
+
+pid_t children_spawn(const struct bench *b, char *const argv[], int in, int out,
+                     int err)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid < 0) {
+		log_errno("fork");
+		return -1;
+	}
+	if (pid > 0)
+		return pid;
+	if (children_setup_child(&b->oldmask, parent) < 0)
+		_exit(127);
+	/* The log first, so that what fails next is told there. */
+	if (dup2(err, 2) < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
+	    chdir(b->dir) < 0) {
+		log_errno("%s's descriptors", argv[0]);
+		_exit(127);
+	}
+	execv(argv[0], argv);
+	log_errno("exec %s", argv[0]);
+	_exit(127);
+}
+
+/* Copy len bytes of fd from offset off to standard error; return 0 or -1. */
+static int copy_out(int fd, off_t off, size_t len)
+{
+	char text[LOG_PART];
+	ssize_t r =
+	    pread(fd, text, len < sizeof(text) ? len : sizeof(text), off);
+
+	if (r <= 0)
+		return -1;
+	(void)!write(STDERR_FILENO, text, (size_t)r);
+	return 0;
+}
+
+void children_show_log(const char *path, const char *whose)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	off_t end;
+
+	if (fd < 0)
+		return;
+	end = lseek(fd, 0, SEEK_END);
+	if (end > 0)
+		log_msg("the %s standard error said:", whose);
+	if (end <= 2 * LOG_PART) {
+		copy_out(fd, 0, (size_t)end);
+	} else {
+		copy_out(fd, 0, LOG_PART);
+		dprintf(STDERR_FILENO, "\n[... %lld bytes ...]\n",
+		        (long long)end - 2 * LOG_PART);
+		copy_out(fd, end - LOG_PART, LOG_PART);
+	}
+	close(fd);
 }
 
 /* Wait for a SIGCHLD (blocked, so it waits for us) until deadline; return

@@ -16,10 +16,11 @@
 
 #include "bench.h"
 
-/* The children to kill on the way out: the orchestrator and the floor's.
-   The signal handler reads it too (see on_signal() in bench.c). */
+/* The children to kill on the way out: the orchestrator (or pdsh or
+   clush, timed in its place) and the floor's. The signal handler reads
+   it too (see on_signal() in bench.c). */
 struct children {
-	pid_t orch;            /* the orchestrator, 0 when none */
+	pid_t orch;            /* the orchestrator or tool, 0 when none */
 	pid_t kid[MAX_N];      /* the floor's children, 0 once reaped */
 	int kid_status[MAX_N]; /* their wait statuses, once reaped */
 	unsigned nkids;        /* entries of kid[] in use */
@@ -39,6 +40,20 @@ long children_status_kb(pid_t pid, const char *key);
    (PR_SET_PDEATHSIG). Return 0, or -1: with a message if prctl(2) failed,
    without one if the bench is gone already (nobody is left to tell). */
 int children_setup_child(const sigset_t *mask, pid_t parent);
+
+/* Fork a child of bench b that runs argv[0] (a path) with argv, in b's
+   temporary directory, with in, out and err as its standard input,
+   output and error, and the bench's signal settings undone
+   (children_setup_child()). Return its pid, or -1 with a message when
+   fork(2) failed; a child that cannot exec says why on err and exits
+   127. */
+pid_t children_spawn(const struct bench *b, char *const argv[], int in, int out,
+                     int err);
+
+/* Show the log at path on standard error under "the WHOSE standard
+   error said:": all of it, or when long its beginning (the first fault)
+   and its end (the last words). Nothing when it is empty or missing. */
+void children_show_log(const char *path, const char *whose);
 
 /* Reap the children p[0..n) (0 for none, left alone), storing their wait
    statuses in st[] and zeroing their pids. Return 0 once all are reaped,

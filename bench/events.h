@@ -53,4 +53,14 @@ long long event_int(const char *line, const char *key);
    acked by all n of n nodes. Otherwise return -1 with a message. */
 double event_broadcast_ms(const char *line, uint64_t seq, unsigned n);
 
+/* Return the "reply_ms" of line, the orchestrator's time from sending to
+   the last reply, if it is the broadcast event of sequence number seq,
+   bytes bytes, acked and replied by all n of n nodes, whose every reply
+   group ended clean (status 0, no signal, not timed out, co-process not
+   restarted, nothing dropped) with output output (as JSON spells it,
+   without quotes). Store its "ms", the ack time, in *ack_ms. Otherwise
+   return -1 with a message. */
+double event_replied_ms(const char *line, uint64_t seq, unsigned bytes,
+                        unsigned n, const char *output, double *ack_ms);
+
 #endif

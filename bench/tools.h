@@ -1,0 +1,29 @@
+/*
+ * tools.h - pdsh and clush, timed beside the handlers: `TOOL -R exec -f N
+ * -w n[0-(N-1)] true` runs `true` once per named host, on this machine,
+ * in at most N processes at once. The bench installs nothing: a tool not
+ * on PATH is skipped, and said so.
+ */
+#ifndef FANOUT_BENCH_TOOLS_H
+#define FANOUT_BENCH_TOOLS_H
+
+#include <stddef.h>
+
+#include "bench.h"
+#include "children.h"
+
+/* The command name of each tool, "pdsh" and "clush". */
+extern const char *const tool_name[NTOOLS];
+
+/* Look each tool up on PATH, storing its path in b->tool[] ("" when it
+   is not there). */
+void tools_find(struct bench *b);
+
+/* Run tool t of b (found) for n hosts once, and store its wall time from
+   fork to reap in *ms. Its standard input is /dev/null, its output goes
+   to b->log. Return 0, or -1 with a message when it did not exit 0 in
+   time (it and every other child killed and reaped, its log shown). */
+int tool_time(const struct bench *b, struct children *ch, enum tool t,
+              unsigned n, double *ms);
+
+#endif

@@ -101,6 +101,8 @@ static void apply(struct handler *h, const struct work_item *it)
 	if (!same_command(h, it->data, it->len) &&
 	    set_command(h, it->data, it->len) < 0)
 		log_errno("handler command");
+	if (set->kind == HANDLER_PIPE)
+		pipe_warm(&h->pipe, &h->w);
 }
 
 /* Return whether the handler in force has no message in hand. */

@@ -82,6 +82,17 @@ static int start(struct pipe_co *p, struct work_ctx *w)
 	return 0;
 }
 
+void pipe_warm(struct pipe_co *p, struct work_ctx *w)
+{
+	if (p->pid > 0)
+		return;
+	if (start(p, w) < 0) {
+		log_msg("handler_command: cannot run '%s': %s",
+		        w->argv ? w->argv[0] : "", strerror(errno));
+		back_off(p);
+	}
+}
+
 void pipe_begin(struct pipe_co *p, struct work_ctx *w,
                 const struct work_item *m)
 {

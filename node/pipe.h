@@ -61,6 +61,11 @@ bool pipe_can_take(const struct pipe_co *p);
    caller checked pipe_can_take). A message with a newline, which would
    be two lines, is answered EXITED 2 without being sent; 127 when the
    command cannot be started, with why. */
+/* Start the co-process now, before any message, when it is not running:
+   a command that cannot run is said at once, and what it prints before
+   its first message is known to answer nothing (surplus, dropped). */
+void pipe_warm(struct pipe_co *p, struct work_ctx *w);
+
 void pipe_begin(struct pipe_co *p, struct work_ctx *w,
                 const struct work_item *m);
 

@@ -116,6 +116,26 @@ unsigned proc_children(pid_t parent, pid_t *out, unsigned max)
 	return n;
 }
 
+unsigned proc_session(pid_t sid, pid_t *out, unsigned max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	unsigned n = 0;
+
+	if (!d)
+		return 0;
+	while (n < max && (e = readdir(d))) {
+		pid_t pid;
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		pid = (pid_t)atoi(e->d_name);
+		if (getsid(pid) == sid)
+			out[n++] = pid;
+	}
+	closedir(d);
+	return n;
+}
+
 void proc_name(pid_t pid, char *out, size_t outlen)
 {
 	char path[64];

@@ -24,6 +24,10 @@ int proc_fix_stdio(void);
    Return how many were found (0 when /proc cannot be read). */
 unsigned proc_children(pid_t parent, pid_t *out, unsigned max);
 
+/* Store into out (up to max) the ids of the processes of session sid
+   (getsid(2)), found by reading /proc. Return how many. */
+unsigned proc_session(pid_t sid, pid_t *out, unsigned max);
+
 /* Write into out the name of process pid (/proc/PID/comm), or "?". */
 void proc_name(pid_t pid, char *out, size_t outlen);
 

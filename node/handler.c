@@ -6,10 +6,14 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "io.h"
 #include "log.h"
+#include "proc.h"
+
+#define KIDS_MAX 1024 /* children left, killed at once as the node stops */
 
 void handler_init(struct handler *h, uint32_t index, struct buf *out)
 {
@@ -36,6 +40,7 @@ int handler_setup(struct handler *h, const struct frame *f)
 	if (work_push(&h->q, &it) < 0)
 		return -1;
 	h->received = it.setup;
+	h->commands |= it.setup.kind != HANDLER_ACK;
 	return 0;
 }
 
@@ -230,12 +235,36 @@ static void wait_child(int signal_fd, uint64_t deadline_ns)
 			;
 }
 
-void handler_stop(struct handler *h, int signal_fd)
+/* Send sig to every child of ours: what commands started in sessions
+   of their own and left to us, a child subreaper (and the jobs). */
+static void signal_children(int sig)
 {
-	uint32_t grace = min_u64(h->w.set.stop_timeout_ms, HANDLER_STOP_MS);
+	pid_t kids[KIDS_MAX];
+	unsigned n = proc_children(getpid(), kids, KIDS_MAX);
+
+	for (unsigned i = 0; i < n; i++)
+		kill(kids[i], sig);
+}
+
+/* Reap children until none is left or end_ns. */
+static void reap_children(int signal_fd, uint64_t end_ns)
+{
+	pid_t pid;
+
+	while ((pid = waitpid(-1, NULL, WNOHANG)) >= 0 && clock_ns() < end_ns)
+		if (pid == 0)
+			wait_child(signal_fd, end_ns);
+}
+
+void handler_stop(struct handler *h, int signal_fd, bool now)
+{
+	uint32_t grace =
+	    now ? 0 : min_u64(h->w.set.stop_timeout_ms, HANDLER_STOP_MS);
 	/* Past the SIGKILLs, a short while for the killed to be reaped. */
 	uint64_t end = clock_ns() + MS_NS(grace) + MS_NS(500);
 
+	if (h->commands)
+		signal_children(SIGTERM);
 	exec_stop(&h->exec, &h->w, grace);
 	shell_close(&h->shell, &h->w, grace);
 	pipe_close(&h->pipe, &h->w, grace);
@@ -246,6 +275,10 @@ void handler_stop(struct handler *h, int signal_fd)
 		if (h->w.groups.n == 0 || clock_ns() >= end)
 			break;
 		wait_child(signal_fd, min_u64(next, end));
+	}
+	if (h->commands) {
+		signal_children(SIGKILL);
+		reap_children(signal_fd, clock_ns() + MS_NS(500));
 	}
 	exec_free(&h->exec);
 	shell_free(&h->shell);

@@ -45,6 +45,7 @@ struct handler {
 	struct shell shell;
 	struct pipe_co pipe;
 	int nexec, nshell, npipe; /* their entries in the last poll set */
+	bool commands; /* a handler that runs commands was ever set up */
 };
 
 /* Set h up for node index, answering into out: handler ack until a
@@ -87,8 +88,11 @@ void handler_reap(struct handler *h);
 uint64_t handler_run(struct handler *h);
 
 /* The node stops: every process group of what it runs gets SIGTERM, then
-   after at most HANDLER_STOP_MS SIGKILL; the ended are reaped (reading
-   SIGCHLD on signal_fd), and the memory released. */
-void handler_stop(struct handler *h, int signal_fd);
+   after at most HANDLER_STOP_MS SIGKILL (at once when now is set: the
+   node is orphaned, nobody waits); once commands ran, so does every
+   other child (what they left in sessions of their own, re-parented to
+   the node, a child subreaper: SPEC §12). The ended are reaped
+   (reading SIGCHLD on signal_fd), and the memory released. */
+void handler_stop(struct handler *h, int signal_fd, bool now);
 
 #endif

@@ -227,6 +227,7 @@ int main(int argc, char **argv)
 	log_init(getenv(ENV_READY_FD) ? NULL : "node");
 	parse_args(argc, argv, &a);
 	ctx.index = a.index;
+	ctx.parent = getppid();
 	if (take_token(ctx.token) < 0) {
 		log_msg("no token: %s is unset or malformed, and no token "
 		        "line came on standard input (node is started by "

@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -53,6 +54,8 @@ struct node_state {
 	struct buf in, out;
 	struct handler handler;
 	bool done;
+	bool gentle;   /* the parent's death sends SIGTERM, not SIGKILL */
+	bool orphaned; /* the parent died: stop what runs without grace */
 	int status;
 };
 
@@ -203,6 +206,22 @@ static int queue_ack(struct node_state *s, const struct frame *m)
 	return 0;
 }
 
+/* Once the node runs commands, its parent's death must let it stop them
+   first: SIGTERM (read from the signalfd) instead of SIGKILL. Not from
+   the start, as SIGKILL reaches a stopped node and SIGTERM does not. */
+static void die_gently(struct node_state *s)
+{
+	if (s->gentle)
+		return;
+	s->gentle = true;
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		log_errno("prctl");
+	if (getppid() != s->ctx->parent) { /* died before we asked */
+		s->orphaned = true;
+		finish(s, 0);
+	}
+}
+
 /* Handle every whole frame in the input buffer. */
 static void handle_frames(struct node_state *s)
 {
@@ -235,6 +254,8 @@ static void handle_frames(struct node_state *s)
 				log_errno("setup");
 				finish(s, 1);
 			}
+			if (f.u.setup.handler != HANDLER_ACK)
+				die_gently(s);
 		} else if (f.type == FRAME_BYE) {
 			finish(s, 0);
 		} else {
@@ -286,10 +307,13 @@ static void read_signal(struct node_state *s)
 	struct signalfd_siginfo si;
 
 	while (io_read(s->ctx->signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD)
+		if (si.ssi_signo == SIGCHLD) {
 			handler_reap(&s->handler);
-		else if (si.ssi_signo != SIGHUP)
+		} else if (si.ssi_signo != SIGHUP) {
+			/* The parent-death signal: nobody waits for us. */
+			s->orphaned |= getppid() != s->ctx->parent;
 			finish(s, 0);
+		}
 	}
 }
 
@@ -416,7 +440,7 @@ int node_serve(const struct node_ctx *ctx)
 	/* Acks already queued are owed; try once, then go. */
 	if (s.session >= 0 && s.status == 0)
 		(void)flush_out(&s);
-	handler_stop(&s.handler, ctx->signal_fd);
+	handler_stop(&s.handler, ctx->signal_fd, s.orphaned);
 	if (s.session >= 0)
 		close(s.session);
 	while (s.npending > 0)

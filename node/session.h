@@ -7,6 +7,7 @@
 #define FANOUT_NODE_SESSION_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proto.h"
 
@@ -14,6 +15,7 @@ struct node_ctx {
 	int listen_fd;
 	int signal_fd; /* signalfd for SIGTERM, SIGINT, SIGHUP, SIGCHLD */
 	uint32_t index;
+	pid_t parent; /* who started us: another parent means orphaned */
 	uint8_t token[PROTO_TOKEN_LEN];
 };
 

@@ -21,8 +21,9 @@
 
 #define READY_FD         3 /* where a node finds its readiness pipe */
 #define OUTPUT_LINE_MAX  4096
-#define REAP_READS       16 /* reads of a reaped node's pipe, at most */
-#define SPAWN_THREAD_MIN 32 /* nodes worth a second spawning thread */
+#define REAP_READS       16   /* reads of a reaped node's pipe, at most */
+#define SPAWN_THREAD_MIN 32   /* nodes worth a second spawning thread */
+#define SESSION_MAX      1024 /* a dead node's session, cleared at once */
 
 extern char **environ;
 
@@ -709,6 +710,24 @@ bool fleet_signal_node(struct fleet *f, struct node *nd, int sig)
 		if (p->running)
 			kill(p->pid, sig);
 	return true;
+}
+
+unsigned fleet_kill_session(const struct node *nd)
+{
+	pid_t left[SESSION_MAX];
+	unsigned n, killed = 0;
+
+	if (nd->proc.running || nd->proc.pid <= 0)
+		return 0;
+	/* The node was its session's leader (POSIX_SPAWN_SETSID), and its
+	   session outlives it while any member does: the id is its own.
+	   Its group is cleared in order (SIGTERM, grace): not here. */
+	n = proc_session(nd->proc.pid, left, SESSION_MAX);
+	for (unsigned i = 0; i < n; i++)
+		if (getpgid(left[i]) != nd->proc.pid &&
+		    kill(left[i], SIGKILL) == 0)
+			killed++;
+	return killed;
 }
 
 unsigned fleet_signal(struct fleet *f, int sig)

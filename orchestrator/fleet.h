@@ -110,6 +110,12 @@ unsigned fleet_signal(struct fleet *f, int sig);
    process if it runs; return whether either lives. */
 bool fleet_signal_node(struct fleet *f, struct node *nd, int sig);
 
+/* nd, reaped after it died while running, ran in a session of its own:
+   SIGKILL what is left of that session outside its group (what its
+   handlers ran, in groups of their own), now that nothing is left to
+   stop it in order. Return how many processes got it. */
+unsigned fleet_kill_session(const struct node *nd);
+
 /* Return whether anything of nd lives: its process, or a member of its
    process group. */
 bool fleet_node_alive(struct fleet *f, struct node *nd);

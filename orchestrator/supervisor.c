@@ -124,6 +124,7 @@ void supervisor_node_exit(struct supervisor *s, struct node *nd)
 	outcome_fail(s->outcome);
 	out_node_exit(s->out, nd);
 	clear_group(s, nd);
+	fleet_kill_session(nd);
 	if (backoff_wanted(s->settings->cfg.restart, nd->proc.wait_status))
 		schedule_restart(s, nd);
 }

@@ -11,10 +11,12 @@ Helpers, and the rules every test follows: tests/harness.py.
 """
 import base64
 import os
+import random
 import signal
 import unittest
 
-from harness import FanoutTest, children, node_processes, wait_until
+from harness import (FanoutTest, children, kill_pids, node_processes,
+                     process_argvs, wait_until)
 
 RULE = "-" * 16
 
@@ -255,6 +257,63 @@ class Pipe(FanoutTest):
         o.close_stdin()
         self.assertEqual(o.wait(), 1)
         self.assert_clean(base, n)
+
+
+def sleepers(secs):
+    """PIDs of the live `sleep SECS` processes (secs unique per test)."""
+    want = ["sleep", secs]
+    return [pid for pid, argv in process_argvs().items()
+            if [os.path.basename(a) for a in argv[:1]] + argv[1:] == want]
+
+
+class NothingEscapes(FanoutTest):
+    """What handlers run goes with their node (SPEC §12), however the
+    node ends."""
+
+    def start_sleeping(self, n, secs, cmd="sleep %s; echo never"):
+        base = self.ports(n)
+        o = self.start(["-n", str(n), "-p", str(base), "--handler", "exec",
+                        "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], n, o.err)
+        o.send((cmd % secs) + "\n")
+        wait_until(lambda: len(sleepers(secs)) == n, 5,
+                   "every node to start its command")
+        self.addCleanup(lambda: kill_pids(sleepers(secs)))
+        return base, o
+
+    def test_sigkill_of_the_orchestrator_stops_every_command(self):
+        secs = "%d.5" % random.randint(3000, 9000)
+        base, o = self.start_sleeping(3, secs)
+        os.kill(o.pid, signal.SIGKILL)
+        # Nodes run commands: their parent's death reaches them as
+        # SIGTERM, and they stop what they ran before they go.
+        wait_until(lambda: not sleepers(secs), 2.0,
+                   "the commands to go with the orchestrator")
+        wait_until(lambda: not node_processes(base, base + 2, self.dir),
+                   2.0, "the nodes to go")
+
+    def test_a_dead_nodes_commands_go_with_it(self):
+        secs = "%d.5" % random.randint(3000, 9000)
+        base, o = self.start_sleeping(2, secs)
+        [victim] = list(node_processes(base, base, self.dir))
+        mine = [p for p in sleepers(secs) if os.getsid(p) == victim]
+        self.assertEqual(len(mine), 1)
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: all(not os.path.exists("/proc/%d" % p) or
+                               p not in sleepers(secs) for p in mine),
+                   2.0, "node 0's command to go with it")
+        self.assertEqual(len(sleepers(secs)), 1)  # node 1's still runs
+        os.kill(o.pid, signal.SIGTERM)
+        self.assertEqual(o.wait(), 143)
+
+    def test_what_a_command_leaves_in_a_session_of_its_own_is_stopped(self):
+        secs = "%d.5" % random.randint(3000, 9000)
+        base, o = self.start_sleeping(2, secs, "setsid sleep %s & sleep 0.5; echo bg")
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0)
+        wait_until(lambda: not sleepers(secs), 2.0,
+                   "the session-leaving sleeps to be stopped")
+        self.assert_clean(base, 2)
 
 
 class Configuration(FanoutTest):

@@ -89,6 +89,7 @@ static int start(struct gather *g, unsigned node, const struct proto_reply *r,
 	gr->dropped = r->dropped;
 	gr->output = out;
 	gr->len = r->len;
+	g->bytes += r->len;
 	g->last = g->ngroups++;
 	return 0;
 }
@@ -150,6 +151,7 @@ void gather_clear(struct gather *g)
 		g->groups[i].nnodes = 0;
 	}
 	g->ngroups = g->last = 0;
+	g->bytes = 0;
 }
 
 void gather_free(struct gather *g)

@@ -8,6 +8,7 @@
 #define FANOUT_GATHER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto.h"
@@ -27,6 +28,7 @@ struct reply_group {
 struct gather {
 	struct reply_group *groups;
 	unsigned ngroups, group_cap;
+	size_t bytes;  /* of output kept, all groups together */
 	unsigned last; /* the group the last reply joined: usually the next */
 };
 

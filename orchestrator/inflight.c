@@ -97,6 +97,12 @@ enum ack_result inflight_ack(struct inflight *f, uint64_t seq, unsigned node,
 	if (b->slot[node] != SLOT_PENDING)
 		return ACK_DUPLICATE;
 	b->pending--;
+	if (now_ns > b->deadline_ns) {
+		/* Past its deadline: the broadcast waits only for replies
+		   now, and no late ack may stretch that wait. */
+		b->slot[node] = SLOT_LOST;
+		return ACK_LATE;
+	}
 	if (len != b->bytes || crc != b->crc) {
 		b->slot[node] = SLOT_CORRUPT;
 		return ACK_CORRUPT;
@@ -115,6 +121,7 @@ enum reply_result inflight_reply(struct inflight *f, unsigned node,
                                  const struct proto_reply *r, uint64_t now_ns)
 {
 	struct bcast *b = find(f, r->seq);
+	int rc;
 
 	if (!b)
 		return r->seq < f->head_seq && r->seq > 0 ? REPLY_LATE
@@ -130,7 +137,10 @@ enum reply_result inflight_reply(struct inflight *f, unsigned node,
 	default: return REPLY_UNKNOWN; /* not sent, or not acked yet */
 	}
 	b->awaiting--;
-	if (gather_add(&b->replies, node, r) < 0) {
+	f->gathered -= b->replies.bytes;
+	rc = gather_add(&b->replies, node, r);
+	f->gathered += b->replies.bytes;
+	if (rc < 0) {
 		b->slot[node] = SLOT_NO_REPLY;
 		return REPLY_NOMEM;
 	}
@@ -178,8 +188,12 @@ struct bcast *inflight_done(struct inflight *f, uint64_t now_ns)
 
 void inflight_pop(struct inflight *f)
 {
-	if (f->head_seq < f->next_seq)
-		f->head_seq++;
+	if (f->head_seq == f->next_seq)
+		return;
+	/* Its output is given back now, not when its slot is reused. */
+	f->gathered -= f->ring[f->head_seq & (f->cap - 1)].replies.bytes;
+	gather_clear(&f->ring[f->head_seq & (f->cap - 1)].replies);
+	f->head_seq++;
 }
 
 uint64_t inflight_next_deadline(const struct inflight *f)

@@ -72,6 +72,7 @@ struct inflight {
 	unsigned cap;      /* a power of two */
 	uint64_t head_seq; /* oldest broadcast not yet popped */
 	uint64_t next_seq; /* the seq the next broadcast gets */
+	size_t gathered;   /* bytes of reply output kept in flight */
 };
 
 /* Prepare for up to cap (rounded up to a power of two) broadcasts in
@@ -107,7 +108,9 @@ void inflight_expect(struct bcast *b, unsigned node);
    or too far behind): it counts as expected and missing. */
 void inflight_miss(struct bcast *b, unsigned node);
 
-/* Match an ack from node. On ACK_OK *rtt_ns gets its round trip. */
+/* Match an ack from node. On ACK_OK *rtt_ns gets its round trip. An
+   ack that comes past its broadcast's deadline (while the broadcast
+   still waits for replies) is late: the node is counted missing. */
 enum ack_result inflight_ack(struct inflight *f, uint64_t seq, unsigned node,
                              uint32_t len, uint32_t crc, uint64_t now_ns,
                              uint64_t *rtt_ns);

@@ -13,11 +13,20 @@
 	200 /* how often a background job looks whether                        \
 	       it has the terminal again */
 
+/* Whether a line may be sent now: the window has room, the output is
+   not backed up, and a script's commands go one at a time (a person at
+   a terminal types ahead, and /status must answer meanwhile). */
+static bool room(const struct input *in)
+{
+	return !links_full(in->links) && !out_full(in->out) &&
+	       (in->tty || !links_lockstep(in->links) || links_idle(in->links));
+}
+
 /* Whether standard input should be read now. */
 static bool want_input(const struct input *in)
 {
 	return in->started && !in->eof && !outcome_stopping(in->outcome) &&
-	       !links_full(in->links) && !out_full(in->out);
+	       room(in);
 }
 
 /* Hand the whole lines held to the console while the window has room;
@@ -29,8 +38,7 @@ static void process_lines(struct input *in)
 
 	in->lines.max = in->cfg->max_message_bytes; /* a reload may change it */
 	in->lines.eof = in->eof;
-	while (!outcome_stopping(in->outcome) && !links_full(in->links) &&
-	       !out_full(in->out)) {
+	while (!outcome_stopping(in->outcome) && room(in)) {
 		enum line_result r = linebuf_next(&in->lines, &line, &len);
 		if (r == LINE_NONE)
 			break;

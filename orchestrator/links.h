@@ -32,6 +32,8 @@
 #include "template.h"
 
 #define LINKS_WINDOW 4096 /* broadcasts in flight before input pauses */
+#define LINKS_REPLY_BYTES                                                      \
+	(64u << 20) /* reply output kept in flight before input pauses */
 #define LINKS_REPLY_MARGIN_MS                                                  \
 	500 /* network and scheduling, past a node's own                       \
 	       bound on handling a message */
@@ -99,10 +101,22 @@ void links_node_gone(struct links *l, struct node *nd);
 /* Close nd's connection, if any: what it owes in flight is lost. */
 void links_drop(struct links *l, struct node *nd);
 
-/* Whether the window of broadcasts in flight is full. */
+/* Whether no broadcast can be sent now: the window of broadcasts in
+   flight is full, or the replies kept for them hold LINKS_REPLY_BYTES. */
 static inline bool links_full(const struct links *l)
 {
-	return inflight_full(&l->inflight);
+	return inflight_full(&l->inflight) ||
+	       l->inflight.gathered >= LINKS_REPLY_BYTES;
+}
+
+/* Whether a script's lines should go one at a time, each once the last
+   is reported: with exec and shell, as a shell runs a script (so a
+   node's handler_timeout_ms, counted from a message's arrival, bounds
+   its run and not its wait behind the others). */
+static inline bool links_lockstep(const struct links *l)
+{
+	return l->handler.kind == HANDLER_EXEC ||
+	       l->handler.kind == HANDLER_SHELL;
 }
 
 /* Whether no broadcast is in flight. */

@@ -104,6 +104,22 @@ class Exec(FanoutTest):
         self.assertLess(r.secs, 10, r)
         self.assert_clean(base, 2)
 
+    def test_a_script_runs_one_command_at_a_time(self):
+        # Piped commands go one at a time, as a shell runs a script: the
+        # time-out bounds each one's run, not its wait behind the others
+        # (20 x 100 ms is past a 1 s time-out).
+        base = self.ports(2)
+        cfg = self.config(base, 2, "[node]\nhandler = exec\n"
+                          "handler_timeout_ms = 1000\n")
+        lines = "".join("sleep 0.1; echo %d\n" % i for i in range(20))
+        r = self.run_orch(["-c", cfg, "--json"], lines, timeout=30)
+        self.assertEqual(r.rc, 0, r)
+        bcs = [e for e in r.events() if e["event"] == "broadcast"]
+        self.assertEqual([[(g["nodes"], g["output"]) for g in b["replies"]]
+                          for b in bcs],
+                         [[([0, 1], "%d\n" % i)] for i in range(20)], r)
+        self.assert_clean(base, 2)
+
     def test_json_carries_every_byte(self):
         base = self.ports(2)
         r = self.run_orch(["-n", "2", "-p", str(base), "--handler", "exec",

@@ -297,6 +297,45 @@ static void reply_window_runs_out(void **state)
 	assert_int_equal(b->slowest, 0);
 }
 
+/* An ack past the ack deadline, while replies are still awaited, is
+   late: the node is missing, and the wait for replies is not stretched
+   by it (a node stopped and resumed delays nobody, SPEC §5). */
+static void ack_past_deadline_is_late(void **state)
+{
+	struct bcast *b = begin_replies(2, 0);
+	uint64_t rtt;
+
+	(void)state;
+	ack(1, 0, 90 * MS);
+	assert_int_equal(inflight_ack(&f, 1, 1, 5, 7, 101 * MS, &rtt),
+	                 ACK_LATE);
+	assert_int_equal(b->slot[1], SLOT_LOST);
+	assert_int_equal(b->acked, 1);
+	assert_int_equal(b->pending, 0);
+	assert_int_equal(b->last_ack_ns, 90 * MS);
+	assert_int_equal(inflight_next_deadline(&f), 140 * MS);
+}
+
+/* The reply output kept in flight is counted, and given back at pop. */
+static void gathered_bytes_counted(void **state)
+{
+	(void)state;
+	begin_replies(2, 0);
+	begin_replies(1, 0);
+	ack(1, 0, MS);
+	ack(1, 1, MS);
+	ack(2, 0, MS);
+	assert_int_equal(reply(1, 0, 0, "abcd", 2 * MS), REPLY_OK);
+	assert_int_equal(reply(1, 1, 0, "abcd", 2 * MS),
+	                 REPLY_OK); /* kept once */
+	assert_int_equal(reply(2, 0, 0, "xy", 2 * MS), REPLY_OK);
+	assert_int_equal(f.gathered, 6);
+	inflight_pop(&f);
+	assert_int_equal(f.gathered, 2);
+	inflight_pop(&f);
+	assert_int_equal(f.gathered, 0);
+}
+
 /* Acks missing and replies owed: done once both deadlines passed. */
 static void ack_and_reply_deadlines(void **state)
 {
@@ -453,6 +492,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(no_window_awaits_nothing, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(replies_complete_a_broadcast, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(ack_past_deadline_is_late, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(gathered_bytes_counted, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(reply_window_runs_out, setup,
 	                                    teardown),

@@ -186,6 +186,14 @@ struct bcast *inflight_done(struct inflight *f, uint64_t now_ns)
 	return NULL;
 }
 
+bool inflight_clean(const struct bcast *b)
+{
+	if (b->expected == 0 || b->acked != b->expected)
+		return false;
+	return b->reply_window_ns == 0 || (b->replied == b->acked &&
+	                                   gather_all_clean(&b->replies));
+}
+
 void inflight_pop(struct inflight *f)
 {
 	if (f->head_seq == f->next_seq)

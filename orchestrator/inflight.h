@@ -127,6 +127,10 @@ void inflight_node_lost(struct inflight *f, unsigned node);
    awaited (or past last_ack_ns + reply_window_ns). */
 struct bcast *inflight_done(struct inflight *f, uint64_t now_ns);
 
+/* Whether b went as it should: every ack in and, when replies were
+   wanted, every reply in and clean (gather_all_clean()). */
+bool inflight_clean(const struct bcast *b);
+
 /* Drop the oldest broadcast, after reporting it. */
 void inflight_pop(struct inflight *f);
 

@@ -484,16 +484,6 @@ int links_attach(struct links *l, struct node *nd, int fd)
 	return 0;
 }
 
-/* Whether b went as it should: every ack in and, when replies were
-   wanted, every reply in and clean. */
-static bool clean(const struct bcast *b)
-{
-	if (b->expected == 0 || b->acked != b->expected)
-		return false;
-	return b->reply_window_ns == 0 ||
-	       (b->replied == b->acked && gather_all_clean(&b->replies));
-}
-
 /* Account and report a finished broadcast (say: with a human line). */
 static void finish(struct links *l, struct bcast *b, bool say)
 {
@@ -508,7 +498,7 @@ static void finish(struct links *l, struct bcast *b, bool say)
 		    f->nodes[i]->link.first_seq <= b->seq)
 			f->nodes[i]->link.missed++;
 	gather_sort(&b->replies);
-	outcome_broadcast(l->outcome, clean(b));
+	outcome_broadcast(l->outcome, inflight_clean(b));
 	out_broadcast(l->out, b, say, f->nodes, f->nalloc);
 }
 

@@ -295,11 +295,7 @@ static void put_replies(struct out *o, const struct bcast *bc)
 void out_broadcast(struct out *o, const struct bcast *bc, bool say,
                    struct node *const *nodes, unsigned count)
 {
-	bool acked = bc->expected > 0 && bc->acked == bc->expected;
-	bool clean =
-	    acked &&
-	    (bc->reply_window_ns == 0 ||
-	     (bc->replied == bc->acked && gather_all_clean(&bc->replies)));
+	bool clean = inflight_clean(bc);
 
 	if (say && (!o->quiet || !clean)) {
 		struct buf h = {0};

@@ -190,8 +190,8 @@ bool inflight_clean(const struct bcast *b)
 {
 	if (b->expected == 0 || b->acked != b->expected)
 		return false;
-	return b->reply_window_ns == 0 || (b->replied == b->acked &&
-	                                   gather_all_clean(&b->replies));
+	return b->reply_window_ns == 0 ||
+	       (b->replied == b->acked && gather_all_clean(&b->replies));
 }
 
 void inflight_pop(struct inflight *f)

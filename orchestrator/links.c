@@ -498,7 +498,8 @@ static void finish(struct links *l, struct bcast *b, bool say)
 		    f->nodes[i]->link.first_seq <= b->seq)
 			f->nodes[i]->link.missed++;
 	gather_sort(&b->replies);
-	outcome_broadcast(l->outcome, inflight_clean(b));
+	outcome_broadcast(l->outcome, inflight_clean(b),
+	                  b->reply_window_ns > 0);
 	out_broadcast(l->out, b, say, f->nodes, f->nalloc);
 }
 

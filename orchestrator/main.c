@@ -680,8 +680,7 @@ int main(int argc, char **argv)
 	t_stop = clock_ns();
 	teardown(&a);
 	out_shutdown(&a.out, a.console_ran, a.outcome.sent, a.outcome.clean,
-	             a.settings.cfg.handler != HANDLER_ACK, reason, status,
-	             clock_ms_since(t_stop));
+	             a.outcome.replies, reason, status, clock_ms_since(t_stop));
 	out_close(&a.out, a.outcome.stop != STOP_SIGNAL, a.w_signal.fd,
 	          interrupted, &a);
 	release(&a);

@@ -40,9 +40,10 @@ void outcome_signal(struct outcome *o, int signo, int source, int parent,
 	}
 }
 
-void outcome_broadcast(struct outcome *o, bool went_well)
+void outcome_broadcast(struct outcome *o, bool went_well, bool replies)
 {
 	o->sent++;
+	o->replies |= replies;
 	if (went_well)
 		o->clean++;
 	else

@@ -19,6 +19,7 @@ struct outcome {
 	uint64_t sent;   /* broadcasts reported */
 	uint64_t clean;  /* of those, acked by every node (and, with a
 	                   handler, replied to with status 0 by every node) */
+	bool replies;    /* some of them wanted replies */
 	bool incomplete; /* an ack missing, a node died, a line refused */
 	enum stop_reason stop;
 	int stop_signal; /* SIGINT or SIGTERM, with STOP_SIGNAL */
@@ -58,9 +59,10 @@ static inline void outcome_fail(struct outcome *o)
 	o->incomplete = true;
 }
 
-/* Count a reported broadcast; went_well says every node acked it (and, with
-   a handler, replied with status 0): else the run fails (exit 1). */
-void outcome_broadcast(struct outcome *o, bool went_well);
+/* Count a reported broadcast, which wanted replies or not; went_well
+   says every node acked it (and, when replies were wanted, replied with
+   status 0): else the run fails (exit 1). */
+void outcome_broadcast(struct outcome *o, bool went_well, bool replies);
 
 /* Return the exit status of a run that got past start-up, and its reason
    for the shutdown event ("eof", "exit", "signal", "error") in *reason:

@@ -18,12 +18,17 @@ static void clean_eof_exits_0(void **state)
 	const char *reason;
 
 	(void)state;
-	outcome_broadcast(&o, true);
+	outcome_broadcast(&o, true, false);
 	outcome_stop(&o, STOP_EOF);
 	assert_int_equal(outcome_status(&o, &reason), EXIT_OK);
 	assert_string_equal(reason, "eof");
 	assert_int_equal(o.sent, 1);
 	assert_int_equal(o.clean, 1);
+	assert_false(o.replies);
+	/* One that wanted replies is remembered (the summary says so). */
+	outcome_broadcast(&o, true, true);
+	assert_true(o.replies);
+	assert_int_equal(o.clean, 2);
 }
 
 static void incomplete_broadcast_exits_1(void **state)
@@ -32,7 +37,7 @@ static void incomplete_broadcast_exits_1(void **state)
 	const char *reason;
 
 	(void)state;
-	outcome_broadcast(&o, false);
+	outcome_broadcast(&o, false, false);
 	outcome_stop(&o, STOP_EXIT);
 	assert_int_equal(outcome_status(&o, &reason), EXIT_INCOMPLETE);
 	assert_string_equal(reason, "exit");

@@ -172,9 +172,10 @@ static void json_nodes(struct buf *b, const struct bcast *bc, enum slot s,
 
 /* Append len bytes at p as the inside of a JSON string: '"', '\\' and
    control characters escaped, valid UTF-8 as it is, each byte of invalid
-   UTF-8 as \udcXX (U+DC80 + the byte less 0x80: PEP 383's
-   surrogateescape, which Python undoes). Return whether all of it was
-   valid UTF-8. */
+   UTF-8 as \ufffd (the replacement character: a lone surrogate escape
+   would keep the byte, but strict parsers refuse the whole event for
+   it). Return whether all of it was valid UTF-8 (if not, the caller
+   adds the exact bytes in base64). */
 static bool json_text(struct buf *b, const uint8_t *p, size_t len)
 {
 	bool valid = true;
@@ -193,7 +194,7 @@ static bool json_text(struct buf *b, const uint8_t *p, size_t len)
 		}
 		buf_append(b, p + start, i - start);
 		if (p[i] >= 0x80) {
-			buf_printf(b, "\\udc%02x", p[i]);
+			buf_append(b, "\\ufffd", 6);
 			valid = false;
 		} else if (p[i] == '"' || p[i] == '\\')
 			buf_append(b, (char[]){'\\', (char)p[i]}, 2);

@@ -44,8 +44,8 @@ void format_broadcast(struct buf *b, const struct bcast *bc,
    "signal":G,"timed_out":T,"restarted":R,"truncated":D,"output":"..."};
    and "reply_ms" (sending to the last reply) once one replied;
    the output is a JSON string whatever its bytes: each byte that is not
-   part of valid UTF-8 is written \udcXX (U+DC80 + the byte, PEP 383's
-   surrogateescape), and "output_base64" has the exact bytes then. The
+   part of valid UTF-8 is written \ufffd, and "output_base64" has the
+   exact bytes then. The
    replies must be sorted (gather_sort()). */
 void format_broadcast_json(struct buf *b, const struct bcast *bc);
 

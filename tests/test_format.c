@@ -386,7 +386,7 @@ static void replies_json(void **state)
 }
 
 /* Whatever bytes a command prints, the JSON string is valid: invalid
-   UTF-8 as \udcXX, and the exact bytes in base64 then. */
+   UTF-8 as \ufffd, and the exact bytes in base64 then. */
 static void json_output_any_bytes(void **state)
 {
 	struct bcast *bc = wanting(2, 2);
@@ -401,10 +401,10 @@ static void json_output_any_bytes(void **state)
 	       "\"no_reply\":[],\"replies\":["
 	       "{\"nodes\":[0],\"status\":0,\"signal\":null,"
 	       "\"timed_out\":false,\"restarted\":false,\"truncated\":0,"
-	       "\"output\":\"\\udcff\",\"output_base64\":\"/w==\"},"
+	       "\"output\":\"\\ufffd\",\"output_base64\":\"/w==\"},"
 	       "{\"nodes\":[1],\"status\":0,\"signal\":null,"
 	       "\"timed_out\":false,\"restarted\":false,\"truncated\":0,"
-	       "\"output\":\"\\udcff\\u0000\\n\\\"\\\\x\","
+	       "\"output\":\"\\ufffd\\u0000\\n\\\"\\\\x\","
 	       "\"output_base64\":\"/"
 	       "wAKIlx4\"}],\"ms\":0.200,\"reply_ms\":1.000}");
 }
@@ -434,8 +434,8 @@ static void json_output_utf8(void **state)
 	format_broadcast_json(&b, bc);
 	contains("\"output\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xc2\x9b"
 	         "\xe2\x80\xa8\\t\\u000d\x7f\"}");
-	contains("\"output\":\"\\udce2\\udc82\",\"output_base64\":\"4oI=\"}");
-	contains("\"output\":\"\\udcc0\\udcaf\",\"output_base64\":\"wK8=\"}");
+	contains("\"output\":\"\\ufffd\\ufffd\",\"output_base64\":\"4oI=\"}");
+	contains("\"output\":\"\\ufffd\\ufffd\",\"output_base64\":\"wK8=\"}");
 }
 
 /* Every reply empty and clean: nothing to show. */

@@ -177,17 +177,26 @@ static bool valid_host(const char *s)
 	                 "0123456789.-:_%") == n;
 }
 
-/* Return NULL if every {placeholder} in s is known, else the bad one. */
+/* Return NULL if every {placeholder} in s is known, else the bad one.
+   A placeholder is a name in braces: "{prot}" and "{PORT}" are wrong,
+   and so is "{port" left open; other braces are text, so awk's
+   '{print $1}', the shell's ${var} and Python's "{}" pass as they are. */
 static const char *bad_placeholder(const char *s)
 {
-	static const char *const known[] = {"{host}", "{port}", "{index}"};
+	static const char *const names[] = {"host", "port", "index"};
 
-	for (s = strchr(s, '{'); s; s = strchr(s + 1, '{')) {
-		bool ok = false;
+	for (const char *p = strchr(s, '{'); p; p = strchr(p + 1, '{')) {
+		size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz"
+		                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+		bool known = false;
+
 		for (size_t i = 0; i < 3; i++)
-			ok |= strncmp(s, known[i], strlen(known[i])) == 0;
-		if (!ok)
-			return s;
+			known |= n == strlen(names[i]) &&
+			         strncmp(p + 1, names[i], n) == 0;
+		if (n == 0 || (p > s && p[-1] == '$'))
+			continue; /* not a name, or the shell's ${name} */
+		if (p[1 + n] == '}' ? !known : known)
+			return p;
 	}
 	return NULL;
 }

@@ -237,6 +237,19 @@ class Pipe(FanoutTest):
                              [(list(range(n)), "line %d" % i)], b)
         self.assert_clean(base, n)
 
+    def test_an_awk_program_is_a_worker(self):
+        # Braces that name no placeholder are the program's own.
+        n = 2
+        base = self.ports(n)
+        cfg = self.config(base, n, "[node]\nhandler = pipe\n"
+                          "handler_command = awk '{print $1*2; fflush()}'\n")
+        r = self.run_orch(["-c", cfg, "--json"], "21\n")
+        self.assertEqual(r.rc, 0, r)
+        bc = [e for e in r.events() if e["event"] == "broadcast"][0]
+        self.assertEqual([(g["nodes"], g["output"]) for g in bc["replies"]],
+                         [([0, 1], "42")], bc)
+        self.assert_clean(base, n)
+
     def test_placeholders_in_handler_command_are_per_node(self):
         n = 3
         base = self.ports(n)

@@ -314,10 +314,22 @@ static void test_command_bad_placeholder(void **state)
 	parse_fails("[node]\ncommand = ./node {PORT}\n", 2, "{PORT}", NULL);
 	parse_fails("[node]\ncommand = ./node --port {port\n", 2, "command",
 	            "placeholder");
-	parse_fails("[node]\ncommand = ./node {}\n", 2, "command",
-	            "placeholder");
-	parse_fails("[node]\ncommand = ./node {\n", 2, "command",
-	            "placeholder");
+}
+
+/* Braces that hold no placeholder name are text: awk programs, the
+   shell's ${var}, Python's "{}". */
+static void test_command_literal_braces(void **state)
+{
+	struct config c;
+
+	(void)state;
+	parse_ok(&c, "[node]\nhandler = pipe\n"
+	             "handler_command = awk '{print $1*2; fflush()}'\n");
+	assert_string_equal(c.handler_command, "awk '{print $1*2; fflush()}'");
+	parse_ok(&c, "[node]\ncommand = sh -c 'exec ./node --port ${P:-{port}}' "
+	             "{} {\n");
+	parse_ok(&c, "[node]\nhandler_command = python3 -c "
+	             "'print(\"{}\".format(1))' {index}\n");
 }
 
 static void test_restart(void **state)
@@ -1105,6 +1117,7 @@ int main(void)
 	    cmocka_unit_test(test_host),
 	    cmocka_unit_test(test_command),
 	    cmocka_unit_test(test_command_bad_placeholder),
+	    cmocka_unit_test(test_command_literal_braces),
 	    cmocka_unit_test(test_restart),
 	    cmocka_unit_test(test_full_file),
 	    cmocka_unit_test(test_flat_seed_keys),

@@ -242,7 +242,8 @@ class Pipe(FanoutTest):
         n = 2
         base = self.ports(n)
         cfg = self.config(base, n, "[node]\nhandler = pipe\n"
-                          "handler_command = awk '{print $1*2; fflush()}'\n")
+                          "handler_command = mawk -W interactive "
+                          "'{print $1*2}'\n")
         r = self.run_orch(["-c", cfg, "--json"], "21\n")
         self.assertEqual(r.rc, 0, r)
         bc = [e for e in r.events() if e["event"] == "broadcast"][0]

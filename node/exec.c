@@ -93,13 +93,9 @@ bool exec_reaped(struct exec_job *e, struct work_ctx *w, pid_t pid, int status)
 
 uint64_t exec_tick(struct exec_job *e, struct work_ctx *w)
 {
-	if (e->pid == 0 || e->timed_out)
+	if (e->pid == 0)
 		return UINT64_MAX;
-	if (clock_ns() < e->deadline_ns)
-		return e->deadline_ns;
-	e->timed_out = true;
-	groups_stop(&w->groups, e->pid, w->set.stop_timeout_ms);
-	return UINT64_MAX;
+	return work_time_out(w, e->pid, e->deadline_ns, &e->timed_out);
 }
 
 void exec_stop(struct exec_job *e, struct work_ctx *w, uint32_t grace_ms)

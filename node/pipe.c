@@ -274,18 +274,12 @@ bool pipe_reaped(struct pipe_co *p, struct work_ctx *w, pid_t pid, int status)
 
 uint64_t pipe_tick(struct pipe_co *p, struct work_ctx *w)
 {
-	uint64_t first;
-
 	if (p->pid == 0)
 		return p->restart_ns > clock_ns() ? p->restart_ns : UINT64_MAX;
-	if (p->nsent == 0 || p->timed_out)
+	if (p->nsent == 0)
 		return UINT64_MAX;
-	first = p->sent[p->first].deadline_ns;
-	if (clock_ns() < first)
-		return first;
-	p->timed_out = true;
-	groups_stop(&w->groups, p->pid, w->set.stop_timeout_ms);
-	return UINT64_MAX;
+	return work_time_out(w, p->pid, p->sent[p->first].deadline_ns,
+	                     &p->timed_out);
 }
 
 void pipe_close(struct pipe_co *p, struct work_ctx *w, uint32_t grace_ms)

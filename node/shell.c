@@ -207,13 +207,9 @@ bool shell_reaped(struct shell *s, struct work_ctx *w, pid_t pid, int status)
 
 uint64_t shell_tick(struct shell *s, struct work_ctx *w)
 {
-	if (!s->busy || s->timed_out)
+	if (!s->busy)
 		return UINT64_MAX;
-	if (clock_ns() < s->deadline_ns)
-		return s->deadline_ns;
-	s->timed_out = true;
-	groups_stop(&w->groups, s->pid, w->set.stop_timeout_ms);
-	return UINT64_MAX;
+	return work_time_out(w, s->pid, s->deadline_ns, &s->timed_out);
 }
 
 void shell_close(struct shell *s, struct work_ctx *w, uint32_t grace_ms)

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "io.h"
 
 /* Each item is stored as its struct work_item (data unused), then its
@@ -115,6 +116,18 @@ void work_ended(int status, struct proto_reply *r)
 		r->how = REPLY_EXITED;
 		r->code = (uint16_t)WEXITSTATUS(status);
 	}
+}
+
+uint64_t work_time_out(struct work_ctx *w, pid_t pid, uint64_t deadline_ns,
+                       bool *timed_out)
+{
+	if (*timed_out)
+		return UINT64_MAX;
+	if (clock_ns() < deadline_ns)
+		return deadline_ns;
+	*timed_out = true;
+	groups_stop(&w->groups, pid, w->set.stop_timeout_ms);
+	return UINT64_MAX;
 }
 
 int work_flush(int fd, struct buf *b)

@@ -96,4 +96,11 @@ void work_close(int *fd);
    Return 0 (all written, or EAGAIN), or -1 (errno; e.g. EPIPE). */
 int work_flush(int fd, struct buf *b);
 
+/* A time-out, once: when deadline_ns has passed and *timed_out is not
+   set yet, set it and stop pid's process group (SIGTERM, then SIGKILL
+   after stop_timeout_ms). Return the deadline still ahead, or
+   UINT64_MAX when none is. */
+uint64_t work_time_out(struct work_ctx *w, pid_t pid, uint64_t deadline_ns,
+                       bool *timed_out);
+
 #endif

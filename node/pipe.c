@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -82,15 +83,73 @@ static int start(struct pipe_co *p, struct work_ctx *w)
 	return 0;
 }
 
+/* Forget the oldest unanswered message. */
+static void forget_first(struct pipe_co *p)
+{
+	free(p->sent[p->first].data);
+	p->sent[p->first].data = NULL;
+	p->first = (p->first + 1) % PIPE_WINDOW;
+	p->nsent--;
+}
+
+/* Answer the oldest unanswered message with r (its seq filled here). */
+static void answer_first(struct pipe_co *p, struct work_ctx *w,
+                         struct proto_reply *r)
+{
+	r->seq = p->sent[p->first].seq;
+	if (p->died)
+		r->flags |= REPLY_F_RESTARTED;
+	p->died = false;
+	forget_first(p);
+	(void)work_reply(w, r);
+}
+
+/* Answer the kept messages whose deadline has passed: never run. */
+static void expire_kept(struct pipe_co *p, struct work_ctx *w)
+{
+	while (p->nsent > 0 && p->sent[p->first].deadline_ns <= clock_ns()) {
+		struct proto_reply r = {.how = REPLY_TIMED_OUT};
+		p->died = false; /* it ran on no co-process */
+		answer_first(p, w, &r);
+	}
+}
+
+/* Start a co-process, the kept messages (those a dead one was sent after
+   the one it answered last, so never began) written to it first.
+   Return 0, or -1 with errno (the kept are answered then: it cannot
+   run). */
+static int restart(struct pipe_co *p, struct work_ctx *w)
+{
+	expire_kept(p, w);
+	for (unsigned k = 0; k < p->nsent; k++) {
+		unsigned i = (p->first + k) % PIPE_WINDOW;
+		if (buf_append(&p->wq, p->sent[i].data, p->sent[i].len) < 0 ||
+		    buf_append(&p->wq, "\n", 1) < 0)
+			break; /* out of memory: start() fails alike */
+	}
+	if (start(p, w) == 0)
+		return 0;
+	int err = errno;
+	buf_consume(&p->wq, buf_used(&p->wq));
+	while (p->nsent > 0) {
+		errno = err;
+		(void)work_cannot_run(w, p->sent[p->first].seq,
+		                      w->argv ? w->argv[0] : "");
+		p->died = false;
+		forget_first(p);
+	}
+	back_off(p);
+	errno = err;
+	return -1;
+}
+
 void pipe_warm(struct pipe_co *p, struct work_ctx *w)
 {
 	if (p->pid > 0)
 		return;
-	if (start(p, w) < 0) {
+	if (restart(p, w) < 0)
 		log_msg("handler_command: cannot run '%s': %s",
 		        w->argv ? w->argv[0] : "", strerror(errno));
-		back_off(p);
-	}
 }
 
 void pipe_begin(struct pipe_co *p, struct work_ctx *w,
@@ -102,19 +161,23 @@ void pipe_begin(struct pipe_co *p, struct work_ctx *w,
 		                  "be two lines; not sent");
 		return;
 	}
-	if (p->pid == 0 && start(p, w) < 0) {
+	if (p->pid == 0 && restart(p, w) < 0) {
 		(void)work_cannot_run(w, m->seq, w->argv ? w->argv[0] : "");
-		back_off(p);
 		return;
 	}
-	if (buf_append(&p->wq, m->data, m->len) < 0 ||
+	uint8_t *copy = malloc(m->len ? m->len : 1);
+	if (!copy || buf_append(&p->wq, m->data, m->len) < 0 ||
 	    buf_append(&p->wq, "\n", 1) < 0) {
+		free(copy);
 		(void)work_refuse(w, m->seq, "out of memory; not sent");
 		return;
 	}
+	memcpy(copy, m->data, m->len);
 	unsigned i = (p->first + p->nsent++) % PIPE_WINDOW;
 	p->sent[i].seq = m->seq;
 	p->sent[i].deadline_ns = m->deadline_ns;
+	p->sent[i].data = copy;
+	p->sent[i].len = m->len;
 }
 
 void pipe_flush(struct pipe_co *p)
@@ -135,19 +198,6 @@ int pipe_poll_set(const struct pipe_co *p, struct pollfd *pfd)
 	if (p->in_fd >= 0 && buf_used(&p->wq) > 0)
 		pfd[n++] = (struct pollfd){.fd = p->in_fd, .events = POLLOUT};
 	return n;
-}
-
-/* Answer the oldest unanswered message with r (its seq filled here). */
-static void answer_first(struct pipe_co *p, struct work_ctx *w,
-                         struct proto_reply *r)
-{
-	r->seq = p->sent[p->first].seq;
-	if (p->died)
-		r->flags |= REPLY_F_RESTARTED;
-	p->died = false;
-	p->first = (p->first + 1) % PIPE_WINDOW;
-	p->nsent--;
-	(void)work_reply(w, r);
 }
 
 /* A whole answer line is in p->line: answer with it, or count it as
@@ -232,8 +282,8 @@ void pipe_events(struct pipe_co *p, struct work_ctx *w,
 	}
 }
 
-/* Close the pipes, forget the unanswered, SIGTERM the group. */
-static void drop(struct pipe_co *p, struct work_ctx *w, uint32_t grace_ms)
+/* Close the pipes and SIGTERM the group; the unanswered are kept. */
+static void end(struct pipe_co *p, struct work_ctx *w, uint32_t grace_ms)
 {
 	work_close(&p->in_fd);
 	work_close(&p->out_fd);
@@ -243,8 +293,15 @@ static void drop(struct pipe_co *p, struct work_ctx *w, uint32_t grace_ms)
 	if (p->pid > 0)
 		groups_stop(&w->groups, p->pid, grace_ms);
 	p->pid = 0;
-	p->nsent = 0;
 	p->timed_out = false;
+}
+
+/* End the co-process and forget the unanswered. */
+static void drop(struct pipe_co *p, struct work_ctx *w, uint32_t grace_ms)
+{
+	end(p, w, grace_ms);
+	while (p->nsent > 0)
+		forget_first(p);
 }
 
 bool pipe_reaped(struct pipe_co *p, struct work_ctx *w, pid_t pid, int status)
@@ -256,9 +313,7 @@ bool pipe_reaped(struct pipe_co *p, struct work_ctx *w, pid_t pid, int status)
 	/* Lines it wrote before it ended are answers all the same. */
 	if (p->out_fd >= 0 && ioctl(p->out_fd, FIONREAD, &left) == 0)
 		read_output(p, w, left);
-	if (p->nsent == 0)
-		p->died = true;
-	while (p->nsent > 0) {
+	if (p->nsent > 0) {
 		struct proto_reply r = {.flags = REPLY_F_RESTARTED};
 		work_ended(status, &r);
 		if (clock_ns() >= p->sent[p->first].deadline_ns) {
@@ -267,15 +322,30 @@ bool pipe_reaped(struct pipe_co *p, struct work_ctx *w, pid_t pid, int status)
 		}
 		answer_first(p, w, &r);
 	}
-	drop(p, w, w->set.stop_timeout_ms);
+	p->died = true; /* the next reply comes from another co-process */
+	end(p, w, w->set.stop_timeout_ms);
 	back_off(p);
 	return true;
+}
+
+/* With no co-process: the kept messages wait for the next one, started
+   once its back-off allows. Return the next deadline. */
+static uint64_t tick_idle(struct pipe_co *p, struct work_ctx *w)
+{
+	uint64_t now = clock_ns();
+
+	expire_kept(p, w);
+	if (p->nsent > 0 && now >= p->restart_ns && restart(p, w) == 0)
+		return p->sent[p->first].deadline_ns;
+	if (p->nsent > 0 && p->sent[p->first].deadline_ns < p->restart_ns)
+		return p->sent[p->first].deadline_ns;
+	return p->restart_ns > now ? p->restart_ns : UINT64_MAX;
 }
 
 uint64_t pipe_tick(struct pipe_co *p, struct work_ctx *w)
 {
 	if (p->pid == 0)
-		return p->restart_ns > clock_ns() ? p->restart_ns : UINT64_MAX;
+		return tick_idle(p, w);
 	if (p->nsent == 0)
 		return UINT64_MAX;
 	return work_time_out(w, p->pid, p->sent[p->first].deadline_ns,

@@ -8,11 +8,13 @@
  * Messages are pipelined: up to PIPE_WINDOW written and unanswered,
  * written without blocking, so a co-process like cat answers many per
  * round trip. Lines that come while nothing is unanswered are dropped
- * and said once on stderr. A co-process that dies answers every
- * unanswered message with how it ended, flagged restarted, and is started
- * again for the next message: at once the first time, then no sooner than
- * 100 ms after it started, doubling up to 5 s while it keeps dying within
- * a second (a bad command must not spin).
+ * and said once on stderr. A co-process that dies (or is stopped for a
+ * time-out) answers the oldest unanswered message with how it ended; the
+ * ones written after it, which a co-process answering in order never
+ * began, are kept and written again to the next co-process, whose first
+ * reply is flagged restarted. It is started again at once the first time,
+ * then no sooner than 100 ms after it started, doubling up to 5 s while it
+ * keeps dying within a second (a bad command must not spin).
  */
 #ifndef FANOUT_NODE_PIPE_H
 #define FANOUT_NODE_PIPE_H
@@ -34,6 +36,8 @@ struct pipe_co {
 	uint32_t line_dropped;
 	struct {
 		uint64_t seq, deadline_ns;
+		uint8_t *data; /* a copy, to write again after a death */
+		uint32_t len;
 	} sent[PIPE_WINDOW]; /* unanswered messages, a ring from first */
 	unsigned first, nsent;
 	bool timed_out; /* its group got SIGTERM: the first one overran */

@@ -299,6 +299,36 @@ class Pipe(FanoutTest):
                                               o.node.err))) == 2,
                    REPLY_DEADLINE, "a second co-process")
 
+    def test_lines_after_a_death_go_to_the_next_co_process(self):
+        # Sent in one write: the worker dies on "die"; "b" and "c",
+        # written after it, were never begun: the next worker answers.
+        o = Orchestrator(self, "pipe", command=[
+            "sh", "-c", 'while read l; do [ "$l" = die ] && exit 5; '
+            'echo "got $l"; done'])
+        seqs = o.send(b"a", b"die", b"b", b"c")
+        got = [o.reply(q) for q in seqs]
+        self.assertEqual([(r.how, r.code, r.flags, r.output) for r in got],
+                         [(EXITED, 0, 0, b"got a"),
+                          (EXITED, 5, RESTARTED, b""),
+                          (EXITED, 0, RESTARTED, b"got b"),
+                          (EXITED, 0, 0, b"got c")])
+
+    def test_lines_after_a_time_out_go_to_the_next_co_process(self):
+        # "b" comes 0.3 s after "hang" (the scenario, not a settling
+        # wait): its own 0.6 s are not over when "hang" times out, so
+        # the next co-process answers it.
+        o = Orchestrator(self, "pipe", timeout_ms=600, stop_timeout_ms=200,
+                         command=["sh", "-c", 'while read l; do '
+                                  '[ "$l" = hang ] && sleep 100; '
+                                  'echo "got $l"; done'])
+        [first] = o.send(b"hang")
+        time.sleep(0.3)
+        [second] = o.send(b"b")
+        hang, b = o.reply(first), o.reply(second)
+        self.assertEqual((hang.how, hang.code, hang.flags),
+                         (TIMED_OUT, signal.SIGTERM, RESTARTED))
+        self.assertEqual((b.how, b.output), (EXITED, b"got b"))
+
     def test_command_not_found(self):
         o = Orchestrator(self, "pipe", command=["fanout-no-such-command"])
         r = o.run(b"x")

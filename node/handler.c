@@ -235,29 +235,35 @@ static void wait_child(int signal_fd, uint64_t deadline_ns)
 			;
 }
 
-/* Send sig to every child of ours: what commands started in sessions
-   of their own and left to us, a child subreaper (and the jobs). */
-static void signal_children(int sig)
+/* Send sig to every child of ours, and to the group each leads: what
+   commands started in sessions of their own and left to us, a child
+   subreaper (and the jobs). Return how many children there were. */
+static unsigned signal_children(int sig)
 {
 	pid_t kids[KIDS_MAX];
 	unsigned n = proc_children(getpid(), kids, KIDS_MAX);
 
 	for (unsigned i = 0; i < n; i++)
-		kill(kids[i], sig);
+		if (getpgid(kids[i]) != kids[i] || kill(-kids[i], sig) < 0)
+			kill(kids[i], sig);
+	return n;
 }
 
-/* Reap children until none is left or end_ns. */
-static void reap_children(int signal_fd, uint64_t end_ns)
+/* SIGKILL and reap children until none is left or end_ns; what is
+   re-parented to us meanwhile (a killed child's orphans) is killed in
+   turn. */
+static void kill_children(int signal_fd, uint64_t end_ns)
 {
-	pid_t pid;
-
-	while ((pid = waitpid(-1, NULL, WNOHANG)) >= 0 && clock_ns() < end_ns)
-		if (pid == 0)
-			wait_child(signal_fd, end_ns);
+	while (signal_children(SIGKILL) > 0 && clock_ns() < end_ns) {
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		wait_child(signal_fd, end_ns);
+	}
 }
 
-void handler_stop(struct handler *h, int signal_fd, bool now)
+void handler_stop(struct handler *h, int signal_fd, pid_t parent)
 {
+	bool now = getppid() != parent;
 	uint32_t grace =
 	    now ? 0 : min_u64(h->w.set.stop_timeout_ms, HANDLER_STOP_MS);
 	/* Past the SIGKILLs, a short while for the killed to be reaped. */
@@ -274,12 +280,18 @@ void handler_stop(struct handler *h, int signal_fd, bool now)
 		uint64_t next = groups_tick(&h->w.groups);
 		if (h->w.groups.n == 0 || clock_ns() >= end)
 			break;
+		if (!now && getppid() != parent) {
+			/* Orphaned meanwhile (its connection closes before the
+			   parent-death signal comes): nobody waits now. */
+			now = true;
+			groups_hurry(&h->w.groups, clock_ns());
+			end = clock_ns() + MS_NS(500);
+			continue;
+		}
 		wait_child(signal_fd, min_u64(next, end));
 	}
-	if (h->commands) {
-		signal_children(SIGKILL);
-		reap_children(signal_fd, clock_ns() + MS_NS(500));
-	}
+	if (h->commands)
+		kill_children(signal_fd, clock_ns() + MS_NS(500));
 	exec_free(&h->exec);
 	shell_free(&h->shell);
 	pipe_free(&h->pipe);

@@ -88,11 +88,12 @@ void handler_reap(struct handler *h);
 uint64_t handler_run(struct handler *h);
 
 /* The node stops: every process group of what it runs gets SIGTERM, then
-   after at most HANDLER_STOP_MS SIGKILL (at once when now is set: the
-   node is orphaned, nobody waits); once commands ran, so does every
-   other child (what they left in sessions of their own, re-parented to
-   the node, a child subreaper: SPEC §12). The ended are reaped
+   after at most HANDLER_STOP_MS SIGKILL (at once when the node's parent
+   is no longer parent: orphaned, nobody waits; looked at as it waits);
+   once commands ran, so does every other child and its group (what
+   they left in sessions of their own, re-parented to the node, a child
+   subreaper: SPEC §12), until none is left. The ended are reaped
    (reading SIGCHLD on signal_fd), and the memory released. */
-void handler_stop(struct handler *h, int signal_fd, bool now);
+void handler_stop(struct handler *h, int signal_fd, pid_t parent);
 
 #endif

@@ -54,8 +54,7 @@ struct node_state {
 	struct buf in, out;
 	struct handler handler;
 	bool done;
-	bool gentle;   /* the parent's death sends SIGTERM, not SIGKILL */
-	bool orphaned; /* the parent died: stop what runs without grace */
+	bool gentle; /* the parent's death sends SIGTERM, not SIGKILL */
 	int status;
 };
 
@@ -216,10 +215,8 @@ static void die_gently(struct node_state *s)
 	s->gentle = true;
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
 		log_errno("prctl");
-	if (getppid() != s->ctx->parent) { /* died before we asked */
-		s->orphaned = true;
+	if (getppid() != s->ctx->parent) /* died before we asked */
 		finish(s, 0);
-	}
 }
 
 /* Handle every whole frame in the input buffer. */
@@ -310,8 +307,6 @@ static void read_signal(struct node_state *s)
 		if (si.ssi_signo == SIGCHLD) {
 			handler_reap(&s->handler);
 		} else if (si.ssi_signo != SIGHUP) {
-			/* The parent-death signal: nobody waits for us. */
-			s->orphaned |= getppid() != s->ctx->parent;
 			finish(s, 0);
 		}
 	}
@@ -440,7 +435,7 @@ int node_serve(const struct node_ctx *ctx)
 	/* Acks already queued are owed; try once, then go. */
 	if (s.session >= 0 && s.status == 0)
 		(void)flush_out(&s);
-	handler_stop(&s.handler, ctx->signal_fd, s.orphaned);
+	handler_stop(&s.handler, ctx->signal_fd, ctx->parent);
 	if (s.session >= 0)
 		close(s.session);
 	while (s.npending > 0)

@@ -300,27 +300,32 @@ class NothingEscapes(FanoutTest):
     """What handlers run goes with their node (SPEC §12), however the
     node ends."""
 
-    def start_sleeping(self, n, secs, cmd="sleep %s; echo never"):
+    def start_sleeping(self, n, secs, cmd="sleep %s; echo never", each=1):
         base = self.ports(n)
         o = self.start(["-n", str(n), "-p", str(base), "--handler", "exec",
                         "--json"])
         self.assertEqual(o.wait_event("ready")["nodes"], n, o.err)
-        o.send((cmd % secs) + "\n")
-        wait_until(lambda: len(sleepers(secs)) == n, 5,
+        o.send(cmd.replace("%s", secs) + "\n")
+        wait_until(lambda: len(sleepers(secs)) == n * each, 5,
                    "every node to start its command")
         self.addCleanup(lambda: kill_pids(sleepers(secs)))
         return base, o
 
     def test_sigkill_of_the_orchestrator_stops_every_command(self):
+        # A command that ignores SIGTERM, and what it left in a session
+        # of its own, two levels deep.
         secs = "%d.5" % random.randint(3000, 9000)
-        base, o = self.start_sleeping(3, secs)
+        base, o = self.start_sleeping(
+            3, secs, "setsid sh -c 'sleep %s & exec sleep %s' & "
+            "trap '' TERM; sleep %s", each=3)
         os.kill(o.pid, signal.SIGKILL)
         # Nodes run commands: their parent's death reaches them as
-        # SIGTERM, and they stop what they ran before they go.
-        wait_until(lambda: not sleepers(secs), 2.0,
+        # SIGTERM, and they stop what they ran before they go, within
+        # the second SPEC §5 gives them.
+        wait_until(lambda: not sleepers(secs), 1.0,
                    "the commands to go with the orchestrator")
         wait_until(lambda: not node_processes(base, base + 2, self.dir),
-                   2.0, "the nodes to go")
+                   1.0, "the nodes to go")
 
     def test_a_dead_nodes_commands_go_with_it(self):
         secs = "%d.5" % random.randint(3000, 9000)

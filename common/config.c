@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -177,10 +178,10 @@ static bool valid_host(const char *s)
 	                 "0123456789.-:_%") == n;
 }
 
-/* Return NULL if every {placeholder} in s is known, else the bad one.
-   A placeholder is a name in braces: "{prot}" and "{PORT}" are wrong,
-   and so is "{port" left open; other braces are text, so awk's
-   '{print $1}', the shell's ${var} and Python's "{}" pass as they are. */
+/* Return NULL if every {placeholder} in s is written right, else the
+   bad one: "{PORT}" (a placeholder in other case) or "{port" left open.
+   Other braces are text: awk's '{print}', the shell's ${port}, Python's
+   "{name}" pass as they are. */
 static const char *bad_placeholder(const char *s)
 {
 	static const char *const names[] = {"host", "port", "index"};
@@ -188,14 +189,17 @@ static const char *bad_placeholder(const char *s)
 	for (const char *p = strchr(s, '{'); p; p = strchr(p + 1, '{')) {
 		size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyz"
 		                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
-		bool known = false;
+		bool exact = false, other_case = false;
 
-		for (size_t i = 0; i < 3; i++)
-			known |= n == strlen(names[i]) &&
-			         strncmp(p + 1, names[i], n) == 0;
-		if (n == 0 || (p > s && p[-1] == '$'))
-			continue; /* not a name, or the shell's ${name} */
-		if (p[1 + n] == '}' ? !known : known)
+		if (p > s && p[-1] == '$')
+			continue; /* the shell's ${name} */
+		for (size_t i = 0; i < 3; i++) {
+			bool len_ok = n == strlen(names[i]);
+			exact |= len_ok && strncmp(p + 1, names[i], n) == 0;
+			other_case |=
+			    len_ok && strncasecmp(p + 1, names[i], n) == 0;
+		}
+		if (exact ? p[1 + n] != '}' : other_case)
 			return p;
 	}
 	return NULL;

@@ -44,7 +44,10 @@ static int expand_word(const struct template_vars *v, const char *w, char *out,
 
 	for (size_t i = 0; w[i];) {
 		int n;
-		if (!strncmp(w + i, "{host}", 6))
+		/* The shell's ${port} is the shell's, not ours. */
+		if (i > 0 && w[i - 1] == '$')
+			n = snprintf(out + k, outlen - k, "%c", w[i]), i++;
+		else if (!strncmp(w + i, "{host}", 6))
 			n = snprintf(out + k, outlen - k, "%s", v->host),
 			i += 6;
 		else if (!strncmp(w + i, "{port}", 6))

@@ -91,6 +91,9 @@ static void placeholders_are_replaced_inside_words(void **state)
 	assert_string_equal(argv[3], "33");
 	assert_string_equal(argv[4], "{nope}"); /* unknown: left as it is */
 	assert_string_equal(argv[5], "{port");
+	/* The shell's ${port} is the shell's. */
+	assert_int_equal(expand("sh -c 'echo ${port} $${index}:{index}'"), 3);
+	assert_string_equal(argv[2], "echo ${port} $${index}:3");
 }
 
 static void a_value_never_splits_a_word(void **state)

@@ -263,8 +263,8 @@ static void read_output(struct pipe_co *p, struct work_ctx *w, long limit)
 			limit -= r;
 	}
 	if (surplus > 0 && !p->said) {
-		log_msg("handler answered %lu lines nobody asked for; dropped",
-		        surplus);
+		log_msg("handler answered %lu line%s nobody asked for; dropped",
+		        surplus, surplus == 1 ? "" : "s");
 		p->said = true;
 	}
 }

@@ -57,13 +57,16 @@ static void print_status(struct console *c)
 static void send_set(struct console *c, const char *args, size_t len)
 {
 	const struct fleet *f = c->fleet;
-	size_t skip = strspn(args, " "), setlen;
-	const char *set = args + (skip < len ? skip : len), *sp;
+	size_t skip = 0, setlen;
+	const char *set, *sp;
 	uint8_t *member = NULL;
 	char err[160] = "no text to send";
 	unsigned connected = 0;
 
-	len -= (size_t)(set - args);
+	while (skip < len && args[skip] == ' ') /* args holds no NUL */
+		skip++;
+	set = args + skip;
+	len -= skip;
 	sp = memchr(set, ' ', len);
 	setlen = sp ? (size_t)(sp - set) : len;
 	if (!sp || sp + 1 == set + len || f->n == 0 ||
@@ -153,8 +156,9 @@ void console_refuse_long(struct console *c)
 void console_refuse_full(struct console *c)
 {
 	c->lineno++;
-	log_msg("%u broadcasts are in flight; line %" PRIu64 " not sent",
-	        LINKS_WINDOW, c->lineno);
+	log_msg("the broadcasts in flight (or their replies) fill the window; "
+	        "line %" PRIu64 " not sent",
+	        c->lineno);
 	outcome_fail(c->outcome);
 }
 

@@ -47,6 +47,13 @@ void console_refuse_long(struct console *c);
 /* Refuse a line typed while the window of broadcasts is full: say so. */
 void console_refuse_full(struct console *c);
 
+/* Whether a /reload waits to be done: a script's next lines wait for it
+   (they may count on what it changes). */
+static inline bool console_reload_waiting(const struct console *c)
+{
+	return c->reload_requested;
+}
+
 /* Return whether /reload was asked for since the last call. */
 bool console_take_reload(struct console *c);
 

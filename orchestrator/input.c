@@ -38,7 +38,8 @@ static void process_lines(struct input *in)
 
 	in->lines.max = in->cfg->max_message_bytes; /* a reload may change it */
 	in->lines.eof = in->eof;
-	while (!outcome_stopping(in->outcome) && room(in)) {
+	while (!outcome_stopping(in->outcome) && room(in) &&
+	       !console_reload_waiting(in->console)) {
 		enum line_result r = linebuf_next(&in->lines, &line, &len);
 		if (r == LINE_NONE)
 			break;

@@ -180,6 +180,7 @@ int links_setup(struct links *l, char *err, size_t errlen)
 		         proto_handler_name(h.kind),
 		         proto_handler_name(l->handler.kind));
 	l->handler = h;
+	l->commands |= h.kind != HANDLER_ACK;
 	/* Nodes started before know another handler: tell them. */
 	for (unsigned i = 0; l->handler_set && i < f->nalloc; i++)
 		if (f->nodes[i]->state == NODE_CONNECTED)

@@ -124,7 +124,9 @@ void supervisor_node_exit(struct supervisor *s, struct node *nd)
 	outcome_fail(s->outcome);
 	out_node_exit(s->out, nd);
 	clear_group(s, nd);
-	fleet_kill_session(nd);
+	/* What its handlers ran (a scan of /proc: only when they may have). */
+	if (s->links->commands)
+		fleet_kill_session(nd);
 	if (backoff_wanted(s->settings->cfg.restart, nd->proc.wait_status))
 		schedule_restart(s, nd);
 }

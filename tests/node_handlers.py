@@ -273,7 +273,7 @@ class Pipe(FanoutTest):
         o = Orchestrator(self, "pipe", command=[
             "sh", "-c", "while read l; do echo a; echo b; done"])
         self.assertEqual(o.run(b"one").output, b"a")
-        wait_until(lambda: re.search(rb"answered 1 lines nobody asked "
+        wait_until(lambda: re.search(rb"answered 1 line nobody asked "
                                      rb"for; dropped", o.node.err),
                    REPLY_DEADLINE, "the surplus line to be said")
         r = o.run(b"two")

@@ -361,6 +361,22 @@ class Configuration(FanoutTest):
                          r"\[node\] handler_command")
         self.assertFalse(node_processes(base, base, self.dir))
 
+    def test_a_scripts_reload_applies_before_its_next_lines(self):
+        n = 2
+        base = self.ports(n)
+        cfg = self.config(base, n, "[node]\nhandler = exec\n")
+        # The first line edits the file (on every node); the line after
+        # /reload goes with what the reload read: the ack handler.
+        r = self.run_orch(["-c", cfg, "--json"],
+                          "sed -i 's/= exec/= ack/' %s\n/reload\n"
+                          "echo after\n" % cfg)
+        self.assertEqual(r.rc, 0, r)
+        bcs = [e for e in r.events() if e["event"] == "broadcast"]
+        self.assertEqual(len(bcs), 2, r)
+        self.assertIn("replies", bcs[0])
+        self.assertNotIn("replies", bcs[1], bcs)
+        self.assert_clean(base, n)
+
     def test_a_reload_can_change_the_handler(self):
         n = 2
         base = self.ports(n)

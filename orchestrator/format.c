@@ -106,15 +106,21 @@ static void list_nodes(struct buf *b, const struct bcast *bc,
 		buf_printf(b, " and %u more", total - listed);
 }
 
-/* Return how many nodes of g sent a reply that was not clean. */
-static unsigned failed_nodes(const struct gather *g)
+/* Append "; failed: node[0-2,4-7] (7)", the nodes of g whose reply was
+   not clean, folded (nothing when there are none). */
+static void failed_nodes(struct buf *b, const struct gather *g)
 {
-	unsigned n = 0;
+	unsigned all = 0, n, *idx;
 
 	for (unsigned i = 0; i < g->ngroups; i++)
-		if (!gather_group_clean(&g->groups[i]))
-			n += g->groups[i].nnodes;
-	return n;
+		all += g->groups[i].nnodes;
+	if (gather_all_clean(g) || !(idx = malloc(all * sizeof(*idx))))
+		return;
+	n = gather_unclean(g, idx);
+	buf_printf(b, "; failed: ");
+	nodeset_format(b, idx, n);
+	buf_printf(b, " (%u)", n);
+	free(idx);
 }
 
 /* Append ", replied 3/5 in 4.10 ms" (the time of the last reply). */
@@ -130,8 +136,6 @@ void format_broadcast(struct buf *b, const struct bcast *bc,
                       struct node *const *nodes, unsigned count)
 {
 	double ms = (double)(bc->last_ack_ns - bc->sent_ns) / 1e6;
-	unsigned failed;
-
 	if (bc->expected == 0)
 		buf_printf(b, "#%" PRIu64 " not sent: no node is connected",
 		           bc->seq);
@@ -151,8 +155,7 @@ void format_broadcast(struct buf *b, const struct bcast *bc,
 	/* Still SLOT_ACKED at report time: its reply never came. */
 	list_nodes(b, bc, nodes, count, "; no reply: ", SLOT_ACKED,
 	           SLOT_NO_REPLY);
-	if ((failed = failed_nodes(&bc->replies)) > 0)
-		buf_printf(b, "; failed on %u", failed);
+	failed_nodes(b, &bc->replies);
 }
 
 /* Append the JSON array of bc's node indexes in slot state s or also. */

@@ -33,8 +33,8 @@ void format_escape(struct buf *b, const char *text, size_t len);
    "#3 acked 4/5 in 0.41 ms, slowest node 1; missing: node 2 (...)";
    nodes[0..count) name the nodes its slots refer to. When replies were
    wanted: "#3 acked 5/5 in 0.30 ms, replied 4/5 in 4.10 ms, slowest node
-   1; no reply: node 2 (...); failed on 1" (the slowest to reply; failed:
-   nodes whose reply was not clean). */
+   1; no reply: node 2 (...); failed: node[0,3] (2)" (the slowest to
+   reply; failed: the nodes whose reply was not clean, folded). */
 void format_broadcast(struct buf *b, const struct bcast *bc,
                       struct node *const *nodes, unsigned count);
 

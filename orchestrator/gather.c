@@ -135,6 +135,20 @@ bool gather_group_clean(const struct reply_group *gr)
 	return gr->how == REPLY_EXITED && gr->code == 0;
 }
 
+unsigned gather_unclean(const struct gather *g, unsigned *out)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < g->ngroups; i++)
+		if (!gather_group_clean(&g->groups[i])) {
+			memcpy(out + n, g->groups[i].nodes,
+			       g->groups[i].nnodes * sizeof(*out));
+			n += g->groups[i].nnodes;
+		}
+	qsort(out, n, sizeof(*out), cmp_node);
+	return n;
+}
+
 bool gather_all_clean(const struct gather *g)
 {
 	for (unsigned i = 0; i < g->ngroups; i++)

@@ -45,6 +45,10 @@ void gather_sort(struct gather *g);
    that then succeeded, or output cut short, is said but still clean. */
 bool gather_group_clean(const struct reply_group *gr);
 
+/* Write into out, ascending, the nodes whose reply was not clean; out
+   has room for every node gathered. Return how many. */
+unsigned gather_unclean(const struct gather *g, unsigned *out);
+
 /* Whether every reply gathered is a clean one. */
 bool gather_all_clean(const struct gather *g);
 

@@ -373,7 +373,8 @@ static void run_console(struct app *a)
 		if (reload_due(a)) {
 			a->reload_pending = false;
 			supervisor_reload(&a->supervisor);
-			input_tick(&a->input); /* the lines that waited for it */
+			input_tick(
+			    &a->input); /* the lines that waited for it */
 		}
 		supervisor_tick(&a->supervisor);
 		if (console_done(a))

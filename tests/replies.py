@@ -59,7 +59,7 @@ class Exec(FanoutTest):
         self.assertEqual(r.rc, 1, r)
         self.assertEqual(list(blocks(r.stdout).items()),
                          [("node[3,5] (2): exit 2", ["yes"])], r)
-        self.assertIn("failed on 2", r.stdout)
+        self.assertIn("failed: node[3,5] (2)", r.stdout)
 
     def test_a_command_that_prints_nothing_shows_no_block(self):
         r = self.run_exec(3, "true\n")

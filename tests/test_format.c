@@ -274,8 +274,8 @@ static void headline_no_reply_and_failed(void **state)
 	gather_sort(&bc->replies);
 	format_broadcast(&b, bc, nodes, 3);
 	expect("#1 acked 3/3 in 0.30 ms, replied 2/3 in 4.10 ms, slowest "
-	       "node 1; no reply: node 2 ([::1]:8890, pid 4242); failed on "
-	       "1");
+	       "node 1; no reply: node 2 ([::1]:8890, pid 4242); failed: "
+	       "node1 (1)");
 }
 
 /* Missing acks, a node lost after its ack, none replied. */
@@ -355,7 +355,7 @@ static void reply_endings(void **state)
 	       "restarted; 12 bytes dropped\n");
 	format_broadcast(&b, bc, nodes, 3);
 	expect("#1 acked 6/6 in 0.60 ms, replied 6/6 in 1.50 ms, slowest "
-	       "node 5; failed on 3");
+	       "node 5; failed: node[1,4-5] (3)");
 }
 
 static void replies_json(void **state)

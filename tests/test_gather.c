@@ -224,6 +224,9 @@ static void all_clean(void **state)
 	r.code = 1;
 	add(2, r);
 	assert_false(gather_all_clean(&g));
+	unsigned bad[3];
+	assert_int_equal(gather_unclean(&g, bad), 1);
+	assert_int_equal(bad[0], 2);
 	gather_clear(&g);
 	r = reply(9, NULL, 0);
 	r.how = REPLY_SIGNALED;

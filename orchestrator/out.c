@@ -277,35 +277,35 @@ static void put_buf(struct out *o, struct sink *sink, struct buf *b)
 }
 
 /* The replies of bc, as out_broadcast() says. */
-static void put_replies(struct out *o, const struct bcast *bc)
+static void put_lines(struct out *o, const struct bcast *bc)
 {
 	struct buf b = {0};
 
-	if (o->lines) {
-		format_reply_lines(&b, bc);
-		put_buf(o, &o->out, &b);
-		format_reply_endings(&b, bc);
-		put_buf(o, o->errs, &b);
-	} else {
-		format_replies(&b, bc);
-		put_buf(o, o->human, &b);
-	}
+	format_reply_lines(&b, bc);
+	put_buf(o, &o->out, &b);
+	format_reply_endings(&b, bc);
+	put_buf(o, o->errs, &b);
 }
 
 void out_broadcast(struct out *o, const struct bcast *bc, bool say,
                    struct node *const *nodes, unsigned count)
 {
 	bool clean = inflight_clean(bc);
+	struct buf blocks = {0};
 
-	if (say && (!o->quiet || !clean)) {
+	if (say && bc->reply_window_ns > 0 && !o->json && !o->lines)
+		format_replies(&blocks, bc);
+	/* Quiet, a clean broadcast still heads the output it shows. */
+	if (say && (!o->quiet || !clean || buf_used(&blocks) > 0)) {
 		struct buf h = {0};
 		buf_printf(&h, "%s", clean ? "" : paint(o, RED));
 		format_broadcast(&h, bc, nodes, count);
 		buf_printf(&h, "%s\n", clean ? "" : paint(o, RESET));
 		put_buf(o, o->human, &h);
 	}
-	if (say && bc->reply_window_ns > 0 && !o->json)
-		put_replies(o, bc);
+	put_buf(o, o->human, &blocks);
+	if (say && bc->reply_window_ns > 0 && !o->json && o->lines)
+		put_lines(o, bc);
 	if (o->json) {
 		struct buf j = {0};
 		format_broadcast_json(&j, bc);

@@ -61,6 +61,14 @@ class Exec(FanoutTest):
                          [("node[3,5] (2): exit 2", ["yes"])], r)
         self.assertIn("failed: node[3,5] (2)", r.stdout)
 
+    def test_quiet_heads_what_it_shows(self):
+        # -q: a clean broadcast's line only when it has output to head.
+        r = self.run_exec(2, "echo hi\ntrue\n", "-q")
+        self.assertEqual(r.rc, 0, r)
+        self.assertRegex(r.stdout, r"^#1 acked 2/2 .*\n-+ node\[0-1\] \(2\)"
+                         r"\nhi\nshutdown", r)
+        self.assertNotIn("#2", r.stdout, r)
+
     def test_a_command_that_prints_nothing_shows_no_block(self):
         r = self.run_exec(3, "true\n")
         self.assertEqual(r.rc, 0, r)

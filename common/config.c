@@ -18,7 +18,16 @@
 #include "parse.h"
 #include "proto.h"
 
-enum kind { K_UINT, K_HOST, K_HOSTS, K_PATH, K_COMMAND, K_RESTART, K_HANDLER };
+enum kind {
+	K_UINT,
+	K_HOST,
+	K_HOSTS,
+	K_PATH,
+	K_COMMAND,
+	K_RESTART,
+	K_HANDLER,
+	K_BOOL
+};
 
 struct key {
 	const char *section, *name;
@@ -39,6 +48,7 @@ static const struct key keys[] = {
     {"cluster", "hosts", K_HOSTS, offsetof(struct config, hosts), 0, 0},
     {"cluster", "hosts_file", K_PATH, offsetof(struct config, hosts_file), 0,
      0},
+    {"cluster", "watch", K_BOOL, offsetof(struct config, watch), 0, 0},
     {"node", "command", K_COMMAND, offsetof(struct config, command), 0, 0},
     U("node", "stop_timeout_ms", stop_timeout_ms, 0, 3600000),
     {"node", "restart", K_RESTART, offsetof(struct config, restart), 0, 0},
@@ -85,6 +95,7 @@ void config_defaults(struct config *c)
 	c->retry_max_ms = 500;
 	c->ack_timeout_ms = 2000;
 	c->max_message_bytes = 65536;
+	c->watch = true;
 	c->handler = HANDLER_ACK;
 	c->handler_timeout_ms = 60000;
 	c->max_reply_bytes = 65536;
@@ -307,6 +318,14 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 			return 0;
 		}
 		snprintf(msg, msglen, "%s: '%s' is not 'never' or 'on-failure'",
+		         k->name, v);
+		return -1;
+	case K_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0) {
+			*(bool *)(void *)field = v[0] == 't';
+			return 0;
+		}
+		snprintf(msg, msglen, "%s: '%s' is not 'true' or 'false'",
 		         k->name, v);
 		return -1;
 	case K_HANDLER:

@@ -34,6 +34,7 @@ struct config {
 	char hosts[CONFIG_HOSTS_MAX][CONFIG_HOST_MAX + 1];
 	unsigned nhosts;
 	char hosts_file[1024]; /* [cluster] hosts_file: one host a line */
+	bool watch; /* [cluster] watch: a saved edit is a reload (SPEC §11) */
 	char command[CONFIG_COMMAND_MAX + 1]; /* [node]; "" = built-in */
 	int command_line; /* where command was set in its file, 0: not */
 	unsigned stop_timeout_ms;

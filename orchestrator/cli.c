@@ -7,7 +7,8 @@
 
 const char cli_usage[] =
     "usage: orchestrator [-c FILE] [-n N] [-p PORT] [--handler NAME]\n"
-    "                    [--json] [--lines] [--log-dir DIR] [-q] [-h] [-V]\n"
+    "                    [--json] [--lines] [--log-dir DIR] [--no-watch]\n"
+    "                    [-q] [-h] [-V]\n"
     "\n"
     "Start a fleet of nodes and broadcast every line of standard input to\n"
     "all of them, reporting their acknowledgements and, with a handler,\n"
@@ -22,6 +23,7 @@ const char cli_usage[] =
     "      --json         one JSON event per line on stdout; text on stderr\n"
     "      --lines        replies as 'nodeN: text' lines (pdsh), for dshbak\n"
     "      --log-dir DIR  write node i's output to DIR/node-i.log instead\n"
+    "      --no-watch     do not apply saved edits of FILE as reloads\n"
     "  -q, --quiet        print only errors and the final summary\n"
     "  -h, --help         show this help\n"
     "  -V, --version      show the version\n"
@@ -41,6 +43,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	    {"json", no_argument, NULL, 'j'},
 	    {"handler", required_argument, NULL, 'H'},
 	    {"lines", no_argument, NULL, 'l'},
+	    {"no-watch", no_argument, NULL, 'W'},
 	    {"log-dir", required_argument, NULL, 'L'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -63,6 +66,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		case 'j': c->json = true; break;
 		case 'H': c->handler = optarg; break;
 		case 'l': c->lines = true; break;
+		case 'W': c->no_watch = true; break;
 		case 'L': c->log_dir = optarg; break;
 		case 'q': c->quiet = true; break;
 		case 'h': c->help = true; break;

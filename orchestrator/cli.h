@@ -2,7 +2,7 @@
  * cli.h - the orchestrator's command line.
  *
  *   orchestrator [-c FILE] [-n N] [-p PORT] [--handler NAME] [--json]
- *                [--lines] [--log-dir DIR] [-q] [-h] [-V]
+ *                [--lines] [--log-dir DIR] [--no-watch] [-q] [-h] [-V]
  *
  * Parsing is pure: nothing is printed and nothing exits here, so it is
  * unit tested. -n, -p and --handler are kept as strings and applied to
@@ -24,6 +24,7 @@ struct cli {
 	const char *handler;     /* --handler, or NULL */
 	const char *log_dir;     /* --log-dir, or NULL: node output there */
 	bool json, lines, quiet, help, version;
+	bool no_watch; /* --no-watch: an edit of the file is not a reload */
 };
 
 /* Parse argv. Return 0, or -1 with a message in err. Resets getopt, so it

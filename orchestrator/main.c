@@ -94,6 +94,7 @@
 #include "supervisor.h"
 #include "term.h"
 #include "token.h"
+#include "watch.h"
 
 #define CONNECT_THREADS  16
 #define KILL_WAIT_MS     2000
@@ -119,6 +120,7 @@ struct app {
 	struct console console;
 	struct input input;
 	struct supervisor supervisor;
+	struct watch watch;
 	struct watcher w_signal;
 	uint8_t token[PROTO_TOKEN_LEN];
 	enum phase phase;
@@ -356,10 +358,29 @@ static bool reload_due(struct app *a)
 }
 
 /* Run the console until it is done. */
+/* Watch the configuration file for saved edits (SPEC §11), unless told
+   not to, or it is no file (a pipe is read once). Not being able to is
+   said, and the fleet runs on. */
+static void start_watch(struct app *a)
+{
+	const char *path = a->settings.cli.config_path;
+	struct stat st;
+	char err[PATH_MAX + 128];
+
+	if (!a->settings.cfg.watch || a->settings.cli.no_watch)
+		return;
+	if (stat(path, &st) == 0 ? !S_ISREG(st.st_mode) : errno != ENOENT)
+		return;
+	if (watch_start(&a->watch, &a->loop, path, err, sizeof(err)) < 0)
+		log_msg("%s; edits of %s are not applied by themselves", err,
+		        path);
+}
+
 static void run_console(struct app *a)
 {
 	a->phase = PHASE_RUNNING;
 	a->console_ran = true;
+	start_watch(a);
 	if (input_start(&a->input, &a->loop, &a->console, &a->links,
 	                &a->outcome, &a->settings.cfg, &a->out) < 0) {
 		log_errno("standard input");
@@ -372,10 +393,12 @@ static void run_console(struct app *a)
 		   SIGHUP only while the console runs. */
 		if (reload_due(a)) {
 			a->reload_pending = false;
-			supervisor_reload(&a->supervisor);
+			supervisor_reload(&a->supervisor, false);
 			input_tick(
 			    &a->input); /* the lines that waited for it */
 		}
+		if (watch_due(&a->watch, clock_ns()) && a->settings.cfg.watch)
+			supervisor_reload(&a->supervisor, true);
 		supervisor_tick(&a->supervisor);
 		if (console_done(a))
 			break;
@@ -390,16 +413,18 @@ static void run_console(struct app *a)
 			outcome_stop(&a->outcome, STOP_ERROR);
 			continue;
 		}
-		if (loop_run_once(&a->loop,
-		                  nearest(nearest(links_timeout(&a->links),
-		                                  input_timeout(&a->input)),
-		                          supervisor_timeout(&a->supervisor))) <
-		    0) {
+		if (loop_run_once(
+		        &a->loop,
+		        nearest(nearest(links_timeout(&a->links),
+		                        input_timeout(&a->input)),
+		                nearest(supervisor_timeout(&a->supervisor),
+		                        watch_timeout(&a->watch)))) < 0) {
 			log_errno("epoll");
 			outcome_stop(&a->outcome, STOP_ERROR);
 		}
 	}
 	input_stop(&a->input);
+	watch_stop(&a->watch);
 	links_report_all(&a->links);
 }
 
@@ -668,6 +693,7 @@ int main(int argc, char **argv)
 	a.t0_ns = clock_ns();
 	a.w_signal.fd = -1;
 	a.loop.epfd = -1;
+	watch_init(&a.watch);
 	log_init("orchestrator");
 	configure(&a, argc, argv);
 	status = prepare(&a);

@@ -374,7 +374,7 @@ void supervisor_tick(struct supervisor *s)
 	if (s->reload_deferred && !scaling(s) &&
 	    !outcome_stopping(s->outcome)) {
 		s->reload_deferred = false;
-		supervisor_reload(s);
+		supervisor_reload(s, false);
 	}
 }
 
@@ -488,7 +488,7 @@ static void say_kept(const struct config *now, unsigned kept)
 		        "keeping the one they started with");
 }
 
-void supervisor_reload(struct supervisor *s)
+void supervisor_reload(struct supervisor *s, bool edited)
 {
 	struct settings *st = s->settings;
 	struct reload_plan plan;
@@ -516,8 +516,12 @@ void supervisor_reload(struct supervisor *s)
 	}
 	say_kept(&st->cfg, plan.kept);
 	st->cfg = c;
-	log_msg("reload: %s read; %u nodes wanted, %u running",
-	        st->cli.config_path, plan.nodes, s->fleet->n);
+	if (edited)
+		out_text(s->out, "%s changed: %u -> %u nodes",
+		         st->cli.config_path, s->fleet->n, plan.nodes);
+	else
+		log_msg("reload: %s read; %u nodes wanted, %u running",
+		        st->cli.config_path, plan.nodes, s->fleet->n);
 	if (links_setup(s->links, err, sizeof(err)) < 0)
 		log_msg("reload: [node] handler_command: %s", err);
 	if (scale(s, plan.nodes, err, sizeof(err)) < 0)

@@ -65,8 +65,10 @@ int supervisor_timeout(const struct supervisor *s);
 /* Read the configuration file again and apply it: what may change now
    changes, the fleet is resized to its num_clients; on any error the
    running configuration is kept, and the error said. While a change of
-   size is under way, the reload is done once it is over. */
-void supervisor_reload(struct supervisor *s);
+   size is under way, the reload is done once it is over. edited says
+   it comes from a watched edit of the file (watch.h): it is said as
+   "FILE changed: 3 -> 5 nodes". */
+void supervisor_reload(struct supervisor *s, bool edited);
 
 /* Cancel connect pools still at work and release them (teardown). */
 void supervisor_stop(struct supervisor *s);

@@ -44,7 +44,8 @@ static void every_option(void **state)
 
 static void handler_and_lines(void **state)
 {
-	char *argv[] = {"orchestrator", "--handler", "shell", "--lines", NULL};
+	char *argv[] = {"orchestrator", "--handler",  "shell",
+	                "--lines",      "--no-watch", NULL};
 	char *both[] = {"orchestrator", "--json", "--lines", NULL};
 	struct cli c;
 	char err[128];
@@ -53,6 +54,7 @@ static void handler_and_lines(void **state)
 	assert_int_equal(cli_parse(&c, ARGC(argv), argv, err, sizeof(err)), 0);
 	assert_string_equal(c.handler, "shell");
 	assert_true(c.lines);
+	assert_true(c.no_watch);
 	assert_false(c.json);
 	/* Both would own standard output. */
 	assert_int_equal(cli_parse(&c, ARGC(both), both, err, sizeof(err)), -1);

@@ -88,6 +88,22 @@ static void test_defaults(void **state)
 	assert_int_equal(c.max_reply_bytes, 65536);
 }
 
+/* [cluster] watch is true or false, nothing else. */
+static void test_watch(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_true(c.watch);
+	parse_ok(&c, "[cluster]\nwatch = false\n");
+	assert_false(c.watch);
+	parse_ok(&c, "[cluster]\nwatch = true\n");
+	assert_true(c.watch);
+	parse_fails("[cluster]\nwatch = no\n", 2, "'no'", "'true' or 'false'");
+	parse_fails("[cluster]\nwatch = True\n", 2, "'True'", NULL);
+}
+
 /* [node] handler names one of four handlers; pipe needs its co-process. */
 static void test_handler(void **state)
 {
@@ -1154,6 +1170,7 @@ int main(void)
 	    cmocka_unit_test(test_override_then_check),
 	    cmocka_unit_test(test_check),
 	    cmocka_unit_test(test_handler),
+	    cmocka_unit_test(test_watch),
 	    cmocka_unit_test(test_parse_uint),
 	};
 

@@ -357,18 +357,22 @@ static bool reload_due(struct app *a)
 	return line || (a->reload_pending && stop == STOP_NONE);
 }
 
-/* Run the console until it is done. */
-/* Watch the configuration file for saved edits (SPEC §11), unless told
-   not to, or it is no file (a pipe is read once). Not being able to is
-   said, and the fleet runs on. */
-static void start_watch(struct app *a)
+/* Watch the configuration file for saved edits (SPEC §11) as the
+   configuration in force says (a reload may change it), unless told not
+   to, or it is no file (a pipe is read once). Not being able to is said,
+   and the fleet runs on. */
+static void sync_watch(struct app *a)
 {
 	const char *path = a->settings.cli.config_path;
+	bool want = a->settings.cfg.watch && !a->settings.cli.no_watch;
 	struct stat st;
 	char err[PATH_MAX + 128];
 
-	if (!a->settings.cfg.watch || a->settings.cli.no_watch)
+	if (!want || watch_on(&a->watch)) {
+		if (!want)
+			watch_stop(&a->watch);
 		return;
+	}
 	if (stat(path, &st) == 0 ? !S_ISREG(st.st_mode) : errno != ENOENT)
 		return;
 	if (watch_start(&a->watch, &a->loop, path, err, sizeof(err)) < 0)
@@ -376,11 +380,12 @@ static void start_watch(struct app *a)
 		        path);
 }
 
+/* Run the console until it is done. */
 static void run_console(struct app *a)
 {
 	a->phase = PHASE_RUNNING;
 	a->console_ran = true;
-	start_watch(a);
+	sync_watch(a);
 	if (input_start(&a->input, &a->loop, &a->console, &a->links,
 	                &a->outcome, &a->settings.cfg, &a->out) < 0) {
 		log_errno("standard input");
@@ -394,11 +399,14 @@ static void run_console(struct app *a)
 		if (reload_due(a)) {
 			a->reload_pending = false;
 			supervisor_reload(&a->supervisor, false);
+			sync_watch(a);
 			input_tick(
 			    &a->input); /* the lines that waited for it */
 		}
-		if (watch_due(&a->watch, clock_ns()) && a->settings.cfg.watch)
+		if (watch_due(&a->watch, clock_ns())) {
 			supervisor_reload(&a->supervisor, true);
+			sync_watch(a);
+		}
 		supervisor_tick(&a->supervisor);
 		if (console_done(a))
 			break;

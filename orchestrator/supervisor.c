@@ -374,7 +374,8 @@ void supervisor_tick(struct supervisor *s)
 	if (s->reload_deferred && !scaling(s) &&
 	    !outcome_stopping(s->outcome)) {
 		s->reload_deferred = false;
-		supervisor_reload(s, false);
+		supervisor_reload(s, s->deferred_edit);
+		s->deferred_edit = false;
 	}
 }
 
@@ -501,6 +502,7 @@ void supervisor_reload(struct supervisor *s, bool edited)
 		log_msg("reload: the last change of size is still under way; "
 		        "reading the file again when it is done");
 		s->reload_deferred = true;
+		s->deferred_edit |= edited;
 		return;
 	}
 	if (settings_reread(&st->cli, &c, err, sizeof(err)) < 0) {
@@ -516,9 +518,12 @@ void supervisor_reload(struct supervisor *s, bool edited)
 	}
 	say_kept(&st->cfg, plan.kept);
 	st->cfg = c;
-	if (edited)
+	if (edited && plan.nodes != s->fleet->n)
 		out_text(s->out, "%s changed: %u -> %u nodes",
 		         st->cli.config_path, s->fleet->n, plan.nodes);
+	else if (edited)
+		out_text(s->out, "%s changed; still %u nodes",
+		         st->cli.config_path, plan.nodes);
 	else
 		log_msg("reload: %s read; %u nodes wanted, %u running",
 		        st->cli.config_path, plan.nodes, s->fleet->n);

@@ -29,6 +29,7 @@ struct supervisor {
 	struct batch *batches; /* connect pools at work */
 	bool timers_armed;     /* some node has restart_ns or stop_ns set */
 	bool reload_deferred;  /* a reload came while the size changed */
+	bool deferred_edit;    /* ... from an edit of the file */
 	struct {
 		bool active;
 		unsigned from, to;

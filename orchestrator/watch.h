@@ -4,12 +4,15 @@
  *
  * The file's directory is watched with inotify(7), not the file: an
  * editor that writes a new file and renames it over the old one (vim,
- * sed -i) replaces the inode a watch on the file would hold. An event
- * naming the file (written and closed, moved or created there) arms a
- * short settle time, and each further event pushes it back, so a burst
- * of writes is read once. Whether what is read is a whole, valid file
- * is the reload's to say (SPEC §3): a half-written one is refused with
- * FILE:LINE and the running configuration kept.
+ * sed -i) replaces the inode a watch on the file would hold. When the
+ * path is a symbolic link, the directory of what it names is watched
+ * too. A write that ends (the file closed, or renamed into place) arms
+ * a short settle time; a write still going on pushes it back, or, with
+ * no close yet, arms a long one (a link made with ln is never closed);
+ * so a burst of writes is read once, and a file is not read while its
+ * writer still holds it. A lost event (the queue overflowed) counts as
+ * an edit. Whether what is read is a whole, valid file is the reload's
+ * to say (SPEC §3).
  */
 #ifndef FANOUT_WATCH_H
 #define FANOUT_WATCH_H
@@ -21,18 +24,30 @@
 
 #include "loop.h"
 
-#define WATCH_SETTLE_MS 100 /* quiet after the last event, then read */
+#define WATCH_SETTLE_MS 100  /* quiet after a write ends, then read */
+#define WATCH_OPEN_MS   2000 /* after a write that does not end, then read */
+
+struct watch_place {
+	int wd;                  /* inotify watch of the directory, -1: none */
+	char name[NAME_MAX + 1]; /* the file's name in it */
+};
 
 struct watch {
 	int fd; /* inotify, -1 when not watching */
 	struct watcher w;
 	struct loop *loop;
-	char name[NAME_MAX + 1]; /* the file's name in its directory */
-	uint64_t due_ns;         /* when the last burst has settled, 0: none */
+	struct watch_place place[2]; /* the path; what a link names */
+	uint64_t due_ns;             /* when to read, 0: nothing to read */
 };
 
 /* Set wt up, watching nothing. */
 void watch_init(struct watch *wt);
+
+/* Whether wt watches. */
+static inline bool watch_on(const struct watch *wt)
+{
+	return wt->fd >= 0;
+}
 
 /* Watch the file at path (a regular file, or none yet: creating it
    counts) through loop. Return 0, or -1 with a message in err (inotify
@@ -44,7 +59,7 @@ int watch_start(struct watch *wt, struct loop *loop, const char *path,
    file should be read again. */
 bool watch_due(struct watch *wt, uint64_t now_ns);
 
-/* Return the loop timeout (ms) to the end of the settle time, -1 for
+/* Return the loop timeout (ms) to when the file should be read, -1 for
    none. */
 int watch_timeout(const struct watch *wt);
 

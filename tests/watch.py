@@ -85,6 +85,52 @@ class Watch(FanoutTest):
         self.assertEqual(o.wait(), 0)
         self.assert_clean(base, 8)
 
+    def test_a_file_still_being_written_is_not_read(self):
+        # Its first lines parse on their own (defaults for the rest):
+        # read before its writer closes it, they would resize the fleet.
+        base, cfg, o = self.fleet(5)
+        os.unlink(cfg)
+        with open(cfg, "w") as f:
+            f.write("[cluster]\n")
+            f.flush()
+            with self.assertRaises(AssertionError):
+                o.wait_line("err", r"changed", timeout=0.5)
+            f.write("num_clients = 2\nbase_port = %d\n" % base)
+        ev = o.wait_event("scale")
+        self.assertEqual((ev["from"], ev["to"]), (5, 2), ev)
+        self.assertEqual(len([l for l in o.err if "changed:" in l]), 1,
+                         o.err)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0)
+
+    def test_edits_through_a_symbolic_link_are_seen(self):
+        base = self.ports(8)
+        os.mkdir(os.path.join(self.dir, "real"))
+        target = self.write("real/fanout.ini", "[cluster]\nnum_clients = 2\n"
+                            "base_port = %d\n" % base)
+        link = os.path.join(self.dir, "link.ini")
+        os.symlink(target, link)
+        o = self.start(["-c", link, "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], 2, o.err)
+        subprocess.run(["sed", "-i", "s/= 2/= 3/", target], check=True)
+        ev = o.wait_event("scale")
+        self.assertEqual((ev["from"], ev["to"]), (2, 3), ev)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0)
+
+    def test_a_directory_gone_is_said(self):
+        base = self.ports(8)
+        sub = os.path.join(self.dir, "sub")
+        os.mkdir(sub)
+        cfg = self.write("sub/x.ini", "[cluster]\nnum_clients = 2\n"
+                         "base_port = %d\n" % base)
+        o = self.start(["-c", cfg, "--json"])
+        o.wait_event("ready")
+        os.rename(sub, sub + ".old")
+        o.wait_line("err", r"no longer watched")
+        o.close_stdin()
+        self.assertEqual(o.wait(), 0)
+
     def check_not_watched(self, extra, args):
         base, cfg, o = self.fleet(2, extra, args)
         self.rewrite(cfg, base, 4, extra)

@@ -20,21 +20,22 @@ VALGRIND = shutil.which("valgrind")
 
 @unittest.skipUnless(VALGRIND, "valgrind is not installed")
 class MemcheckRun(harness.FanoutTest):
-    def test_run_under_memcheck_has_no_error_and_no_leak(self):
-        base = self.ports(3)
+    def run_memcheck(self, base, extra, data):
+        """Run the orchestrator of 3 nodes under memcheck with data as
+        its input, what handlers run (sh, cat) not traced; return the
+        run and its valgrind logs."""
         # A static node (the default) would drown memcheck in false
         # reports from glibc's own allocator: use the dynamic one.
         node = os.environ.get("FANOUT_NODE_DYNAMIC")
         command = ("[node]\ncommand = %s --host {host} --port {port} "
-                   "--index {index}\n" % node) if node else ""
+                   "--index {index}\n" % node) if node else "[node]\n"
         cfg = self.config(base, 3, "[connect]\ntimeout_ms = 30000\n"
-                          "[broadcast]\nack_timeout_ms = 20000\n%s"
-                          % command, "vg.ini")
+                          "[broadcast]\nack_timeout_ms = 20000\n%s%s"
+                          % (command, extra), "vg.ini")
         logs = tempfile.mkdtemp(prefix="fanout-vg-")
         self.addCleanup(shutil.rmtree, logs, True)
-        every_byte = bytes(b for b in range(256) if b != 0x0A)
-        data = b"hello\n" + every_byte + b"\n" + b"last without newline"
         cmd = [VALGRIND, "--quiet", "--trace-children=yes",
+               "--trace-children-skip=*/sh,*/dash,*/cat",
                "--leak-check=full",
                "--show-leak-kinds=definite,indirect,possible",
                "--errors-for-leak-kinds=definite,indirect,possible",
@@ -42,9 +43,30 @@ class MemcheckRun(harness.FanoutTest):
                harness.ORCH, "-c", cfg, "--json"]
         r = harness.run(cmd, self.dir, data, timeout=120,
                         stdout_errors="strict")
+        return r, glob.glob(os.path.join(logs, "vg.*.log"))
+
+    def test_handlers_under_memcheck_have_no_error_and_no_leak(self):
+        for handler in ("shell", "pipe"):
+            base = self.ports(3)
+            r, files = self.run_memcheck(
+                base, "handler = %s\nhandler_command = cat\n" % handler,
+                b"echo one\nprintf 'two\\377'\nexit 3\necho four\n")
+            self.assertEqual(r.rc, 1 if handler == "shell" else 0, r)
+            self.assertEqual(len([e for e in r.events()
+                                  if e["event"] == "broadcast"]), 4, r)
+            self.assert_quiet(files, base)
+
+    def test_run_under_memcheck_has_no_error_and_no_leak(self):
+        base = self.ports(3)
+        every_byte = bytes(b for b in range(256) if b != 0x0A)
+        data = b"hello\n" + every_byte + b"\n" + b"last without newline"
+        r, files = self.run_memcheck(base, "", data)
         self.assertEqual(r.rc, 0, r)
         self.assert_broadcasts(r.events(), [5, 255, 20], 3)
-        files = glob.glob(os.path.join(logs, "vg.*.log"))
+        self.assert_quiet(files, base)
+
+    def assert_quiet(self, files, base):
+        """Every valgrind log is empty, and nothing of the run is left."""
         self.assertGreaterEqual(len(files), 4, "orchestrator + 3 nodes")
         for path in files:
             with open(path) as f:

@@ -34,7 +34,8 @@ LAYERS = [
     ["node/session"],
     ["node/main"],
     # orchestrator/: pure parts and mechanisms that know no node
-    ["orchestrator/cli", "orchestrator/connector", "orchestrator/gather",
+    ["orchestrator/cli", "orchestrator/connector", "orchestrator/fleetdir",
+     "orchestrator/gather",
      "orchestrator/linebuf", "orchestrator/loop", "orchestrator/nodeset",
      "orchestrator/outcome", "orchestrator/pidmap", "orchestrator/template",
      "orchestrator/term"],

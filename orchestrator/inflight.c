@@ -58,6 +58,7 @@ struct bcast *inflight_begin(struct inflight *f, uint32_t bytes, uint32_t crc,
 	b->sent_ns = b->last_ack_ns = b->last_reply_ns = now_ns;
 	b->deadline_ns = now_ns + timeout_ns;
 	b->reply_window_ns = reply_window_ns;
+	b->origin = 0;
 	b->expected = b->acked = b->pending = 0;
 	b->replied = b->awaiting = 0;
 	b->slowest = -1;

@@ -57,8 +57,10 @@ struct bcast {
 	uint32_t bytes, crc;
 	uint64_t sent_ns, deadline_ns, last_ack_ns;
 	unsigned expected, acked, pending;
-	int slowest; /* node whose ack (or reply, when wanted) came last, -1
-	                if none */
+	int slowest;     /* node whose ack (or reply, when wanted) came last, -1
+	                    if none */
+	unsigned origin; /* the console that sent it (a detached fleet's),
+	                    0 if none */
 	unsigned nslots, slot_cap;
 	uint8_t *slot; /* enum slot per node */
 	/* Replies (reply_window_ns 0: the ack is the answer). */

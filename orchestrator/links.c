@@ -224,6 +224,7 @@ int links_send(struct links *l, const uint8_t *p, size_t len,
 
 	if (!b)
 		return -1;
+	b->origin = l->origin;
 	for (unsigned i = 0; i < f->n; i++) {
 		struct node *nd = f->nodes[i];
 		struct link *k = &nd->link;

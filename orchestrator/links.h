@@ -54,6 +54,7 @@ struct links {
 	struct template handler_words;
 	bool handler_set; /* links_setup() ran once */
 	bool commands;    /* nodes were told to run commands, once or more */
+	unsigned origin;  /* the console broadcasts come from now, 0 none */
 	struct net_addr host_addr[CONFIG_HOSTS_MAX]; /* by host, resolved */
 	bool host_known[CONFIG_HOSTS_MAX];
 

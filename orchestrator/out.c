@@ -40,6 +40,20 @@ static void log_line(void *arg, const char *line, size_t len)
 
 	term_hide();
 	sink_put(o->errs, line, len);
+	if (o->tap)
+		o->tap(o->tap_arg, o->to, OUT_DIAG, line, len);
+}
+
+void out_tap(struct out *o, out_tap_fn fn, void *arg)
+{
+	o->tap = fn;
+	o->tap_arg = arg;
+}
+
+/* Whether JSON events are made: for stdout, or for a tap. */
+static bool want_json(const struct out *o)
+{
+	return o->json || o->tap;
 }
 
 /* Whether descriptors a and b are the same file (the same terminal, the
@@ -143,7 +157,11 @@ static const char *paint(const struct out *o, const char *code)
 static void emit_json(struct out *o, struct buf *b)
 {
 	buf_append(b, "\n", 1);
-	sink_put(&o->out, buf_head(b), buf_used(b));
+	if (o->json)
+		sink_put(&o->out, buf_head(b), buf_used(b));
+	if (o->tap)
+		o->tap(o->tap_arg, o->to, OUT_JSON, (const char *)buf_head(b),
+		       buf_used(b));
 	buf_free(b);
 }
 
@@ -153,6 +171,9 @@ static void put(struct out *o, struct sink *sink, const char *text, size_t len)
 	term_hide();
 	fflush(o->term); /* the editor's erasing goes first */
 	sink_put(sink, text, len);
+	if (o->tap)
+		o->tap(o->tap_arg, o->to,
+		       sink == o->human ? OUT_HUMAN : OUT_DIAG, text, len);
 }
 
 /* Queue text of len bytes on the human stream. */
@@ -260,7 +281,7 @@ void out_ready(struct out *o, unsigned connected, unsigned expected, double ms)
 	if (!o->quiet)
 		human(o, "%sready: %u/%u nodes in %.1f ms%s\n", paint(o, GREEN),
 		      connected, expected, ms, paint(o, RESET));
-	if (o->json) {
+	if (want_json(o)) {
 		struct buf j = {0};
 		format_ready_json(&j, connected, expected, ms);
 		emit_json(o, &j);
@@ -292,7 +313,9 @@ void out_broadcast(struct out *o, const struct bcast *bc, bool say,
 {
 	bool clean = inflight_clean(bc);
 	struct buf blocks = {0};
+	unsigned to = o->to;
 
+	o->to = bc->origin; /* a console's broadcast is reported to it */
 	if (say && bc->reply_window_ns > 0 && !o->json && !o->lines)
 		format_replies(&blocks, bc);
 	/* Quiet, a clean broadcast still heads the output it shows. */
@@ -306,11 +329,14 @@ void out_broadcast(struct out *o, const struct bcast *bc, bool say,
 	put_buf(o, o->human, &blocks);
 	if (say && bc->reply_window_ns > 0 && !o->json && o->lines)
 		put_lines(o, bc);
-	if (o->json) {
+	if (want_json(o)) {
 		struct buf j = {0};
 		format_broadcast_json(&j, bc);
 		emit_json(o, &j);
 	}
+	if (o->tap && bc->origin)
+		o->tap(o->tap_arg, bc->origin, OUT_REPORTED, NULL, clean);
+	o->to = to;
 }
 
 /* Return the line nd printed back lines before its last (0: the last),
@@ -350,7 +376,7 @@ void out_last_words(struct out *o, const struct node *nd, bool error)
 void out_node_exit(struct out *o, const struct node *nd)
 {
 	out_last_words(o, nd, false);
-	if (o->json) {
+	if (want_json(o)) {
 		struct buf j = {0};
 		format_node_exit_json(&j, nd);
 		emit_json(o, &j);
@@ -362,7 +388,7 @@ void out_scale(struct out *o, unsigned from, unsigned to, unsigned connected,
 {
 	human(o, "scaled from %u to %u nodes in %.1f ms (%u connected)\n", from,
 	      to, ms, connected);
-	if (o->json) {
+	if (want_json(o)) {
 		struct buf j = {0};
 		format_scale_json(&j, from, to, connected, ms);
 		emit_json(o, &j);
@@ -379,7 +405,7 @@ void out_shutdown(struct out *o, bool summary, uint64_t sent, uint64_t clean,
 		      reason, sent, clean,
 		      replies ? "succeeded on every node" : "fully acked",
 		      status, ms);
-	if (o->json) {
+	if (want_json(o)) {
 		struct buf j = {0};
 		format_shutdown_json(&j, reason, status, ms);
 		emit_json(o, &j);

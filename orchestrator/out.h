@@ -26,6 +26,20 @@
 #include "node.h"
 #include "sink.h"
 
+/* What a tap (out_tap()) is handed. */
+enum out_kind {
+	OUT_HUMAN,    /* report text: the human stream */
+	OUT_DIAG,     /* diagnostics (log.h): standard error */
+	OUT_JSON,     /* one JSON event line (SPEC §4) */
+	OUT_REPORTED, /* a broadcast of to's was reported; text is NULL, len
+	                 says whether it went well (1) or not (0) */
+};
+
+/* A tap: a second destination of everything said (the consoles of a
+   detached fleet). to is the console a thing is for, 0 for all. */
+typedef void (*out_tap_fn)(void *arg, unsigned to, enum out_kind kind,
+                           const char *text, size_t len);
+
 struct out {
 	struct sink out, err; /* standard output and standard error */
 	struct sink *errs;    /* &err, or &out when both are one file */
@@ -38,6 +52,9 @@ struct out {
 	bool quiet; /* only errors, incomplete broadcasts, the summary */
 	bool color;
 	uint64_t progress_ns; /* when the start-up count was last drawn */
+	out_tap_fn tap;       /* NULL: none */
+	void *tap_arg;
+	unsigned to; /* whom what is said now is for: a console, 0 all */
 };
 
 /* Set up for --json (json), --lines (lines) and -q (quiet): open the
@@ -45,6 +62,17 @@ struct out {
    reply lines) and whether it gets colour, and take over log.h's lines.
    Return 0, or -1 with errno (out of memory). */
 int out_init(struct out *o, bool json, bool lines, bool quiet);
+
+/* Hand everything said from now on to fn too (JSON events included,
+   with or without --json); NULL stops it. */
+void out_tap(struct out *o, out_tap_fn fn, void *arg);
+
+/* Say what follows to console to alone (0: to all), until called
+   again: the answer to a command that console sent. */
+static inline void out_to(struct out *o, unsigned to)
+{
+	o->to = to;
+}
 
 /* Let the sinks wait for slow readers through loop. */
 void out_watch(struct out *o, struct loop *loop);

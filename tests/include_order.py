@@ -40,8 +40,8 @@ LAYERS = [
      "orchestrator/outcome", "orchestrator/pidmap", "orchestrator/template",
      "orchestrator/term"],
     ["orchestrator/inflight"],  # broadcasts, acks and gathered replies
-    ["orchestrator/backoff", "orchestrator/settings", "orchestrator/sink",
-     "orchestrator/watch"],
+    ["orchestrator/backoff", "orchestrator/daemon", "orchestrator/settings",
+     "orchestrator/sink", "orchestrator/watch"],
     ["orchestrator/node"],     # the node record, one part per owner
     ["orchestrator/format"],   # the text of reports (pure)
     ["orchestrator/out"],      # the one writer

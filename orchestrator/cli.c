@@ -24,6 +24,8 @@ const char cli_usage[] =
     "      --lines        replies as 'nodeN: text' lines (pdsh), for dshbak\n"
     "      --log-dir DIR  write node i's output to DIR/node-i.log instead\n"
     "      --no-watch     do not apply saved edits of FILE as reloads\n"
+    "      --detach       once ready, run on as a daemon (see attach)\n"
+    "      --name NAME    the fleet's name (default: default)\n"
     "  -q, --quiet        print only errors and the final summary\n"
     "  -h, --help         show this help\n"
     "  -V, --version      show the version\n"
@@ -44,6 +46,8 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	    {"handler", required_argument, NULL, 'H'},
 	    {"lines", no_argument, NULL, 'l'},
 	    {"no-watch", no_argument, NULL, 'W'},
+	    {"detach", no_argument, NULL, 'D'},
+	    {"name", required_argument, NULL, 'N'},
 	    {"log-dir", required_argument, NULL, 'L'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -53,6 +57,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 
 	memset(c, 0, sizeof(*c));
 	c->config_path = CLI_DEFAULT_CONFIG;
+	c->name = "default";
 	optind = 0; /* a full reset in glibc */
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":c:n:p:qhV", opts, NULL)) != -1) {
@@ -67,6 +72,8 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		case 'H': c->handler = optarg; break;
 		case 'l': c->lines = true; break;
 		case 'W': c->no_watch = true; break;
+		case 'D': c->detach = true; break;
+		case 'N': c->name = optarg; break;
 		case 'L': c->log_dir = optarg; break;
 		case 'q': c->quiet = true; break;
 		case 'h': c->help = true; break;

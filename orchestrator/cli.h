@@ -24,7 +24,9 @@ struct cli {
 	const char *handler;     /* --handler, or NULL */
 	const char *log_dir;     /* --log-dir, or NULL: node output there */
 	bool json, lines, quiet, help, version;
-	bool no_watch; /* --no-watch: an edit of the file is not a reload */
+	bool no_watch;    /* --no-watch: an edit of the file is not a reload */
+	bool detach;      /* --detach: a daemon once ready (SPEC §11) */
+	const char *name; /* --name, the fleet's (fleetdir.h); default */
 };
 
 /* Parse argv. Return 0, or -1 with a message in err. Resets getopt, so it

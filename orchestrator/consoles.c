@@ -67,7 +67,8 @@ int consoles_listen(struct consoles *cs, const char *name, char *err,
 			return -1;
 		}
 		/* Left by a fleet that died: nobody accepts on it. */
-		if (unlink(cs->path) < 0 || bind_path(cs->listen_fd, cs->path) < 0)
+		if (unlink(cs->path) < 0 ||
+		    bind_path(cs->listen_fd, cs->path) < 0)
 			goto fail;
 	}
 	if (listen(cs->listen_fd, LISTEN_BACK) < 0)
@@ -137,7 +138,8 @@ static void maybe_done(struct ctl_client *cl)
    only its own answer). */
 static bool hears_events(const struct ctl_client *cl)
 {
-	return cl->mode == CTL_MODE_ATTACH || cl->mode == CTL_MODE_SEND;
+	return cl->mode == CTL_MODE_ATTACH || cl->mode == CTL_MODE_SEND ||
+	       cl->mode == CTL_MODE_STOP;
 }
 
 /* out.h's tap: what is said, to the consoles it is for. */
@@ -161,7 +163,8 @@ static void tap(void *arg, unsigned to, enum out_kind kind, const char *text,
 				queue_out(cl, CTL_STDOUT, text, len);
 			break;
 		case OUT_HUMAN:
-			queue_out(cl, json ? CTL_STDERR : CTL_STDOUT, text, len);
+			queue_out(cl, json ? CTL_STDERR : CTL_STDOUT, text,
+			          len);
 			break;
 		case OUT_DIAG: queue_out(cl, CTL_STDERR, text, len); break;
 		}
@@ -189,8 +192,8 @@ static void drop(struct consoles *cs, struct ctl_client *cl)
 static int flush_client(struct consoles *cs, struct ctl_client *cl)
 {
 	while (buf_used(&cl->out) > 0) {
-		ssize_t w = io_write(cl->fd, buf_head(&cl->out),
-		                     buf_used(&cl->out));
+		ssize_t w =
+		    io_write(cl->fd, buf_head(&cl->out), buf_used(&cl->out));
 		if (w < 0 && errno == EAGAIN)
 			break;
 		if (w < 0)
@@ -263,16 +266,16 @@ static void take_line(struct consoles *cs, struct ctl_client *cl,
 static void hello(struct consoles *cs, struct ctl_client *cl,
                   const struct ctl_frame *f)
 {
-	struct ctl_frame w = {
-	    .type = CTL_WELCOME,
-	    .u.welcome = {(uint32_t)getpid(), cs->fleet->n,
-	                  {(const uint8_t *)cs->name,
-	                   (uint32_t)strlen(cs->name)}}};
+	struct ctl_frame w = {.type = CTL_WELCOME,
+	                      .u.welcome = {(uint32_t)getpid(),
+	                                    cs->fleet->n,
+	                                    {(const uint8_t *)cs->name,
+	                                     (uint32_t)strlen(cs->name)}}};
 
 	cl->mode = f->u.hello.mode;
 	cl->flags = f->u.hello.flags;
-	snprintf(cl->name, sizeof(cl->name), "%.*s",
-	         (int)f->u.hello.name.len, (const char *)f->u.hello.name.p);
+	snprintf(cl->name, sizeof(cl->name), "%.*s", (int)f->u.hello.name.len,
+	         (const char *)f->u.hello.name.p);
 	queue(cl, &w);
 	if (cl->mode == CTL_MODE_STATUS) {
 		out_to(cs->out, cl->id);
@@ -310,12 +313,13 @@ static void take_frames(struct consoles *cs, struct ctl_client *cl)
 	                        &used)) != 0) {
 		if (rc == CTL_E_VERSION) {
 			char why[128];
-			snprintf(why, sizeof(why),
-			         "this fleet speaks console protocol version %d, "
-			         "not %d",
-			         CTL_VERSION,
-			         ctl_version_of(buf_head(&cl->in),
-			                        buf_used(&cl->in)));
+			snprintf(
+			    why, sizeof(why),
+			    "this fleet speaks console protocol version %d, "
+			    "not %d",
+			    CTL_VERSION,
+			    ctl_version_of(buf_head(&cl->in),
+			                   buf_used(&cl->in)));
 			refuse(cl, why);
 			return;
 		}
@@ -341,8 +345,9 @@ static void take_frames(struct consoles *cs, struct ctl_client *cl)
 
 static void on_client(struct watcher *w, uint32_t events)
 {
-	struct ctl_client *cl = (struct ctl_client *)(void *)((char *)w -
-	                            offsetof(struct ctl_client, w));
+	struct ctl_client *cl =
+	    (struct ctl_client *)(void *)((char *)w -
+	                                  offsetof(struct ctl_client, w));
 	struct consoles *cs = w->arg;
 	ssize_t r = 0;
 
@@ -419,8 +424,8 @@ void consoles_serve(struct consoles *cs, struct loop *loop,
 	cs->outcome = outcome;
 	if (cs->listen_fd < 0)
 		return;
-	cs->w = (struct watcher){.fd = cs->listen_fd, .fn = on_listen,
-	                         .arg = cs};
+	cs->w =
+	    (struct watcher){.fd = cs->listen_fd, .fn = on_listen, .arg = cs};
 	if (loop_watch(loop, &cs->w, EPOLLIN) < 0)
 		log_errno("control socket");
 	out_tap(out, tap, cs);

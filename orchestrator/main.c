@@ -65,6 +65,7 @@
  * orchestrator leaves nothing behind, even a stopped node.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,8 +79,11 @@
 #include "clock.h"
 #include "connector.h"
 #include "console.h"
+#include "consoles.h"
+#include "daemon.h"
 #include "exitcode.h"
 #include "fleet.h"
+#include "fleetdir.h"
 #include "format.h"
 #include "input.h"
 #include "io.h"
@@ -107,6 +111,9 @@
 	100         /* how often teardown looks for strays while               \
 	               nodes live */
 #define LIST_MAX 10 /* nodes named in one teardown message */
+#define LOG_ROTATE_BYTES                                                       \
+	(8 << 20) /* a detached fleet's log past this is moved aside at        \
+	             start */
 
 enum phase { PHASE_STARTING, PHASE_RUNNING, PHASE_STOPPING };
 
@@ -121,6 +128,8 @@ struct app {
 	struct input input;
 	struct supervisor supervisor;
 	struct watch watch;
+	struct consoles consoles; /* the control socket (SPEC §11) */
+	struct daemon daemon;     /* --detach */
 	struct watcher w_signal;
 	uint8_t token[PROTO_TOKEN_LEN];
 	enum phase phase;
@@ -386,7 +395,12 @@ static void run_console(struct app *a)
 	a->phase = PHASE_RUNNING;
 	a->console_ran = true;
 	sync_watch(a);
-	if (input_start(&a->input, &a->loop, &a->console, &a->links,
+	consoles_serve(&a->consoles, &a->loop, &a->console, &a->links,
+	               &a->fleet, &a->out, &a->outcome);
+	/* A daemon's consoles come through its socket; its stdin is
+	   /dev/null, whose end is no reason to stop. */
+	if (!a->settings.cli.detach &&
+	    input_start(&a->input, &a->loop, &a->console, &a->links,
 	                &a->outcome, &a->settings.cfg, &a->out) < 0) {
 		log_errno("standard input");
 		outcome_stop(&a->outcome, STOP_ERROR);
@@ -394,6 +408,7 @@ static void run_console(struct app *a)
 	while (!console_done(a)) {
 		links_report_done(&a->links);
 		input_tick(&a->input);
+		consoles_tick(&a->consoles);
 		/* A /reload read before end of input is done, in order; a
 		   SIGHUP only while the console runs. */
 		if (reload_due(a)) {
@@ -573,6 +588,74 @@ static bool writable_dir(const char *path)
 }
 
 /* Parse the command line and configuration; exit on help or errors. */
+static bool interrupted(void *arg);
+
+/* Every fleet has a control socket (SPEC §11): bound before anything of
+   the fleet exists, so a name in use is refused at once (69). A
+   foreground fleet runs on without one when the place for it cannot be
+   used; a detached one cannot: nothing could reach it. With --detach,
+   fork now: the nodes are to be the daemon's children. */
+static void listen_and_detach(struct app *a)
+{
+	const struct cli *c = &a->settings.cli;
+	char err[512];
+
+	if (consoles_listen(&a->consoles, c->name, err, sizeof(err)) < 0) {
+		log_msg("%s", err);
+		if (c->detach || strstr(err, "runs already"))
+			exit(EXIT_UNAVAILABLE);
+	}
+	if (c->detach && daemon_detach(&a->daemon, c->name) < 0) {
+		log_errno("--detach");
+		exit(EXIT_UNAVAILABLE);
+	}
+}
+
+/* Move a log over LOG_ROTATE_BYTES aside (one old log is kept). */
+static void rotate_log(const char *path)
+{
+	char old[PATH_MAX + 4];
+	struct stat st;
+
+	if (stat(path, &st) == 0 && st.st_size > LOG_ROTATE_BYTES) {
+		snprintf(old, sizeof(old), "%s.1", path);
+		rename(path, old);
+	}
+}
+
+/* The fleet is ready and detaches (SPEC §11): its output moves to its
+   log, and the starting terminal is told. Return 0, or -1 having said
+   why. */
+static int go_daemon(struct app *a)
+{
+	char path[PATH_MAX], err[PATH_MAX + 64];
+	int fd;
+
+	if (fleetdir_log(a->settings.cli.name, path, sizeof(path), err,
+	                 sizeof(err)) < 0) {
+		log_msg("%s", err);
+		return -1;
+	}
+	rotate_log(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_errno("%s", path);
+		return -1;
+	}
+	out_close(&a->out, true, a->w_signal.fd, interrupted, a);
+	if (daemon_ready(&a->daemon, fd) < 0 ||
+	    out_init(&a->out, false, false, false) < 0) {
+		close(fd);
+		return -1; /* nowhere left to say it */
+	}
+	close(fd);
+	out_watch(&a->out, &a->loop);
+	log_msg("fleet '%s' detached: pid %d, %u nodes, socket %s",
+	        a->settings.cli.name, (int)getpid(), a->fleet.n,
+	        a->consoles.path);
+	return 0;
+}
+
 static void configure(struct app *a, int argc, char **argv)
 {
 	struct settings *s = &a->settings;
@@ -609,6 +692,7 @@ static void configure(struct app *a, int argc, char **argv)
 		log_errno("output");
 		exit(EXIT_UNAVAILABLE);
 	}
+	listen_and_detach(a);
 }
 
 /* Everything start-up needs before the first node, the owners wired
@@ -707,6 +791,8 @@ int main(int argc, char **argv)
 	status = prepare(&a);
 	if (status == 0)
 		status = start_fleet(&a);
+	if (status == 0 && a.settings.cli.detach && go_daemon(&a) < 0)
+		status = EXIT_UNAVAILABLE;
 	if (status == 0) {
 		run_console(&a);
 		status = outcome_status(&a.outcome, &reason);
@@ -717,6 +803,7 @@ int main(int argc, char **argv)
 	teardown(&a);
 	out_shutdown(&a.out, a.console_ran, a.outcome.sent, a.outcome.clean,
 	             a.outcome.replies, reason, status, clock_ms_since(t_stop));
+	consoles_finish(&a.consoles, status);
 	out_close(&a.out, a.outcome.stop != STOP_SIGNAL, a.w_signal.fd,
 	          interrupted, &a);
 	release(&a);

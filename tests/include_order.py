@@ -48,7 +48,8 @@ LAYERS = [
     ["orchestrator/fleet"],    # processes
     ["orchestrator/links"],    # connections
     ["orchestrator/console"],  # what a line means
-    ["orchestrator/input", "orchestrator/supervisor"],
+    ["orchestrator/consoles", "orchestrator/input",
+     "orchestrator/supervisor"],
     ["orchestrator/main"],
 ]
 DIRS = ("common", "node", "orchestrator")

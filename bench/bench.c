@@ -286,6 +286,7 @@ static int make_dir(struct bench *b)
 	snprintf(b->conf, sizeof(b->conf), "%s/bench.ini", b->dir);
 	snprintf(b->hconf, sizeof(b->hconf), "%s/handlers.ini", b->dir);
 	snprintf(b->log, sizeof(b->log), "%s/orchestrator.log", b->dir);
+	snprintf(b->sockdir, sizeof(b->sockdir), "%s/fanout", b->dir);
 	return write_file(b->conf, conf) < 0 || write_file(b->hconf, hconf) < 0
 	           ? -1
 	           : 0;
@@ -297,6 +298,7 @@ static void remove_dir(const struct bench *b)
 	unlink(b->conf);
 	unlink(b->hconf);
 	unlink(b->log);
+	rmdir(b->sockdir); /* the fleets' control sockets' (SPEC §11) */
 	rmdir(b->dir);
 }
 
@@ -473,7 +475,9 @@ int main(int argc, char **argv)
 		log_errno("prctl");
 		return 1;
 	}
-	if (make_dir(&b) < 0)
+	/* Its fleets' control sockets (SPEC §11) in its own directory: a
+	   fleet the user runs keeps its name. */
+	if (make_dir(&b) < 0 || setenv("XDG_RUNTIME_DIR", b.dir, 1) < 0)
 		return 1;
 	on_signal_sees.b = &b;
 	on_signal_sees.ch = &ch;

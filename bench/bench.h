@@ -66,6 +66,7 @@ struct bench {
 	char orch[PATH_MAX];    /* the orchestrator, absolute */
 	char dir[64];           /* our temporary directory */
 	char conf[96], log[96]; /* its configuration; its or a tool's stderr */
+	char sockdir[96];       /* where its fleets put their sockets */
 	char hconf[96];         /* the configuration of handler runs */
 	char tool[NTOOLS][PATH_MAX]; /* each tool on PATH, "" when not */
 	unsigned sizes[MAX_SIZES], nsizes, reps;

@@ -188,7 +188,8 @@ static int floor_start(struct floor_run *f, double *fig)
 	}
 	for (unsigned i = 0; i < f->n; i++) {
 		net_addr_set_port(&a, port + (int)i);
-		f->fd[i] = net_connect(&a, TIMEOUT_MS, NULL, NULL, err, sizeof(err));
+		f->fd[i] =
+		    net_connect(&a, TIMEOUT_MS, NULL, NULL, err, sizeof(err));
 		if (f->fd[i] < 0) {
 			log_msg("floor: %s", err);
 			return -1;

@@ -1124,6 +1124,10 @@ class FanoutTest(unittest.TestCase):
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="fanout-it-")
+        # Each test's fleets keep their control sockets and logs in its
+        # own directory (mode 0700): the default name is everyone's.
+        os.environ["XDG_RUNTIME_DIR"] = self.dir
+        os.environ["XDG_STATE_HOME"] = os.path.join(self.dir, "state")
         self.ranges = []
         self.orchs = []
         self.direct_nodes = []

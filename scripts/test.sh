@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install what is missing, build, and run the whole test suite three
 # times: a plain build (with one run under valgrind), ASan+UBSan, and TSan
-# (the connect pool is threaded). Then fuzz the frame decoder and the
-# config parser for FUZZ_SECONDS each (default 60). Ends with
+# (the connect pool is threaded). Then fuzz the node protocol's and the
+# console protocol's frame decoders and the config parser for
+# FUZZ_SECONDS each (default 40: two minutes in all). Ends with
 # "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -40,9 +41,9 @@ run_suite build-tsan -Db_sanitize=thread -Db_lundef=false
 # run_fuzz TARGET: fuzz for FUZZ_SECONDS from the seed corpus; a crash
 # leaves its input in build-fuzz/, to be added to fuzz/corpus/TARGET.
 run_fuzz() {
-	echo "=== fuzz_$1: ${FUZZ_SECONDS:-60} s"
+	echo "=== fuzz_$1: ${FUZZ_SECONDS:-40} s"
 	mkdir -p "build-fuzz/corpus-$1"
-	(cd build-fuzz && "./fuzz/fuzz_$1" -max_total_time="${FUZZ_SECONDS:-60}" \
+	(cd build-fuzz && "./fuzz/fuzz_$1" -max_total_time="${FUZZ_SECONDS:-40}" \
 		-max_len=4096 -print_final_stats=1 "corpus-$1" \
 		"../fuzz/corpus/$1") >"build-fuzz/fuzz_$1.log" 2>&1
 	rc=$?
@@ -60,6 +61,7 @@ if CC=clang meson setup "$@" build-fuzz -Dfuzz=true -Dtests=false \
 	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null &&
 	ninja -C build-fuzz; then
 	run_fuzz proto
+	run_fuzz ctl
 	run_fuzz config
 else
 	failed=$((failed + 1))

@@ -21,9 +21,9 @@ ROOT = (sys.argv.pop(1) if len(sys.argv) > 1 and not sys.argv[1].startswith("-")
 # Lowest first. A module's rank is the index of its layer.
 LAYERS = [
     # common/: leaves, then what builds on them
-    ["common/buf", "common/clock", "common/exitcode", "common/io",
-     "common/log", "common/node_env", "common/parse", "common/proc",
-     "common/proto", "common/sigfd"],
+    ["common/buf", "common/clock", "common/ctl", "common/exitcode",
+     "common/io", "common/log", "common/node_env", "common/parse",
+     "common/proc", "common/proto", "common/sigfd"],
     ["common/config", "common/net", "common/token"],
     # node/: handlers' parts, the handlers, their dispatcher, the loop
     ["node/capture", "node/child"],

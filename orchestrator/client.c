@@ -571,14 +571,14 @@ static int converse(const struct cli *c)
 			/* Ctrl-C reaches us as an event, with the terminal
 			   still ours to give back. */
 			sfd = sigfd_open(sigs, 3);
-			s.tty = sfd >= 0 && term_start(stdout, true, typed, &s);
-			if (s.tty)
+			if (sfd >= 0)
 				fprintf(stderr,
 				        "attached to fleet '%s' (pid %u, %u "
 				        "node%s); Ctrl-D or /detach leaves it "
 				        "running, /stop stops it\n",
 				        c->name, s.pid, s.nodes,
 				        s.nodes == 1 ? "" : "s");
+			s.tty = sfd >= 0 && term_start(stdout, true, typed, &s);
 		}
 	}
 	session_run(&s, 0, sfd);

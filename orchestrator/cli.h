@@ -2,7 +2,20 @@
  * cli.h - the orchestrator's command line.
  *
  *   orchestrator [-c FILE] [-n N] [-p PORT] [--handler NAME] [--json]
- *                [--lines] [--log-dir DIR] [--no-watch] [-q] [-h] [-V]
+ *                [--lines] [--log-dir DIR] [--no-watch] [--name NAME]
+ *                [-q] [-h] [-V]
+ *   orchestrator attach [--json] [NAME]
+ *   orchestrator send [--json] [NAME] [LINE...]
+ *   orchestrator send [--json] --name NAME [LINE...]
+ *   orchestrator status [NAME]
+ *   orchestrator stop [NAME]
+ *   orchestrator list
+ *
+ * A subcommand (SPEC §11) is the first argument; it talks to a running
+ * fleet (client.h) and starts none. Its options come before its other
+ * arguments: after the first of those, everything is an argument (a
+ * line of send may start with '-'; "--" ends options too). The fleet's
+ * NAME is send's first argument unless --name gives it.
  *
  * Parsing is pure: nothing is printed and nothing exits here, so it is
  * unit tested. -n, -p and --handler are kept as strings and applied to
@@ -16,7 +29,22 @@
 
 #define CLI_DEFAULT_CONFIG "server_config.ini"
 
+/* What the command line asks for: start a fleet, or a subcommand. */
+enum cli_command {
+	CLI_RUN = 0, /* start a fleet and run its console */
+	CLI_ATTACH,  /* the console of a running fleet */
+	CLI_SEND,    /* broadcast lines to it, report them, exit */
+	CLI_STATUS,  /* print its /status table */
+	CLI_STOP,    /* stop it, return when it is down */
+	CLI_LIST,    /* the fleets that run, and stale sockets */
+};
+
 struct cli {
+	enum cli_command command;
+	const char *name;  /* the fleet's name: --name, a subcommand's NAME,
+	                      else FLEETDIR_DEFAULT; always checked */
+	char **send_lines; /* send's LINE arguments (nsend of them) */
+	int nsend;
 	const char *config_path;
 	bool config_given;       /* -c was used: a missing file is an error */
 	const char *num_clients; /* -n, or NULL */
@@ -24,16 +52,19 @@ struct cli {
 	const char *handler;     /* --handler, or NULL */
 	const char *log_dir;     /* --log-dir, or NULL: node output there */
 	bool json, lines, quiet, help, version;
-	bool no_watch;    /* --no-watch: an edit of the file is not a reload */
-	bool detach;      /* --detach: a daemon once ready (SPEC §11) */
-	const char *name; /* --name, the fleet's (fleetdir.h); default */
+	bool no_watch; /* --no-watch: an edit of the file is not a reload */
+	bool detach;   /* --detach: a daemon once ready (SPEC §11) */
 };
 
 /* Parse argv. Return 0, or -1 with a message in err. Resets getopt, so it
-   may be called more than once in a process. */
+   may be called more than once in a process. send_lines points into argv. */
 int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen);
 
 /* The --help text. */
 extern const char cli_usage[];
+
+/* Return the name of command c as typed ("attach", ...), or "" for
+   CLI_RUN. */
+const char *cli_command_name(enum cli_command c);
 
 #endif

@@ -35,7 +35,10 @@ static int own_dir(const char *dir, bool create, char *err, size_t errlen)
 		return -1;
 	}
 	if (lstat(dir, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", dir, strerror(e));
+		errno = e;
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid() ||
@@ -44,6 +47,7 @@ static int own_dir(const char *dir, bool create, char *err, size_t errlen)
 		         "%s: not a directory of ours closed to others (mode "
 		         "0700); refusing to use it",
 		         dir);
+		errno = EPERM;
 		return -1;
 	}
 	return 0;

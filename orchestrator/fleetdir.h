@@ -22,7 +22,9 @@ int fleetdir_name_ok(const char *name, char *err, size_t errlen);
 /* The directory of the sockets. With create, make it (mode 0700) when
    missing; either way it must be a directory of ours that no one else
    may enter (mode 0700), else it is refused: another user could have
-   made it to catch our consoles. */
+   made it to catch our consoles. When it is refused, out still holds
+   its path (when that fits), and errno is ENOENT if it does not exist:
+   then no fleet ever ran there. */
 int fleetdir_dir(char *out, size_t outlen, bool create, char *err,
                  size_t errlen);
 

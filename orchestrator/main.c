@@ -6,6 +6,8 @@
  * below it in this list (tests/include_order.py keeps it so):
  *
  *   main        the phases: start-up, console, teardown; signals
+ *   client      the subcommands (attach, send, ...): a process of their
+ *               own that starts no fleet, only talks to a detached one
  *   supervisor  restarts, reloads, scaling of the running fleet
  *   input       standard input (a pipe, a file, a terminal) into lines
  *   console     what a line means: a broadcast or a built-in command
@@ -76,6 +78,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "clock.h"
 #include "connector.h"
 #include "console.h"
@@ -674,6 +677,10 @@ static void configure(struct app *a, int argc, char **argv)
 		printf("orchestrator (fanout) %s\n", FANOUT_VERSION);
 		exit(EXIT_OK);
 	}
+	/* A subcommand talks to a running fleet: nothing of ours is set
+	   up, not even the configuration read. */
+	if (s->cli.command != CLI_RUN)
+		exit(client_run(&s->cli));
 	if (s->cli.log_dir && !writable_dir(s->cli.log_dir)) {
 		log_errno("--log-dir %s: not a directory we can write to",
 		          s->cli.log_dir);

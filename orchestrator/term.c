@@ -29,7 +29,13 @@ static struct {
 	char *saved;     /* the line being typed, while hidden */
 	int saved_point;
 	char history[4096];
+	char prompt[128];
 } term;
+
+void term_set_prompt(const char *prompt)
+{
+	snprintf(term.prompt, sizeof(term.prompt), "%s", prompt);
+}
 
 int term_history_path(char *out, size_t outlen)
 {
@@ -112,7 +118,8 @@ bool term_start(FILE *out, bool out_tty, term_line_fn fn, void *arg)
 	term.history_read = true;
 	/* A pasted block is several lines, so several messages. */
 	rl_variable_bind("enable-bracketed-paste", "off");
-	rl_callback_handler_install(PROMPT, on_line);
+	rl_callback_handler_install(term.prompt[0] ? term.prompt : PROMPT,
+	                            on_line);
 	term.active = true;
 	return true;
 }

@@ -22,6 +22,10 @@ typedef void (*term_line_fn)(void *arg, const char *line, size_t len);
    whether it did. */
 bool term_start(FILE *out, bool out_tty, term_line_fn fn, void *arg);
 
+/* Use prompt (truncated to 127 bytes) instead of "fanout> " from the
+   next term_start() on. */
+void term_set_prompt(const char *prompt);
+
 /* Whether we are the foreground job of the terminal on standard input:
    only then may we read it or set its modes (a background job that
    tries is stopped, by SIGTTIN or SIGTTOU, and would stay stopped with

@@ -23,9 +23,10 @@ Rules every test follows, and the helpers here enforce:
 - traffic goes only to 127.0.0.1, or into the network namespaces a test
   makes itself.
 
-Sections: constants; waiting; /proc; ports and sockets; wire frames;
-processes (the orchestrator, a node run directly, strangers); the console
-in tmux; network namespaces; the base class FanoutTest.
+Sections: constants; waiting; /proc; ports and sockets; wire frames (the
+node protocol's; the console protocol's, and a fake daemon); processes
+(the orchestrator, a node run directly, strangers); the console in tmux;
+network namespaces; the base class FanoutTest.
 Python 3 standard library only.
 """
 import collections
@@ -484,6 +485,107 @@ def read_frame(sock, timeout=None, max_body=MAX_BODY):
     if body is None:
         raise FrameError("connection closed inside a frame")
     return ftype, body
+
+
+# The frames of common/ctl.h, the console protocol between the
+# subcommands (attach, send, status, stop, list) and a detached fleet's
+# daemon: the same 8-byte header, its own version and types.
+
+CTL_VERSION = 1
+(CTL_HELLO, CTL_LINE, CTL_END, CTL_WELCOME, CTL_OUT, CTL_DONE,
+ CTL_REFUSED) = 1, 2, 3, 4, 5, 6, 7
+CTL_MODES = {"attach": 1, "send": 2, "status": 3, "stop": 4}
+CTL_F_JSON, CTL_F_TTY = 0x01, 0x02
+CTL_MAX_BODY = 4 + (1 << 20)
+CTL_HELLO_BODY = struct.Struct(">BBH")     # mode, flags, 0; then a name
+CTL_WELCOME_BODY = struct.Struct(">II")    # pid, nodes; then the name
+CTL_OUT_BODY = struct.Struct(">BBH")       # stream, 0, 0; then bytes
+
+
+def ctl_frame(ftype, body=b"", version=CTL_VERSION):
+    return header(ftype, len(body), version) + body
+
+
+def ctl_welcome(pid, nodes, name):
+    return ctl_frame(CTL_WELCOME, CTL_WELCOME_BODY.pack(pid, nodes)
+                     + name.encode())
+
+
+def ctl_out(stream, data):
+    """OUT: data (bytes or str) for the client's stream 1 or 2."""
+    if isinstance(data, str):
+        data = data.encode()
+    return ctl_frame(CTL_OUT, CTL_OUT_BODY.pack(stream, 0, 0) + data)
+
+
+def ctl_done(status):
+    return ctl_frame(CTL_DONE, struct.pack(">I", status))
+
+
+def ctl_refused(why):
+    return ctl_frame(CTL_REFUSED, why.encode())
+
+
+def ctl_read_frame(sock, timeout=None):
+    """(type, body) of the next console frame on sock, or (None, None)
+    if the peer closes before it; FrameError as read_frame()."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    head = recv_exact(sock, HEADER.size, deadline)
+    if head is None:
+        return None, None
+    length, version, ftype, reserved = HEADER.unpack(head)
+    if version != CTL_VERSION or reserved != 0 or length > CTL_MAX_BODY:
+        raise FrameError("unexpected console frame header: %r" % head)
+    body = recv_exact(sock, length, deadline)
+    if body is None:
+        raise FrameError("connection closed inside a frame")
+    return ftype, body
+
+
+def ctl_split_hello(body):
+    """(mode, flags, name) of a HELLO body."""
+    mode, flags, _ = CTL_HELLO_BODY.unpack_from(body)
+    return mode, flags, body[CTL_HELLO_BODY.size:].decode()
+
+
+class FakeDaemon(threading.Thread):
+    """A detached fleet's control socket played by the test: listens on
+    path and hands each connection to serve(conn), a function of the
+    test, on this thread, one connection after another."""
+
+    def __init__(self, path, serve):
+        super().__init__(daemon=True)
+        self.path = path
+        self.serve = serve
+        self.errors = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(8)
+        self.sock.settimeout(0.1)
+        self.stopping = False
+        self.start()
+
+    def run(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                try:
+                    self.serve(conn)
+                except Exception as e:  # reported by close()
+                    self.errors.append(e)
+
+    def close(self):
+        """Stop serving; raise what serve() raised."""
+        self.stopping = True
+        self.join(5)
+        self.sock.close()
+        if self.errors:
+            raise self.errors[0]
 
 
 # -------------------------------------------------------------- processes

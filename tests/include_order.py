@@ -34,12 +34,13 @@ LAYERS = [
     ["node/session"],
     ["node/main"],
     # orchestrator/: pure parts and mechanisms that know no node
-    ["orchestrator/cli", "orchestrator/connector", "orchestrator/fleetdir",
+    ["orchestrator/connector", "orchestrator/fleetdir",
      "orchestrator/gather",
      "orchestrator/linebuf", "orchestrator/loop", "orchestrator/nodeset",
      "orchestrator/outcome", "orchestrator/pidmap", "orchestrator/template",
      "orchestrator/term"],
-    ["orchestrator/inflight"],  # broadcasts, acks and gathered replies
+    ["orchestrator/cli",        # the command line (names checked)
+     "orchestrator/inflight"],  # broadcasts, acks and gathered replies
     ["orchestrator/backoff", "orchestrator/daemon", "orchestrator/settings",
      "orchestrator/sink", "orchestrator/watch"],
     ["orchestrator/node"],     # the node record, one part per owner
@@ -50,6 +51,7 @@ LAYERS = [
     ["orchestrator/console"],  # what a line means
     ["orchestrator/consoles", "orchestrator/input",
      "orchestrator/supervisor"],
+    ["orchestrator/client"],   # subcommands: a console of a detached fleet
     ["orchestrator/main"],
 ]
 DIRS = ("common", "node", "orchestrator")

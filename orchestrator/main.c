@@ -111,12 +111,11 @@
 	                  hear die */
 #define STRAYS_MAX 256 /* strays handled at once */
 #define STRAY_SCAN_MS                                                          \
-	100         /* how often teardown looks for strays while               \
-	               nodes live */
-#define LIST_MAX 10 /* nodes named in one teardown message */
-#define LOG_ROTATE_BYTES                                                       \
-	(8 << 20) /* a detached fleet's log past this is moved aside at        \
-	             start */
+	100                 /* how often teardown looks for strays while       \
+	                       nodes live */
+#define LIST_MAX         10 /* nodes named in one teardown message */
+#define LOG_ROTATE_BYTES (8 << 20) /* a detached fleet's log moved aside */
+#define LOG_CHECK_MS     1000      /* how often its size is looked at */
 
 enum phase { PHASE_STARTING, PHASE_RUNNING, PHASE_STOPPING };
 
@@ -133,6 +132,8 @@ struct app {
 	struct watch watch;
 	struct consoles consoles; /* the control socket (SPEC §11) */
 	struct daemon daemon;     /* --detach */
+	char log_path[PATH_MAX];  /* a detached fleet's */
+	uint64_t log_check_ns;    /* when its size is looked at next */
 	struct watcher w_signal;
 	uint8_t token[PROTO_TOKEN_LEN];
 	enum phase phase;
@@ -412,6 +413,7 @@ static void run_console(struct app *a)
 		links_report_done(&a->links);
 		input_tick(&a->input);
 		consoles_tick(&a->consoles);
+		keep_log_bounded(a);
 		/* A /reload read before end of input is done, in order; a
 		   SIGHUP only while the console runs. */
 		if (reload_due(a)) {
@@ -631,18 +633,18 @@ static void rotate_log(const char *path)
    why. */
 static int go_daemon(struct app *a)
 {
-	char path[PATH_MAX], err[PATH_MAX + 64];
+	char err[PATH_MAX + 64];
 	int fd;
 
-	if (fleetdir_log(a->settings.cli.name, path, sizeof(path), err,
-	                 sizeof(err)) < 0) {
+	if (fleetdir_log(a->settings.cli.name, a->log_path, sizeof(a->log_path),
+	                 err, sizeof(err)) < 0) {
 		log_msg("%s", err);
 		return -1;
 	}
-	rotate_log(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	rotate_log(a->log_path);
+	fd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		log_errno("%s", path);
+		log_errno("%s", a->log_path);
 		return -1;
 	}
 	out_close(&a->out, true, a->w_signal.fd, interrupted, a);
@@ -657,6 +659,35 @@ static int go_daemon(struct app *a)
 	        a->settings.cli.name, (int)getpid(), a->fleet.n,
 	        a->consoles.path);
 	return 0;
+}
+
+/* A detached fleet's log past LOG_ROTATE_BYTES is moved aside (one old
+   log kept) and a new one begun: the log is bounded at twice that.
+   Looked at every LOG_CHECK_MS. */
+static void keep_log_bounded(struct app *a)
+{
+	struct stat st;
+	out_tap_fn tap = a->out.tap;
+	void *tap_arg = a->out.tap_arg;
+	int fd;
+
+	if (!a->settings.cli.detach || clock_ns() < a->log_check_ns)
+		return;
+	a->log_check_ns = clock_ns() + MS_NS(LOG_CHECK_MS);
+	if (fstat(STDOUT_FILENO, &st) < 0 || st.st_size <= LOG_ROTATE_BYTES)
+		return;
+	rotate_log(a->log_path);
+	fd = open(a->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return; /* the old one goes on */
+	out_close(&a->out, true, a->w_signal.fd, interrupted, a);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	if (out_init(&a->out, false, false, false) == 0) {
+		out_watch(&a->out, &a->loop);
+		out_tap(&a->out, tap, tap_arg);
+	}
 }
 
 static void configure(struct app *a, int argc, char **argv)

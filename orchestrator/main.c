@@ -393,6 +393,8 @@ static void sync_watch(struct app *a)
 		        path);
 }
 
+static void keep_log_bounded(struct app *a);
+
 /* Run the console until it is done. */
 static void run_console(struct app *a)
 {

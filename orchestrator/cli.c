@@ -126,7 +126,11 @@ static int parse_command(struct cli *c, int argc, char **argv, char *err,
 	}
 	left = argc - optind;
 	if (c->command == CLI_SEND) {
-		if (!named && left > 0) {
+		/* One argument is a line ("orchestrator send uptime"); of
+		   more, the first names the fleet when it can be a name.
+		   --name says it outright. */
+		if (!named && left > 1 &&
+		    fleetdir_name_ok(argv[optind], NULL, 0) == 0) {
 			c->name = argv[optind++];
 			left--;
 		}

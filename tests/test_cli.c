@@ -131,7 +131,9 @@ static void send_lines(void **state)
 	                 "uptime",       "-x",   NULL};
 	char *flag[] = {"orchestrator", "send", "--name", "web",
 	                "uptime",       "ls",   NULL};
-	char *dash[] = {"orchestrator", "send", "--", "-web", NULL};
+	char *dash[] = {"orchestrator", "send", "--", "-web", "x", NULL};
+	char *one[] = {"orchestrator", "send", "uptime", NULL};
+	char *spaced[] = {"orchestrator", "send", "echo a", "echo b", NULL};
 	struct cli c;
 	char err[160];
 
@@ -157,6 +159,16 @@ static void send_lines(void **state)
 	/* "--" ends the options: "-web" is a name. */
 	assert_int_equal(cli_parse(&c, ARGC(dash), dash, err, sizeof(err)), 0);
 	assert_string_equal(c.name, "-web");
+	/* One argument is a line, to the default fleet. */
+	assert_int_equal(cli_parse(&c, ARGC(one), one, err, sizeof(err)), 0);
+	assert_string_equal(c.name, "default");
+	assert_int_equal(c.nsend, 1);
+	assert_string_equal(c.send_lines[0], "uptime");
+	/* A first argument that cannot be a name is a line too. */
+	assert_int_equal(cli_parse(&c, ARGC(spaced), spaced, err, sizeof(err)),
+	                 0);
+	assert_string_equal(c.name, "default");
+	assert_int_equal(c.nsend, 2);
 }
 
 static void subcommand_errors(void **state)

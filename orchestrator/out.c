@@ -222,7 +222,7 @@ void out_text(struct out *o, const char *fmt, ...)
 	va_start(ap, fmt);
 	vhuman(o, fmt, ap);
 	va_end(ap);
-	sink_put(o->human, "\n", 1);
+	put_human(o, "\n", 1);
 }
 
 void out_block(struct out *o, const char *text, size_t len)

@@ -89,13 +89,11 @@ static void queue(struct ctl_client *cl, const struct ctl_frame *f)
 {
 	size_t n = ctl_frame_size(f);
 
-	if (cl->fd < 0 || cl->closing || n == 0)
+	if (cl->fd < 0 || cl->stalled || cl->closing || n == 0)
 		return;
 	if (buf_used(&cl->out) + n > CONSOLES_OUT_MAX ||
 	    buf_reserve(&cl->out, n) < 0) {
-		cl->closing = true;
-		cl->failed = true;
-		buf_consume(&cl->out, buf_used(&cl->out));
+		cl->stalled = true;
 		return;
 	}
 	buf_commit(&cl->out, ctl_encode(buf_tail(&cl->out), n, f));
@@ -440,10 +438,11 @@ void consoles_tick(struct consoles *cs)
 		next = cl->next;
 		if (buf_used(&cl->in) > 0)
 			take_frames(cs, cl);
-		if (cl->closing && cl->failed && buf_used(&cl->out) == 0 &&
-		    cl->mode != 0 && cl->pending > 0) {
-			log_msg("console %u (%s) stalled; dropped", cl->id,
-			        cl->name);
+		if (cl->stalled) {
+			log_msg(
+			    "console %u (%s) read too little (%u MiB waited "
+			    "for it); dropped",
+			    cl->id, cl->name, CONSOLES_OUT_MAX >> 20);
 			drop(cs, cl);
 		} else if (flush_client(cs, cl) < 0) {
 			drop(cs, cl);

@@ -44,6 +44,7 @@ struct ctl_client {
 	bool failed;      /* one of them (or a line of it) did not go well */
 	bool ended;       /* END came: no more lines */
 	bool closing;     /* DONE queued: closed once written */
+	bool stalled;     /* it read too little: dropped at the next tick */
 	struct ctl_client *next;
 };
 

@@ -549,7 +549,10 @@ static int converse(const struct cli *c)
 		session_free(&s);
 		return EXIT_UNAVAILABLE;
 	}
-	/* Before WELCOME nothing else is sent: a refusal costs no input. */
+	/* Lines given as arguments go with HELLO, a round trip saved; else
+	   nothing goes before WELCOME: a refusal costs no input. */
+	if (c->command == CLI_SEND && c->nsend > 0)
+		queue_args(&s, c->send_lines, c->nsend);
 	s.only_welcome = true;
 	session_run(&s, ANSWER_MS, -1);
 	if (!s.welcomed || s.status != EXIT_OK) {
@@ -560,9 +563,7 @@ static int converse(const struct cli *c)
 	s.finished = false;
 	s.only_welcome = false;
 	decode_in(&s); /* what came with WELCOME */
-	if (c->command == CLI_SEND && c->nsend > 0) {
-		queue_args(&s, c->send_lines, c->nsend);
-	} else if (c->command == CLI_SEND || attach) {
+	if ((c->command == CLI_SEND && c->nsend == 0) || attach) {
 		s.input_open = true;
 		if (flags & CTL_F_TTY) {
 			snprintf(prompt, sizeof(prompt), "fanout[%s]> ",

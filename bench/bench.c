@@ -79,17 +79,43 @@
  * table. Handler runs use their own configuration (handlers.ini: the
  * same generous deadlines, handler_timeout_ms 30000, cat).
  *
+ * detached (--detached, instead of the above; size 100 unless given):
+ * what a line costs sent to a fleet that runs (issue 13), next to a fleet
+ * started for it. For each size a fleet is started once, `orchestrator -c
+ * FILE --detach --name bench-PID -n N -p BASE`, checked to exit 0 naming
+ * its daemon (a child of ours from then on); then, within each
+ * repetition, in this order, each timed from fork to reap:
+ *   - send: `orchestrator send bench-PID x`: connecting to the fleet's
+ *     control socket, the broadcast, its report, the exit. Exit status
+ *     0 checked, and its output must report the repetition's broadcast
+ *     ("#R acked N/N");
+ *   - plain: `orchestrator -c FILE -n N -p BASE+N` (ports beside the
+ *     fleet's, which runs on, idle), its standard input a pipe holding
+ *     the line x then EOF: start-up, the broadcast, teardown. Exit
+ *     status 0 and "#1 acked N/N" checked.
+ * Then `orchestrator stop bench-PID` must exit 0 (the fleet's status)
+ * having reported every broadcast fully acked, the daemon and its
+ * nodes must be gone (reaped here) and its socket removed. plain/send
+ * is how many sends fit in one plain run; the goal of issue 13 at
+ * N=100, plain/send >= 10, is printed under the table. The fleet's
+ * socket and log are kept in the temporary directory (XDG_RUNTIME_DIR,
+ * XDG_STATE_HOME).
+ *
  * Every wait has a deadline (TIMEOUT_MS without progress). On any failure
- * every child is killed and reaped, and the bench exits 1; if the bench
- * itself dies, its children follow (PR_SET_PDEATHSIG), as nodes do.
+ * every child is killed and reaped, a detached fleet's daemon and nodes
+ * included, and the bench exits 1; if the bench itself dies, its children
+ * follow (PR_SET_PDEATHSIG), as nodes do, except a detached daemon, which
+ * only the bench's SIGINT, SIGTERM and SIGHUP handler kills.
  *
  * Layout: orch.c starts, drives and stops the orchestrator, and events.c
  * reads and checks what it says; fanout.c measures it without handlers,
- * handlers.c with them; tools.c finds and times pdsh and clush; floor.c
- * runs the floor; children.c keeps track of every child, spawns, kills
- * and reaps them; stats.c takes percentiles and medians; report.c prints
- * the tables or JSON; bench.h holds what they share. This file: the
- * command line, the set-up, and the loop over fleet sizes.
+ * handlers.c with them; tools.c times commands from fork to reap, pdsh
+ * and clush (which it finds) and the orchestrator's own for detached.c,
+ * the detached section; floor.c runs the floor; children.c keeps track of
+ * every child, spawns, kills and reaps them; stats.c takes percentiles
+ * and medians; report.c prints the tables or JSON; bench.h holds what
+ * they share. This file: the command line, the set-up, and the loop over
+ * fleet sizes.
  */
 #include <fcntl.h>
 #include <getopt.h>
@@ -103,6 +129,7 @@
 
 #include "bench.h"
 #include "children.h"
+#include "detached.h"
 #include "fanout.h"
 #include "floor.h"
 #include "handlers.h"
@@ -118,8 +145,9 @@
 
 /* The usage, for --help and for a wrong option. */
 static const char usage_text[] =
-    "usage: bench [--handlers] [--json] [--reps R] [--sizes N,N,...]\n"
-    "             [--port BASE] [--orchestrator PATH] [--verbose]\n"
+    "usage: bench [--handlers | --detached] [--json] [--reps R]\n"
+    "             [--sizes N,N,...] [--port BASE] [--orchestrator PATH]\n"
+    "             [--verbose]\n"
     "\n"
     "Measure fanout (start-up, lock-step rounds, pipelined throughput,\n"
     "teardown, memory) next to a bare floor of plain sockets, and print\n"
@@ -129,6 +157,11 @@ static const char usage_text[] =
     "                       of `true`, pipelined replies of a pipe handler\n"
     "                       (cat), next to pdsh and clush -R exec when on\n"
     "                       PATH (default sizes 10,100,1000)\n"
+    "  --detached           instead, `orchestrator send NAME x` to a\n"
+    "                       running detached fleet next to a plain\n"
+    "                       `orchestrator` fed the line x (start,\n"
+    "                       broadcast, exit), fork to reap; ports BASE\n"
+    "                       to BASE+2N-1 (default size 100)\n"
     "  --json               one JSON object instead of a table\n"
     "  --reps R             repetitions of each figure (default 5)\n"
     "  --sizes LIST         fleet sizes (default 1,10,100,1000)\n"
@@ -170,6 +203,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"handlers", no_argument, NULL, 'H'},
+	    {"detached", no_argument, NULL, 'D'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"reps", required_argument, NULL, 'r'},
 	    {"sizes", required_argument, NULL, 's'},
@@ -187,6 +221,7 @@ static void parse_args(struct bench *b, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'H': b->handlers = true; break;
+		case 'D': b->detached = true; break;
 		case 'j': b->json = true; break;
 		case 'v': b->verbose = true; break;
 		case 'o': orch = optarg; break;
@@ -217,9 +252,16 @@ static void parse_args(struct bench *b, int argc, char **argv)
 		log_msg("unexpected argument '%s'", argv[optind]);
 		exit(2);
 	}
+	if (b->handlers && b->detached) {
+		log_msg("--handlers and --detached: one section at a time");
+		exit(2);
+	}
 	if (!sized)
-		parse_sizes(b, b->handlers ? "10,100,1000" : "1,10,100,1000");
-	maxn = max_size(b);
+		parse_sizes(b, b->handlers   ? "10,100,1000"
+		               : b->detached ? "100"
+		                             : "1,10,100,1000");
+	/* The detached fleet and the plain runs beside it: two ranges. */
+	maxn = max_size(b) * (b->detached ? 2 : 1);
 	if (port + maxn - 1 > 65535) {
 		log_msg("ports %u..%u do not fit below 65536", port,
 		        port + maxn - 1);
@@ -287,6 +329,11 @@ static int make_dir(struct bench *b)
 	snprintf(b->hconf, sizeof(b->hconf), "%s/handlers.ini", b->dir);
 	snprintf(b->log, sizeof(b->log), "%s/orchestrator.log", b->dir);
 	snprintf(b->sockdir, sizeof(b->sockdir), "%s/fanout", b->dir);
+	snprintf(b->fleet, sizeof(b->fleet), "bench-%d", (int)getpid());
+	snprintf(b->dsock, sizeof(b->dsock), "%s/fanout/%s.sock", b->dir,
+	         b->fleet);
+	snprintf(b->dlog, sizeof(b->dlog), "%s/fanout/%s.log", b->dir,
+	         b->fleet);
 	return write_file(b->conf, conf) < 0 || write_file(b->hconf, hconf) < 0
 	           ? -1
 	           : 0;
@@ -298,6 +345,9 @@ static void remove_dir(const struct bench *b)
 	unlink(b->conf);
 	unlink(b->hconf);
 	unlink(b->log);
+	/* A detached fleet's, killed: its socket; and always its log. */
+	unlink(b->dsock);
+	unlink(b->dlog);
 	rmdir(b->sockdir); /* the fleets' control sockets' (SPEC §11) */
 	rmdir(b->dir);
 }
@@ -411,6 +461,33 @@ out:
 	return rc;
 }
 
+/* Measure the detached section for fleet size n, reps times, into the
+   medians m: the fleet started, the repetitions, the fleet stopped.
+   Return 0 or -1 with a message. */
+static int bench_dsize(const struct bench *b, struct children *ch, unsigned n,
+                       double *m)
+{
+	double v[MAX_REPS * NDFIG];
+	struct detached d;
+
+	detached_init(&d, b, ch, n);
+	if (detached_start(&d) < 0)
+		return -1;
+	for (unsigned r = 0; r < b->reps; r++) {
+		double *row = v + (size_t)r * NDFIG;
+
+		if (detached_rep(&d, row) < 0)
+			return -1;
+		if (b->verbose)
+			report_drep(n, r, row);
+	}
+	if (detached_stop(&d) < 0)
+		return -1;
+	for (int k = 0; k < NDFIG; k++)
+		m[k] = median(v, b->reps, NDFIG, k);
+	return 0;
+}
+
 /* The fanout section: every size, its table row or the JSON at the end;
    return 0 or -1. */
 static int run_fanout(const struct bench *b, struct children *ch)
@@ -450,6 +527,26 @@ static int run_handlers(const struct bench *b, struct children *ch)
 	return rc;
 }
 
+/* The detached section, likewise; return 0 or -1. */
+static int run_detached(const struct bench *b, struct children *ch)
+{
+	double med[MAX_SIZES][NDFIG];
+	int rc = 0;
+
+	if (!b->json)
+		report_dheader(b);
+	for (unsigned s = 0; s < b->nsizes && rc == 0; s++) {
+		rc = bench_dsize(b, ch, b->sizes[s], med[s]);
+		if (rc == 0 && !b->json)
+			report_drow(b->sizes[s], med[s]);
+	}
+	if (rc == 0 && b->json)
+		report_djson(b, med);
+	else if (rc == 0)
+		report_dgoals(b, med);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	/* Static: on_signal() may see them until the process is gone. */
@@ -475,16 +572,20 @@ int main(int argc, char **argv)
 		log_errno("prctl");
 		return 1;
 	}
-	/* Its fleets' control sockets (SPEC §11) in its own directory: a
-	   fleet the user runs keeps its name. */
-	if (make_dir(&b) < 0 || setenv("XDG_RUNTIME_DIR", b.dir, 1) < 0)
+	/* Its fleets' control sockets and logs (SPEC §11) in its own
+	   directory: a fleet the user runs keeps its name, and no log is
+	   left in the user's home. */
+	if (make_dir(&b) < 0 || setenv("XDG_RUNTIME_DIR", b.dir, 1) < 0 ||
+	    setenv("XDG_STATE_HOME", b.dir, 1) < 0)
 		return 1;
 	on_signal_sees.b = &b;
 	on_signal_sees.ch = &ch;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	rc = b.handlers ? run_handlers(&b, &ch) : run_fanout(&b, &ch);
+	rc = b.handlers   ? run_handlers(&b, &ch)
+	     : b.detached ? run_detached(&b, &ch)
+	                  : run_fanout(&b, &ch);
 	children_kill_all(&ch);
 	remove_dir(&b);
 	return rc < 0 ? 1 : 0;

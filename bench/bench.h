@@ -58,6 +58,13 @@ enum hfig {
 	NHFIG
 };
 
+/* The detached section's figures (issue 13); one row per repetition. */
+enum dfig {
+	D_SEND,  /* `orchestrator send NAME x` to a running fleet, ms */
+	D_PLAIN, /* `orchestrator -n N` fed one line, then EOF, ms */
+	NDFIG
+};
+
 /* The tools timed beside the handlers. */
 enum tool { T_PDSH, T_CLUSH, NTOOLS };
 
@@ -68,11 +75,15 @@ struct bench {
 	char conf[96], log[96]; /* its configuration; its or a tool's stderr */
 	char sockdir[96];       /* where its fleets put their sockets */
 	char hconf[96];         /* the configuration of handler runs */
+	char fleet[32];         /* the detached section's fleet's name */
+	char dsock[128];        /* its control socket, in sockdir */
+	char dlog[128];         /* its log (XDG_STATE_HOME = dir) */
 	char tool[NTOOLS][PATH_MAX]; /* each tool on PATH, "" when not */
 	unsigned sizes[MAX_SIZES], nsizes, reps;
 	int port;
 	bool json, verbose;
 	bool handlers;    /* the handlers section instead of fanout's */
+	bool detached;    /* the detached section instead of fanout's */
 	sigset_t oldmask; /* the signal mask children get back */
 };
 

@@ -197,39 +197,69 @@ int children_reap(pid_t *p, int *st, unsigned n)
 	return 0;
 }
 
+/* Reap every child until none is left (0) or deadline passes (-1). */
+static int reap_until_none(uint64_t deadline)
+{
+	for (;;) {
+		pid_t w = waitpid(-1, NULL, WNOHANG);
+
+		if (w < 0 && errno != EINTR)
+			return 0; /* ECHILD: none left */
+		if (w == 0 && wait_chld(deadline) < 0)
+			return -1;
+	}
+}
+
+int children_reap_none_left(void)
+{
+	pid_t left = 0;
+
+	if (reap_until_none(clock_ns() + MS_NS(TIMEOUT_MS)) == 0)
+		return 0;
+	children_of(getpid(), &left, 1);
+	log_msg("processes still running after %d s (pid %d...)",
+	        TIMEOUT_MS / 1000, (int)left);
+	return -1;
+}
+
+/* Kill *p, when there is one, and the children it has, and clear *p. */
+static void kill_tree(pid_t *p)
+{
+	pid_t pids[MAX_N];
+	unsigned n;
+
+	if (*p <= 0)
+		return;
+	n = children_of(*p, pids, MAX_N);
+	kill(*p, SIGKILL);
+	for (unsigned i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	*p = 0;
+}
+
 void children_kill_all(struct children *c)
 {
-	uint64_t deadline = clock_ns() + MS_NS(TIMEOUT_MS);
 	pid_t pids[MAX_N];
-	unsigned n = 0;
-	pid_t w;
+	unsigned n;
 
-	/* As a subreaper we reap the orchestrator's nodes in its place. */
-	if (c->orch > 0) {
-		n = children_of(c->orch, pids, MAX_N);
-		kill(c->orch, SIGKILL);
-		for (unsigned i = 0; i < n; i++)
-			kill(pids[i], SIGKILL);
-		c->orch = 0;
-	}
+	/* As a subreaper we reap their nodes in their place. */
+	kill_tree(&c->orch);
+	kill_tree(&c->daemon);
 	n = children_of(getpid(), pids, MAX_N);
 	for (unsigned i = 0; i < n; i++)
 		kill(pids[i], SIGKILL);
 	c->nkids = 0;
-	for (;;) {
-		w = waitpid(-1, NULL, WNOHANG);
-		if (w < 0 && errno != EINTR)
-			return; /* ECHILD: none left */
-		if (w == 0 && wait_chld(deadline) < 0)
-			break;
-	}
-	log_msg("some children could not be reaped in %d s", TIMEOUT_MS / 1000);
+	if (reap_until_none(clock_ns() + MS_NS(TIMEOUT_MS)) < 0)
+		log_msg("some children could not be reaped in %d s",
+		        TIMEOUT_MS / 1000);
 }
 
 void children_kill_now(const struct children *c)
 {
 	if (c->orch > 0)
 		kill(c->orch, SIGKILL);
+	if (c->daemon > 0)
+		kill(c->daemon, SIGKILL);
 	for (unsigned i = 0; i < c->nkids; i++)
 		if (c->kid[i] > 0)
 			kill(c->kid[i], SIGKILL);

@@ -17,10 +17,12 @@
 #include "bench.h"
 
 /* The children to kill on the way out: the orchestrator (or pdsh or
-   clush, timed in its place) and the floor's. The signal handler reads
-   it too (see on_signal() in bench.c). */
+   clush, timed in its place), a detached fleet's daemon (a child of
+   ours once the process that started it has exited) and the floor's.
+   The signal handler reads it too (see on_signal() in bench.c). */
 struct children {
 	pid_t orch;            /* the orchestrator or tool, 0 when none */
+	pid_t daemon;          /* a detached fleet's, 0 when none */
 	pid_t kid[MAX_N];      /* the floor's children, 0 once reaped */
 	int kid_status[MAX_N]; /* their wait statuses, once reaped */
 	unsigned nkids;        /* entries of kid[] in use */
@@ -61,16 +63,20 @@ void children_show_log(const char *path, const char *whose);
    Other children reaped meanwhile (nodes orphaned to us) are forgotten. */
 int children_reap(pid_t *p, int *st, unsigned n);
 
+/* Reap every child left, orphans included, until none is. Return 0, or
+   -1 with a message naming one still there after TIMEOUT_MS. */
+int children_reap_none_left(void);
+
 /* Kill every child we have, and what it left to us, and reap them all;
-   for the error paths and the end. The orchestrator goes first, its nodes
-   (listed while still its own) after it, so that its log does not fill
-   up with their deaths. Clears c. Prints a message if some are still
-   there after TIMEOUT_MS. */
+   for the error paths and the end. The orchestrator and the daemon go
+   first, their nodes (listed while still theirs) after them, so that
+   their logs do not fill up with their deaths. Clears c. Prints a message if
+   some are still there after TIMEOUT_MS. */
 void children_kill_all(struct children *c);
 
-/* Send SIGKILL to the orchestrator and the floor's children of c, and do
-   nothing else: async-signal-safe, for a signal handler. Nodes follow
-   the orchestrator by their parent-death signal. */
+/* Send SIGKILL to the orchestrator, the daemon and the floor's children
+   of c, and do nothing else: async-signal-safe, for a signal handler.
+   Nodes follow their orchestrator by their parent-death signal. */
 void children_kill_now(const struct children *c);
 
 /* Return whether the orchestrator, once reaped, left processes behind to

@@ -296,3 +296,71 @@ void report_hrep(unsigned n, unsigned r, const double *v)
 	        v[H_SHELL_ACK], v[H_SHELL_WALL], v[H_PIPE_RATE],
 	        v[H_PIPE_RCPU] * 100, v[H_PDSH], v[H_CLUSH]);
 }
+
+/* ---- the detached section ---------------------------------------------- */
+
+void report_dheader(const struct bench *b)
+{
+	struct run_info ri;
+
+	run_info(&ri, false);
+	printf("fanout detached bench, %s, Linux %s, %d CPUs, %u reps, "
+	       "medians, fork to reap; send = `orchestrator send NAME x` to "
+	       "a running detached fleet, plain = `orchestrator` fed x "
+	       "(start, broadcast, exit)\n",
+	       ri.date, ri.u.release, ri.cpus, b->reps);
+	printf("%5s  %8s %8s  %6s\n", "N", "send ms", "plain ms", "plain/");
+	printf("%5s  %8s %8s  %6s\n", "", "", "", "send");
+	fflush(stdout);
+}
+
+void report_drow(unsigned n, const double *m)
+{
+	printf("%5u ", n);
+	print_fig(m[D_SEND], 8, 2);
+	print_fig(m[D_PLAIN], 8, 2);
+	printf(" ");
+	print_fig(ratio(m[D_PLAIN], m[D_SEND]), 6, 1);
+	printf("\n");
+	fflush(stdout);
+}
+
+void report_dgoals(const struct bench *b, double med[][NDFIG])
+{
+	for (unsigned s = 0; s < b->nsizes; s++)
+		if (b->sizes[s] == 100) {
+			printf("goal at N=100: ");
+			print_goal("plain/send",
+			           ratio(med[s][D_PLAIN], med[s][D_SEND]), 10,
+			           true);
+			return;
+		}
+}
+
+void report_djson(const struct bench *b, double med[][NDFIG])
+{
+	struct run_info ri;
+
+	run_info(&ri, true);
+	printf("{\"section\":\"detached\",\"date\":\"%s\",\"kernel\":\"%s\","
+	       "\"cpus\":%d,\"reps\":%u,\"port\":%d,\"results\":[",
+	       ri.date, ri.u.release, ri.cpus, b->reps, b->port);
+	for (unsigned s = 0; s < b->nsizes; s++) {
+		const double *m = med[s];
+
+		printf("%s{\"n\":%u,", s ? "," : "", b->sizes[s]);
+		json_num("send_ms", m[D_SEND], true);
+		json_num("plain_ms", m[D_PLAIN], true);
+		printf("\"ratio\":{");
+		json_num("plain_over_send", ratio(m[D_PLAIN], m[D_SEND]),
+		         false);
+		printf("}}");
+	}
+	printf("]}\n");
+}
+
+void report_drep(unsigned n, unsigned r, const double *v)
+{
+	fprintf(stderr, "bench: N=%u rep %u: send %.2f ms, plain %.2f ms\n", n,
+	        r + 1, v[D_SEND], v[D_PLAIN]);
+}

@@ -35,4 +35,14 @@ void report_hrep(unsigned n, unsigned r, const double *v);
    issue 12: pdsh/exec >= 4, pdsh/shell >= 40, pipe >= 200,000 replies/s. */
 void report_goals(const struct bench *b, double med[][NHFIG]);
 
+/* The detached section (enum dfig), likewise. */
+void report_dheader(const struct bench *b);
+void report_drow(unsigned n, const double *m);
+void report_djson(const struct bench *b, double med[][NDFIG]);
+void report_drep(unsigned n, unsigned r, const double *v);
+
+/* Print how the figures at N=100, if measured, compare with the goal of
+   issue 13: plain/send >= 10. */
+void report_dgoals(const struct bench *b, double med[][NDFIG]);
+
 #endif

@@ -42,28 +42,13 @@ void tools_find(struct bench *b)
 		find_on_path(tool_name[t], b->tool[t], sizeof(b->tool[t]));
 }
 
-/* Fork tool t for n hosts, its output to logfd, storing the time just
-   before the fork in *t0; return 0 or -1. */
-static int tool_spawn(const struct bench *b, struct children *ch, enum tool t,
-                      unsigned n, int logfd, uint64_t *t0)
+/* Fork argv with standard input in, its output and error to logfd,
+   storing the time just before the fork in *t0; return 0 or -1. */
+static int spawn_timed(const struct bench *b, struct children *ch,
+                       char *const argv[], int in, int logfd, uint64_t *t0)
 {
-	char fanout[16], hosts[32];
-	const char *argv[] = {b->tool[t], "-R",  "exec", "-f", fanout,
-	                      "-w",       hosts, "true", NULL};
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (null < 0) {
-		log_errno("/dev/null");
-		return -1;
-	}
-	snprintf(fanout, sizeof(fanout), "%u", n);
-	if (n == 1)
-		snprintf(hosts, sizeof(hosts), "n0");
-	else
-		snprintf(hosts, sizeof(hosts), "n[0-%u]", n - 1);
 	*t0 = clock_ns();
-	ch->orch = children_spawn(b, (char *const *)argv, null, logfd, logfd);
-	close(null);
+	ch->orch = children_spawn(b, argv, in, logfd, logfd);
 	if (ch->orch < 0) {
 		ch->orch = 0;
 		return -1;
@@ -71,9 +56,10 @@ static int tool_spawn(const struct bench *b, struct children *ch, enum tool t,
 	return 0;
 }
 
-/* Reap tool t, started at t0; store its wall time in *ms. Return 0, or -1
+/* Reap what, started at t0; store its wall time in *ms. Return 0, or -1
    with a message unless it exited 0 in time. */
-static int tool_reap(struct children *ch, enum tool t, uint64_t t0, double *ms)
+static int reap_timed(struct children *ch, const char *what, uint64_t t0,
+                      double *ms)
 {
 	int st;
 
@@ -84,31 +70,58 @@ static int tool_reap(struct children *ch, enum tool t, uint64_t t0, double *ms)
 		char how[64];
 
 		proc_status_str(st, how, sizeof(how));
-		log_msg("%s %s", tool_name[t], how);
+		log_msg("%s %s", what, how);
 		return -1;
 	}
 	return 0;
 }
 
+int tools_run(const struct bench *b, struct children *ch, char *const argv[],
+              int in, const char *what, double *ms)
+{
+	int null = -1, logfd, rc = -1;
+	uint64_t t0;
+
+	if (in < 0) {
+		in = null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null < 0) {
+			log_errno("/dev/null");
+			return -1;
+		}
+	}
+	logfd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		log_errno("%s", b->log);
+	else
+		rc = spawn_timed(b, ch, argv, in, logfd, &t0);
+	if (logfd >= 0)
+		close(logfd);
+	if (null >= 0)
+		close(null);
+	if (rc == 0)
+		rc = reap_timed(ch, what, t0, ms);
+	if (rc < 0) {
+		children_kill_all(ch);
+		children_show_log(b->log, what);
+	}
+	return rc;
+}
+
 int tool_time(const struct bench *b, struct children *ch, enum tool t,
               unsigned n, double *ms)
 {
-	uint64_t t0;
-	int logfd, rc;
+	char fanout[16], hosts[32];
+	const char *argv[] = {b->tool[t], "-R",  "exec", "-f", fanout,
+	                      "-w",       hosts, "true", NULL};
 
-	logfd = open(b->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (logfd < 0) {
-		log_errno("%s", b->log);
+	snprintf(fanout, sizeof(fanout), "%u", n);
+	if (n == 1)
+		snprintf(hosts, sizeof(hosts), "n0");
+	else
+		snprintf(hosts, sizeof(hosts), "n[0-%u]", n - 1);
+	if (tools_run(b, ch, (char *const *)argv, -1, tool_name[t], ms) < 0) {
+		log_msg("%s for %u hosts failed", tool_name[t], n);
 		return -1;
 	}
-	rc = tool_spawn(b, ch, t, n, logfd, &t0);
-	close(logfd);
-	if (rc == 0)
-		rc = tool_reap(ch, t, t0, ms);
-	if (rc < 0) {
-		children_kill_all(ch);
-		children_show_log(b->log, tool_name[t]);
-		log_msg("%s for %u hosts failed", tool_name[t], n);
-	}
-	return rc;
+	return 0;
 }

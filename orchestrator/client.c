@@ -41,6 +41,7 @@ struct session {
 	bool only_welcome; /* list: WELCOME is all we want */
 	bool finished;     /* nothing more to do: status holds the result */
 	bool peer_closed;  /* the daemon took no more bytes */
+	bool leaving;      /* we asked to leave: END, /detach, exit, /quit */
 	bool input_open;   /* standard input is read for lines */
 	bool skipping;     /* the rest of a line too long to send */
 	bool tty;          /* attach at a terminal, through term.h */
@@ -92,6 +93,7 @@ static void queue_end(struct session *s)
 	struct ctl_frame f = {.type = CTL_END};
 
 	s->input_open = false;
+	s->leaving = true;
 	if (queue_frame(s, &f) < 0)
 		finish(s, EXIT_INCOMPLETE); /* out of memory */
 }
@@ -327,6 +329,10 @@ static void typed(void *arg, const char *line, size_t len)
 		finish(s, EXIT_OK);
 		return;
 	}
+	/* The daemon's words for leaving, as it takes them. */
+	s->leaving |= (len == 7 && !memcmp(line, "/detach", 7)) ||
+	              (len == 5 && !memcmp(line, "/quit", 5)) ||
+	              (len == 4 && !memcmp(line, "exit", 4));
 	queue_line(s, line, len);
 }
 
@@ -585,7 +591,7 @@ static int converse(const struct cli *c)
 	session_run(&s, 0, sfd);
 	if (s.tty) {
 		term_stop();
-		if (s.status == EXIT_OK && !s.peer_closed)
+		if (s.status == EXIT_OK && !s.peer_closed && s.leaving)
 			fprintf(stderr, "detached; fleet '%s' keeps running\n",
 			        c->name);
 	}

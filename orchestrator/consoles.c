@@ -456,6 +456,10 @@ void consoles_finish(struct consoles *cs, int status)
 
 	if (cs->serving)
 		out_tap(cs->out, NULL, NULL);
+	/* Gone before anyone hears DONE: a stop that returned finds no
+	   socket of ours. */
+	if (cs->listen_fd >= 0)
+		unlink(cs->path);
 	for (struct ctl_client *cl = cs->clients; cl; cl = cl->next)
 		if (!cl->closing)
 			done(cl, status);
@@ -475,7 +479,6 @@ void consoles_finish(struct consoles *cs, int status)
 		if (cs->serving)
 			loop_watch(cs->loop, &cs->w, 0);
 		close(cs->listen_fd);
-		unlink(cs->path);
 	}
 	cs->listen_fd = -1;
 }

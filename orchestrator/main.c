@@ -609,11 +609,13 @@ static void listen_and_detach(struct app *a)
 
 	if (consoles_listen(&a->consoles, c->name, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
+		out_flush(&a->out); /* said before we go */
 		if (c->detach || strstr(err, "runs already"))
 			exit(EXIT_UNAVAILABLE);
 	}
 	if (c->detach && daemon_detach(&a->daemon, c->name) < 0) {
 		log_errno("--detach");
+		out_flush(&a->out);
 		exit(EXIT_UNAVAILABLE);
 	}
 }

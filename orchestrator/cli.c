@@ -96,6 +96,7 @@ static int parse_command(struct cli *c, int argc, char **argv, char *err,
 		case 'N':
 			c->name = optarg;
 			named = true;
+			c->name_given = true;
 			break;
 		case 'h': c->help = true; break;
 		case ':':
@@ -132,6 +133,7 @@ static int parse_command(struct cli *c, int argc, char **argv, char *err,
 		if (!named && left > 1 &&
 		    fleetdir_name_ok(argv[optind], NULL, 0) == 0) {
 			c->name = argv[optind++];
+			c->name_guessed = true; /* client.c looks again */
 			left--;
 		}
 		c->send_lines = argv + optind;

@@ -43,6 +43,8 @@ struct cli {
 	enum cli_command command;
 	const char *name;  /* the fleet's name: --name, a subcommand's NAME,
 	                      else FLEETDIR_DEFAULT; always checked */
+	bool name_given;   /* --name, or a subcommand's NAME alone */
+	bool name_guessed; /* send's first argument taken as NAME */
 	char **send_lines; /* send's LINE arguments (nsend of them) */
 	int nsend;
 	const char *config_path;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -385,7 +386,11 @@ static int dial(const char *path)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	/* A daemon stopped, or too busy to accept, fills its backlog: then
+	   connect(2) waits, but not longer than this (EAGAIN). */
+	struct timeval tv = {.tv_sec = ANSWER_MS / 1000};
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    fd_set_nonblock(fd, true) < 0) {
 		int e = errno;
 
@@ -432,9 +437,10 @@ static void take_signal(struct session *s, int sfd)
 	struct signalfd_siginfo si;
 
 	while (io_read(sfd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGINT)
+		if (si.ssi_signo == SIGINT) {
+			s->leaving = true;
 			finish(s, EXIT_OK);
-		else if (si.ssi_signo == SIGTERM)
+		} else if (si.ssi_signo == SIGTERM)
 			finish(s, EXIT_SIGTERM);
 		else if (si.ssi_signo == SIGHUP)
 			finish(s, 128 + SIGHUP);
@@ -579,12 +585,13 @@ static int converse(const struct cli *c)
 			   still ours to give back. */
 			sfd = sigfd_open(sigs, 3);
 			if (sfd >= 0)
-				fprintf(stderr,
-				        "attached to fleet '%s' (pid %u, %u "
-				        "node%s); Ctrl-D or /detach leaves it "
-				        "running, /stop stops it\n",
-				        c->name, s.pid, s.nodes,
-				        s.nodes == 1 ? "" : "s");
+				fprintf(
+				    stderr,
+				    "attached to fleet '%s' (pid %u, %u "
+				    "node%s); Ctrl-C, Ctrl-D or /detach leave "
+				    "it running, /stop stops it\n",
+				    c->name, s.pid, s.nodes,
+				    s.nodes == 1 ? "" : "s");
 			s.tty = sfd >= 0 && term_start(stdout, true, typed, &s);
 		}
 	}
@@ -671,9 +678,39 @@ static int list_fleets(void)
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_INCOMPLETE;
 }
 
-int client_run(const struct cli *c)
+/* Whether a fleet named name has a socket (running or stale). */
+static bool has_socket(const char *name)
+{
+	char path[512], err[512];
+	struct stat st;
+
+	return fleetdir_socket(name, path, sizeof(path), false, err,
+	                       sizeof(err)) == 0 &&
+	       stat(path, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* send's words are read by what runs: `send web < lines` names the fleet
+   web (its one word is a fleet's, and stdin has the lines); `send uname
+   -a`, no fleet uname, is two lines to the default fleet. */
+static void read_send_words(struct cli *c)
+{
+	if (c->command != CLI_SEND || c->name_given)
+		return;
+	if (c->name_guessed && !has_socket(c->name)) {
+		c->send_lines--; /* the guessed name was a line */
+		c->nsend++;
+		c->name = FLEETDIR_DEFAULT;
+	} else if (!c->name_guessed && c->nsend == 1 && !isatty(STDIN_FILENO) &&
+	           has_socket(c->send_lines[0])) {
+		c->name = c->send_lines[0];
+		c->nsend = 0;
+	}
+}
+
+int client_run(struct cli *c)
 {
 	if (c->command == CLI_LIST)
 		return list_fleets();
+	read_send_words(c);
 	return converse(c);
 }

@@ -29,6 +29,6 @@
    ends before DONE, a line could not be sent, or our standard output
    went away; 0 for list, and when attach is left with Ctrl-C or
    Ctrl-D. */
-int client_run(const struct cli *c);
+int client_run(struct cli *c);
 
 #endif

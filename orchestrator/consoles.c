@@ -2,10 +2,12 @@
 #include "consoles.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,49 +30,52 @@ static int bind_path(int fd, const char *path)
 	return bind(fd, (struct sockaddr *)&a, sizeof(a));
 }
 
-/* Whether a fleet answers on the socket at path. */
-static bool answers(const char *path)
+/* Hold the lock of name (NAME.lock beside its socket) for as long as
+   the fleet lives, the daemon's included (the lock belongs to the open
+   file, which --detach's fork shares): two fleets starting at once with
+   one name cannot both have it, whatever the socket's state. */
+static int lock_name(struct consoles *cs, const char *name, char *err,
+                     size_t errlen)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool up;
+	char path[sizeof(cs->path) + 8];
+	size_t n = strlen(cs->path) - strlen(".sock");
 
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	up = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-	if (fd >= 0)
-		close(fd);
-	return up;
+	snprintf(path, sizeof(path), "%.*s.lock", (int)n, cs->path);
+	cs->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (cs->lock_fd >= 0 && flock(cs->lock_fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (cs->lock_fd >= 0 && errno == EWOULDBLOCK)
+		snprintf(err, errlen,
+		         "a fleet named '%s' runs already (its socket: %s); "
+		         "choose another with --name",
+		         name, cs->path);
+	else
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if (cs->lock_fd >= 0)
+		close(cs->lock_fd);
+	cs->lock_fd = -1;
+	return -1;
 }
 
 int consoles_listen(struct consoles *cs, const char *name, char *err,
                     size_t errlen)
 {
-	*cs = (struct consoles){.listen_fd = -1, .next_id = 1};
+	*cs = (struct consoles){.listen_fd = -1, .lock_fd = -1, .next_id = 1};
 	snprintf(cs->name, sizeof(cs->name), "%s", name);
 	if (fleetdir_socket(name, cs->path, sizeof(cs->path), true, err,
-	                    errlen) < 0)
+	                    errlen) < 0 ||
+	    lock_name(cs, name, err, errlen) < 0)
 		return -1;
 	cs->listen_fd =
 	    socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (cs->listen_fd < 0)
 		goto fail;
-	if (bind_path(cs->listen_fd, cs->path) < 0) {
-		if (errno != EADDRINUSE)
-			goto fail;
-		if (answers(cs->path)) {
-			snprintf(err, errlen,
-			         "a fleet named '%s' runs already (its socket: "
-			         "%s); choose another with --name",
-			         name, cs->path);
-			close(cs->listen_fd);
-			cs->listen_fd = -1;
-			return -1;
-		}
-		/* Left by a fleet that died: nobody accepts on it. */
-		if (unlink(cs->path) < 0 ||
-		    bind_path(cs->listen_fd, cs->path) < 0)
-			goto fail;
-	}
+	/* The name is ours (locked): a socket there was left by a fleet
+	   that died. */
+	if (bind_path(cs->listen_fd, cs->path) < 0 &&
+	    (errno != EADDRINUSE || unlink(cs->path) < 0 ||
+	     bind_path(cs->listen_fd, cs->path) < 0))
+		goto fail;
 	if (listen(cs->listen_fd, LISTEN_BACK) < 0)
 		goto fail;
 	return 0;
@@ -91,7 +96,7 @@ static void queue(struct ctl_client *cl, const struct ctl_frame *f)
 
 	if (cl->fd < 0 || cl->stalled || cl->closing || n == 0)
 		return;
-	if (buf_used(&cl->out) + n > CONSOLES_OUT_MAX ||
+	if (buf_used(&cl->out) + n > CONSOLES_OUT_MAX + cl->last_words ||
 	    buf_reserve(&cl->out, n) < 0) {
 		cl->stalled = true;
 		return;
@@ -186,6 +191,25 @@ static void drop(struct consoles *cs, struct ctl_client *cl)
 	free(cl);
 }
 
+/* Whether cl's next line may be taken now: the window has room, and
+   what waits for cl is small enough that its own reports pace it (a
+   console is dropped only for stalling, never for sending fast). A
+   HELLO is always taken. */
+static bool room_for(const struct consoles *cs, const struct ctl_client *cl)
+{
+	return cl->mode == 0 || (!links_full(cs->links) && !out_full(cs->out) &&
+	                         !outcome_stopping(cs->outcome) &&
+	                         buf_used(&cl->out) < CONSOLES_OUT_MAX / 4);
+}
+
+/* Whether to read more from cl: not while what it sent waits for room
+   (reading would only spin), nor once it is closing. */
+static bool wants_input(const struct consoles *cs, const struct ctl_client *cl)
+{
+	return !cl->closing && buf_used(&cl->in) < CTL_MAX_FRAME &&
+	       (buf_used(&cl->in) == 0 || room_for(cs, cl));
+}
+
 /* Write what waits for cl; return -1 when it is gone. */
 static int flush_client(struct consoles *cs, struct ctl_client *cl)
 {
@@ -201,7 +225,7 @@ static int flush_client(struct consoles *cs, struct ctl_client *cl)
 	if (cl->closing && buf_used(&cl->out) == 0)
 		return -1;
 	loop_watch(cs->loop, &cl->w,
-	           (cl->closing ? 0 : EPOLLIN) |
+	           (wants_input(cs, cl) ? EPOLLIN : 0) |
 	               (buf_used(&cl->out) ? EPOLLOUT : 0));
 	return 0;
 }
@@ -305,8 +329,7 @@ static void take_frames(struct consoles *cs, struct ctl_client *cl)
 	size_t used;
 	int rc;
 
-	while (!cl->closing && !links_full(cs->links) && !out_full(cs->out) &&
-	       !outcome_stopping(cs->outcome) &&
+	while (!cl->closing && room_for(cs, cl) &&
 	       (rc = ctl_decode(buf_head(&cl->in), buf_used(&cl->in), &f,
 	                        &used)) != 0) {
 		if (rc == CTL_E_VERSION) {
@@ -349,10 +372,10 @@ static void on_client(struct watcher *w, uint32_t events)
 	struct consoles *cs = w->arg;
 	ssize_t r = 0;
 
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		if (buf_used(&cl->in) >= CTL_MAX_FRAME ||
-		    buf_reserve(&cl->in, READ_CHUNK) < 0) {
-			r = 1; /* a frame is whole: wait for room */
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && wants_input(cs, cl)) {
+		if (buf_reserve(&cl->in, READ_CHUNK) < 0) {
+			r = -1;
+			errno = ENOMEM;
 		} else {
 			r = io_read(cl->fd, buf_tail(&cl->in), READ_CHUNK);
 			if (r > 0)
@@ -430,6 +453,30 @@ void consoles_serve(struct consoles *cs, struct loop *loop,
 	cs->serving = true;
 }
 
+/* cl read too little: nothing more is queued for it but why, and DONE;
+   it is closed once it has read them (the bound holds, but for those
+   few bytes). */
+static void tell_dropped(struct consoles *cs, struct ctl_client *cl)
+{
+	char why[200];
+	int n = snprintf(why, sizeof(why),
+	                 "fleet '%s': this console read too little (%u MiB "
+	                 "waited for it); what waited is lost, and the "
+	                 "console dropped\n",
+	                 cs->name, CONSOLES_OUT_MAX >> 20);
+
+	log_msg("console %u (%s) read too little (%u MiB waited for it); "
+	        "dropped",
+	        cl->id, cl->name, CONSOLES_OUT_MAX >> 20);
+	/* What waits is kept: a frame may be half written. Past it, and
+	   past the bound by a few bytes, the reason and DONE. */
+	cl->stalled = false;
+	cl->closing = false;
+	cl->last_words = sizeof(why) + 64;
+	queue_out(cl, CTL_STDERR, why, (size_t)n);
+	done(cl, 1);
+}
+
 void consoles_tick(struct consoles *cs)
 {
 	struct ctl_client *next;
@@ -438,16 +485,52 @@ void consoles_tick(struct consoles *cs)
 		next = cl->next;
 		if (buf_used(&cl->in) > 0)
 			take_frames(cs, cl);
-		if (cl->stalled) {
-			log_msg(
-			    "console %u (%s) read too little (%u MiB waited "
-			    "for it); dropped",
-			    cl->id, cl->name, CONSOLES_OUT_MAX >> 20);
-			drop(cs, cl);
-		} else if (flush_client(cs, cl) < 0) {
+		if (cl->stalled)
+			tell_dropped(cs, cl);
+		if (flush_client(cs, cl) < 0) {
 			drop(cs, cl);
 		}
 	}
+}
+
+/* The fleet ends with status: what cl hears last. A send whose lines
+   were not all sent (it had not ended, or lines waited) did not go
+   well, whatever the fleet's status; a console that never said HELLO
+   is refused. */
+static void last_word(struct ctl_client *cl, int status)
+{
+	if (cl->closing)
+		return;
+	if (cl->mode == 0) {
+		refuse(cl, "the fleet is stopping");
+		return;
+	}
+	if (cl->mode == CTL_MODE_SEND &&
+	    (!cl->ended || cl->pending || buf_used(&cl->in)) && status == 0)
+		status = 1;
+	done(cl, status);
+}
+
+/* Write what waits for every console, waiting for any until end_ns;
+   drop those done or gone. Return how many remain. */
+static unsigned flush_all(struct consoles *cs, uint64_t end_ns)
+{
+	struct pollfd p[64];
+	struct ctl_client *next;
+	unsigned n = 0, left = 0;
+
+	for (struct ctl_client *cl = cs->clients; cl && n < 64; cl = cl->next)
+		p[n++] = (struct pollfd){.fd = cl->fd, .events = POLLOUT};
+	if (poll(p, n, clock_ms_until(end_ns)) < 0 && errno != EINTR)
+		return 0;
+	for (struct ctl_client *cl = cs->clients; cl; cl = next) {
+		next = cl->next;
+		if (flush_client(cs, cl) < 0)
+			drop(cs, cl);
+		else
+			left++;
+	}
+	return left;
 }
 
 void consoles_finish(struct consoles *cs, int status)
@@ -461,18 +544,11 @@ void consoles_finish(struct consoles *cs, int status)
 	if (cs->listen_fd >= 0)
 		unlink(cs->path);
 	for (struct ctl_client *cl = cs->clients; cl; cl = cl->next)
-		if (!cl->closing)
-			done(cl, status);
-	/* What waits for them, within a bound: a stalled one loses it. */
-	while (cs->clients && clock_ns() < end) {
-		struct ctl_client *cl = cs->clients;
-		struct pollfd p = {.fd = cl->fd, .events = POLLOUT};
-		if (buf_used(&cl->out) == 0 ||
-		    (poll(&p, 1, clock_ms_until(end)) > 0 &&
-		     flush_client(cs, cl) < 0) ||
-		    buf_used(&cl->out) == 0)
-			drop(cs, cl);
-	}
+		last_word(cl, status);
+	/* What waits for them, all at once, within a bound: a stalled one
+	   loses it, and delays no other. */
+	while (cs->clients && clock_ns() < end && flush_all(cs, end) > 0)
+		;
 	while (cs->clients)
 		drop(cs, cs->clients);
 	if (cs->listen_fd >= 0) {
@@ -481,4 +557,7 @@ void consoles_finish(struct consoles *cs, int status)
 		close(cs->listen_fd);
 	}
 	cs->listen_fd = -1;
+	if (cs->lock_fd >= 0) /* the file stays: unlinked, a lock races */
+		close(cs->lock_fd);
+	cs->lock_fd = -1;
 }

@@ -40,16 +40,18 @@ struct ctl_client {
 	uint8_t flags;      /* CTL_F_* */
 	char name[CTL_MAX_NAME + 1];
 	uint64_t since_ns;
-	unsigned pending; /* its broadcasts not yet reported */
-	bool failed;      /* one of them (or a line of it) did not go well */
-	bool ended;       /* END came: no more lines */
-	bool closing;     /* DONE queued: closed once written */
-	bool stalled;     /* it read too little: dropped at the next tick */
+	unsigned pending;  /* its broadcasts not yet reported */
+	bool failed;       /* one of them (or a line of it) did not go well */
+	bool ended;        /* END came: no more lines */
+	bool closing;      /* DONE queued: closed once written */
+	bool stalled;      /* it read too little: dropped at the next tick */
+	size_t last_words; /* room past the bound for why it is dropped */
 	struct ctl_client *next;
 };
 
 struct consoles {
 	int listen_fd; /* -1 when not listening */
+	int lock_fd;   /* holds the name's lock (flock), -1 when not */
 	struct watcher w;
 	char path[108]; /* the socket's, to unlink at the end */
 	char name[CTL_MAX_NAME + 1];

@@ -38,6 +38,8 @@ __attribute__((noreturn)) static void wait_for_daemon(pid_t pid, int fd,
 	daemon_pid = pid;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A terminal that hangs up ends the wait, not the fleet. */
+	signal(SIGHUP, SIG_IGN);
 	while ((r = read(fd, &ok, 1)) < 0 && errno == EINTR)
 		;
 	if (r == 1) {
@@ -84,11 +86,17 @@ int daemon_ready(struct daemon *d, int log_fd)
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 	if (null < 0 || dup2(null, STDIN_FILENO) < 0 ||
-	    dup2(log_fd, STDOUT_FILENO) < 0 || dup2(log_fd, STDERR_FILENO) < 0)
+	    dup2(log_fd, STDOUT_FILENO) < 0 ||
+	    dup2(log_fd, STDERR_FILENO) < 0) {
+		if (null >= 0)
+			close(null);
 		return -1;
+	}
 	close(null);
+	/* Nobody waiting any more (it was killed) is no reason to stop:
+	   the fleet is ready all the same. */
 	if (d->ready_fd >= 0 && io_write_all(d->ready_fd, "R", 1) < 0)
-		return -1;
+		log_errno("telling the starting terminal");
 	close(d->ready_fd);
 	d->ready_fd = -1;
 	return 0;

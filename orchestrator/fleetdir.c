@@ -13,12 +13,14 @@ int fleetdir_name_ok(const char *name, char *err, size_t errlen)
 	size_t n = strlen(name);
 
 	if (n == 0 || n > FLEETDIR_NAME_MAX || name[0] == '.' ||
+	    name[0] == '-' ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyz"
 	                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != n) {
-		snprintf(err, errlen,
-		         "'%.80s' is not a fleet name: 1 to %d of letters, "
-		         "digits, '.', '_' and '-', not starting with '.'",
-		         name, FLEETDIR_NAME_MAX);
+		snprintf(
+		    err, errlen,
+		    "'%.80s' is not a fleet name: 1 to %d of letters, "
+		    "digits, '.', '_' and '-', not starting with '.' or '-'",
+		    name, FLEETDIR_NAME_MAX);
 		return -1;
 	}
 	return 0;

@@ -16,7 +16,7 @@
 #define FLEETDIR_DEFAULT  "default" /* the name when none is given */
 
 /* Check a fleet's name: 1..FLEETDIR_NAME_MAX of [A-Za-z0-9._-], not
-   starting with '.' (it names files). */
+   starting with '.' (it names files) nor '-' (it would be an option). */
 int fleetdir_name_ok(const char *name, char *err, size_t errlen);
 
 /* The directory of the sockets. With create, make it (mode 0700) when

@@ -115,7 +115,7 @@
 	                       nodes live */
 #define LIST_MAX         10 /* nodes named in one teardown message */
 #define LOG_ROTATE_BYTES (8 << 20) /* a detached fleet's log moved aside */
-#define LOG_CHECK_MS     1000      /* how often its size is looked at */
+#define LOG_CHECK_MS     100       /* how often its size is looked at */
 
 enum phase { PHASE_STARTING, PHASE_RUNNING, PHASE_STOPPING };
 

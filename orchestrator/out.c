@@ -38,8 +38,10 @@ static void log_line(void *arg, const char *line, size_t len)
 {
 	struct out *o = arg;
 
-	term_hide();
-	sink_put(o->errs, line, len);
+	if (!o->to_only) {
+		term_hide();
+		sink_put(o->errs, line, len);
+	}
 	if (o->tap)
 		o->tap(o->tap_arg, o->to, OUT_DIAG, line, len);
 }
@@ -157,7 +159,7 @@ static const char *paint(const struct out *o, const char *code)
 static void emit_json(struct out *o, struct buf *b)
 {
 	buf_append(b, "\n", 1);
-	if (o->json)
+	if (o->json && !o->to_only)
 		sink_put(&o->out, buf_head(b), buf_used(b));
 	if (o->tap)
 		o->tap(o->tap_arg, o->to, OUT_JSON, (const char *)buf_head(b),
@@ -168,9 +170,11 @@ static void emit_json(struct out *o, struct buf *b)
 /* Queue text of len bytes on sink, the prompt cleared. */
 static void put(struct out *o, struct sink *sink, const char *text, size_t len)
 {
-	term_hide();
-	fflush(o->term); /* the editor's erasing goes first */
-	sink_put(sink, text, len);
+	if (!o->to_only) {
+		term_hide();
+		fflush(o->term); /* the editor's erasing goes first */
+		sink_put(sink, text, len);
+	}
 	if (o->tap)
 		o->tap(o->tap_arg, o->to,
 		       sink == o->human ? OUT_HUMAN : OUT_DIAG, text, len);
@@ -314,8 +318,12 @@ void out_broadcast(struct out *o, const struct bcast *bc, bool say,
 	bool clean = inflight_clean(bc);
 	struct buf blocks = {0};
 	unsigned to = o->to;
+	bool to_only = o->to_only;
 
-	o->to = bc->origin; /* a console's broadcast is reported to it */
+	/* A console's broadcast is reported to it (and to our own streams:
+	   the fleet's log keeps every report). */
+	o->to = bc->origin;
+	o->to_only = false;
 	if (say && bc->reply_window_ns > 0 && !o->json && !o->lines)
 		format_replies(&blocks, bc);
 	/* Quiet, a clean broadcast still heads the output it shows. */
@@ -337,6 +345,7 @@ void out_broadcast(struct out *o, const struct bcast *bc, bool say,
 	if (o->tap && bc->origin)
 		o->tap(o->tap_arg, bc->origin, OUT_REPORTED, NULL, clean);
 	o->to = to;
+	o->to_only = to_only;
 }
 
 /* Return the line nd printed back lines before its last (0: the last),

@@ -54,7 +54,8 @@ struct out {
 	uint64_t progress_ns; /* when the start-up count was last drawn */
 	out_tap_fn tap;       /* NULL: none */
 	void *tap_arg;
-	unsigned to; /* whom what is said now is for: a console, 0 all */
+	unsigned to;  /* whom what is said now is for: a console, 0 all */
+	bool to_only; /* ... and for it alone: not our own streams */
 };
 
 /* Set up for --json (json), --lines (lines) and -q (quiet): open the
@@ -68,10 +69,13 @@ int out_init(struct out *o, bool json, bool lines, bool quiet);
 void out_tap(struct out *o, out_tap_fn fn, void *arg);
 
 /* Say what follows to console to alone (0: to all), until called
-   again: the answer to a command that console sent. */
+   again: the answer to a command that console sent, which our own
+   streams (a detached fleet's log, a foreground fleet's terminal) do not
+   get either. */
 static inline void out_to(struct out *o, unsigned to)
 {
 	o->to = to;
+	o->to_only = to != 0;
 }
 
 /* Let the sinks wait for slow readers through loop. */

@@ -522,8 +522,11 @@ void supervisor_reload(struct supervisor *s, bool edited)
 		out_text(s->out, "%s changed: %u -> %u nodes",
 		         st->cli.config_path, s->fleet->n, plan.nodes);
 	else if (edited)
-		out_text(s->out, "%s changed; still %u nodes",
-		         st->cli.config_path, plan.nodes);
+		out_text(s->out, "%s changed; still %u nodes%s%s%s",
+		         st->cli.config_path, plan.nodes,
+		         st->cli.num_clients ? " (-n " : "",
+		         st->cli.num_clients ? st->cli.num_clients : "",
+		         st->cli.num_clients ? " overrides num_clients)" : "");
 	else
 		log_msg("reload: %s read; %u nodes wanted, %u running",
 		        st->cli.config_path, plan.nodes, s->fleet->n);

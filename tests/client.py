@@ -231,10 +231,14 @@ class ClientTest(unittest.TestCase):
                                                    CTL_VERSION), r.stderr)
 
     def test_no_socket(self):
-        r = self.client(["send", "web", "x"])
+        r = self.client(["send", "--name", "web", "x"])
         self.assertEqual(r.rc, 69, r)
         self.assertIn("no fleet named 'web' runs (no socket at %s)"
                       % os.path.join(self.dir, "web.sock"), r.stderr)
+        # A first word that names no fleet is a line, to the default.
+        r = self.client(["send", "uname", "-a"])
+        self.assertEqual(r.rc, 69, r)
+        self.assertIn("no fleet named 'default' runs", r.stderr)
         os.makedirs(self.dir, mode=0o700)
         r = self.client(["status", "web"])
         self.assertEqual(r.rc, 69, r)

@@ -156,9 +156,11 @@ static void send_lines(void **state)
 	assert_string_equal(c.name, "web");
 	assert_int_equal(c.nsend, 2);
 	assert_string_equal(c.send_lines[0], "uptime");
-	/* "--" ends the options: "-web" is a name. */
+	/* "--" ends the options: "-web" is a line (no name starts with
+	   '-', which would read as an option). */
 	assert_int_equal(cli_parse(&c, ARGC(dash), dash, err, sizeof(err)), 0);
-	assert_string_equal(c.name, "-web");
+	assert_string_equal(c.name, "default");
+	assert_string_equal(c.send_lines[0], "-web");
 	/* One argument is a line, to the default fleet. */
 	assert_int_equal(cli_parse(&c, ARGC(one), one, err, sizeof(err)), 0);
 	assert_string_equal(c.name, "default");

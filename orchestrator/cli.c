@@ -16,7 +16,7 @@ static const char *const command_names[] = {
 const char cli_usage[] =
     "usage: orchestrator [-c FILE] [-n N] [-p PORT] [--handler NAME]\n"
     "                    [--json] [--lines] [--log-dir DIR] [--no-watch]\n"
-    "                    [--name NAME] [-q] [-h] [-V]\n"
+    "                    [--detach] [--name NAME] [-q] [-h] [-V]\n"
     "       orchestrator attach [--json] [NAME]\n"
     "       orchestrator send [--json] [NAME] [LINE...]\n"
     "       orchestrator send [--json] --name NAME [LINE...]\n"

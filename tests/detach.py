@@ -219,6 +219,12 @@ class DetachTest(FanoutTest):
             self.assertEqual(len(rows), n, r)
         return rows
 
+    def all_connected(self, name, n):
+        """Whether status shows n nodes, all connected (a scale-up is
+        over)."""
+        rows = self.status_rows(name)
+        return len(rows) == n and all(r[3] == "connected" for r in rows)
+
     def assert_fleet(self, name, base, n, pid):
         """status answers with n connected nodes whose pids are the
         real nodes on base.., children of the daemon pid."""
@@ -664,8 +670,8 @@ class DetachTest(FanoutTest):
         self.assert_fleet("web", base, 2, pid)
         self.config(base, 4)
         os.kill(pid, signal.SIGHUP)
-        wait_until(lambda: len(self.status_rows("web")) == 4,
-                   READY_DEADLINE, "status to show 4 nodes")
+        wait_until(lambda: self.all_connected("web", 4),
+                   READY_DEADLINE, "status to show 4 connected nodes")
         wait_until(lambda: len(self.nodes_of(base, 5)) == 4, READY_DEADLINE,
                    "4 node processes")
         self.assert_fleet("web", base, 4, pid)
@@ -677,8 +683,8 @@ class DetachTest(FanoutTest):
         pid = self.detach("web", ["-c", cfg])
         self.assert_fleet("web", base, 2, pid)
         self.config(base, 3)
-        wait_until(lambda: len(self.status_rows("web")) == 3,
-                   READY_DEADLINE, "status to show 3 nodes")
+        wait_until(lambda: self.all_connected("web", 3),
+                   READY_DEADLINE, "status to show 3 connected nodes")
         self.assert_fleet("web", base, 3, pid)
         self.wait_log("web", r"changed: 2 -> 3 nodes")
 

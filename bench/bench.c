@@ -334,6 +334,10 @@ static int make_dir(struct bench *b)
 	         b->fleet);
 	snprintf(b->dlog, sizeof(b->dlog), "%s/fanout/%s.log", b->dir,
 	         b->fleet);
+	/* The locks that hold fleets' names (they stay, by design). */
+	snprintf(b->dlock, sizeof(b->dlock), "%s/fanout/%s.lock", b->dir,
+	         b->fleet);
+	snprintf(b->plock, sizeof(b->plock), "%s/fanout/default.lock", b->dir);
 	return write_file(b->conf, conf) < 0 || write_file(b->hconf, hconf) < 0
 	           ? -1
 	           : 0;
@@ -348,6 +352,8 @@ static void remove_dir(const struct bench *b)
 	/* A detached fleet's, killed: its socket; and always its log. */
 	unlink(b->dsock);
 	unlink(b->dlog);
+	unlink(b->dlock);
+	unlink(b->plock);
 	rmdir(b->sockdir); /* the fleets' control sockets' (SPEC §11) */
 	rmdir(b->dir);
 }

@@ -78,6 +78,7 @@ struct bench {
 	char fleet[32];         /* the detached section's fleet's name */
 	char dsock[128];        /* its control socket, in sockdir */
 	char dlog[128];         /* its log (XDG_STATE_HOME = dir) */
+	char dlock[128], plock[128]; /* its name's lock; the plain runs' */
 	char tool[NTOOLS][PATH_MAX]; /* each tool on PATH, "" when not */
 	unsigned sizes[MAX_SIZES], nsizes, reps;
 	int port;

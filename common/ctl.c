@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "be.h"
+
 /* The body of a frame of a type: fixed part, then at most max_tail bytes
    of its own (0: none). */
 struct shape {
@@ -40,24 +42,6 @@ static const struct ctl_bytes *tail_of(const struct ctl_frame *f)
 	case CTL_REFUSED: return &f->u.refused;
 	default: return NULL;
 	}
-}
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	put_u16(p, (uint16_t)(v >> 16));
-	put_u16(p + 2, (uint16_t)v);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
 /* Whether len bytes at p are text: no ASCII control byte. */
@@ -116,26 +100,26 @@ size_t ctl_encode(uint8_t *out, size_t cap, const struct ctl_frame *f)
 	if (size == 0 || size > cap)
 		return 0;
 	b = out + CTL_HEADER_LEN;
-	put_u32(out, (uint32_t)(size - CTL_HEADER_LEN));
+	be_put32(out, (uint32_t)(size - CTL_HEADER_LEN));
 	out[4] = CTL_VERSION;
 	out[5] = (uint8_t)f->type;
-	put_u16(out + 6, 0);
+	be_put16(out + 6, 0);
 	switch (f->type) {
 	case CTL_HELLO:
 		b[0] = (uint8_t)f->u.hello.mode;
 		b[1] = f->u.hello.flags;
-		put_u16(b + 2, 0);
+		be_put16(b + 2, 0);
 		break;
 	case CTL_WELCOME:
-		put_u32(b, f->u.welcome.pid);
-		put_u32(b + 4, f->u.welcome.nodes);
+		be_put32(b, f->u.welcome.pid);
+		be_put32(b + 4, f->u.welcome.nodes);
 		break;
 	case CTL_OUT:
 		b[0] = (uint8_t)f->u.out.stream;
 		b[1] = 0;
-		put_u16(b + 2, 0);
+		be_put16(b + 2, 0);
 		break;
-	case CTL_DONE: put_u32(b, f->u.done.status); break;
+	case CTL_DONE: be_put32(b, f->u.done.status); break;
 	default: break;
 	}
 	if (t && t->len > 0)
@@ -146,7 +130,7 @@ size_t ctl_encode(uint8_t *out, size_t cap, const struct ctl_frame *f)
 /* Check a header; return its body length, or a negative ctl_error. */
 static long check_header(const uint8_t *in, enum ctl_type *type)
 {
-	uint32_t body = get_u32(in);
+	uint32_t body = be_get32(in);
 	struct shape s;
 
 	if (in[4] != CTL_VERSION)
@@ -188,15 +172,15 @@ int ctl_decode(const uint8_t *in, size_t len, struct ctl_frame *f, size_t *used)
 		g.u.hello.flags = b[1];
 		break;
 	case CTL_WELCOME:
-		g.u.welcome.pid = get_u32(b);
-		g.u.welcome.nodes = get_u32(b + 4);
+		g.u.welcome.pid = be_get32(b);
+		g.u.welcome.nodes = be_get32(b + 4);
 		break;
 	case CTL_OUT:
 		if (b[1] != 0 || b[2] != 0 || b[3] != 0)
 			return CTL_E_RESERVED;
 		g.u.out.stream = (enum ctl_stream)b[0];
 		break;
-	case CTL_DONE: g.u.done.status = get_u32(b); break;
+	case CTL_DONE: g.u.done.status = be_get32(b); break;
 	default: break;
 	}
 	/* tail_of() gives a const view; g is ours to fill. */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "be.h"
+
 /* Fixed body length of each frame type; MSG's is its minimum. */
 static size_t body_fixed_len(enum frame_type type)
 {
@@ -26,46 +28,12 @@ static bool has_tail(enum frame_type type)
 	return type == FRAME_MSG || type == FRAME_SETUP || type == FRAME_REPLY;
 }
 
-static void put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	put_u16(p, (uint16_t)(v >> 16));
-	put_u16(p + 2, (uint16_t)v);
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	put_u32(p, (uint32_t)(v >> 32));
-	put_u32(p + 4, (uint32_t)v);
-}
-
-static uint16_t get_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
-}
-
 static void put_header(uint8_t *p, enum frame_type type, size_t body)
 {
-	put_u32(p, (uint32_t)body);
+	be_put32(p, (uint32_t)body);
 	p[4] = PROTO_VERSION;
 	p[5] = (uint8_t)type;
-	put_u16(p + 6, 0);
+	be_put16(p + 6, 0);
 }
 
 /* Whether len bytes at p are NUL-terminated words: empty, or ending in
@@ -108,7 +76,7 @@ size_t proto_encode_msg_head(uint8_t *out, size_t cap, uint64_t seq,
 	if (len > PROTO_MAX_PAYLOAD || cap < PROTO_HEADER_LEN + 8)
 		return 0;
 	put_header(out, FRAME_MSG, 8 + (size_t)len);
-	put_u64(out + PROTO_HEADER_LEN, seq);
+	be_put64(out + PROTO_HEADER_LEN, seq);
 	return PROTO_HEADER_LEN + 8;
 }
 
@@ -124,39 +92,39 @@ size_t proto_encode(uint8_t *out, size_t cap, const struct frame *f)
 	switch (f->type) {
 	case FRAME_HELLO: memcpy(b, f->u.hello.token, PROTO_TOKEN_LEN); break;
 	case FRAME_WELCOME:
-		put_u32(b, f->u.welcome.index);
-		put_u32(b + 4, f->u.welcome.pid);
+		be_put32(b, f->u.welcome.index);
+		be_put32(b + 4, f->u.welcome.pid);
 		break;
 	case FRAME_MSG:
-		put_u64(b, f->u.msg.seq);
+		be_put64(b, f->u.msg.seq);
 		if (f->u.msg.len > 0)
 			memcpy(b + 8, f->u.msg.data, f->u.msg.len);
 		break;
 	case FRAME_ACK:
-		put_u64(b, f->u.ack.seq);
-		put_u32(b + 8, f->u.ack.index);
-		put_u32(b + 12, f->u.ack.len);
-		put_u32(b + 16, f->u.ack.crc);
+		be_put64(b, f->u.ack.seq);
+		be_put32(b + 8, f->u.ack.index);
+		be_put32(b + 12, f->u.ack.len);
+		be_put32(b + 16, f->u.ack.crc);
 		break;
 	case FRAME_BYE: break;
 	case FRAME_SETUP:
 		b[0] = (uint8_t)f->u.setup.handler;
 		b[1] = 0;
-		put_u16(b + 2, 0);
-		put_u32(b + 4, f->u.setup.timeout_ms);
-		put_u32(b + 8, f->u.setup.stop_timeout_ms);
-		put_u32(b + 12, f->u.setup.max_reply_bytes);
+		be_put16(b + 2, 0);
+		be_put32(b + 4, f->u.setup.timeout_ms);
+		be_put32(b + 8, f->u.setup.stop_timeout_ms);
+		be_put32(b + 12, f->u.setup.max_reply_bytes);
 		if (f->u.setup.command_len > 0)
 			memcpy(b + PROTO_SETUP_FIXED, f->u.setup.command,
 			       f->u.setup.command_len);
 		break;
 	case FRAME_REPLY:
-		put_u64(b, f->u.reply.seq);
-		put_u32(b + 8, f->u.reply.index);
+		be_put64(b, f->u.reply.seq);
+		be_put32(b + 8, f->u.reply.index);
 		b[12] = (uint8_t)f->u.reply.how;
 		b[13] = f->u.reply.flags;
-		put_u16(b + 14, f->u.reply.code);
-		put_u32(b + 16, f->u.reply.dropped);
+		be_put16(b + 14, f->u.reply.code);
+		be_put32(b + 16, f->u.reply.dropped);
 		if (f->u.reply.len > 0)
 			memcpy(b + PROTO_REPLY_FIXED, f->u.reply.output,
 			       f->u.reply.len);
@@ -168,7 +136,7 @@ size_t proto_encode(uint8_t *out, size_t cap, const struct frame *f)
 /* Check a header; return its body length, or a negative proto_error. */
 static long check_header(const uint8_t *in, enum frame_type *type)
 {
-	uint32_t body = get_u32(in);
+	uint32_t body = be_get32(in);
 	size_t fixed;
 
 	if (in[4] != PROTO_VERSION)
@@ -205,30 +173,30 @@ int proto_decode(const uint8_t *in, size_t len, struct frame *f, size_t *used)
 	switch (type) {
 	case FRAME_HELLO: memcpy(f->u.hello.token, b, PROTO_TOKEN_LEN); break;
 	case FRAME_WELCOME:
-		f->u.welcome.index = get_u32(b);
-		f->u.welcome.pid = get_u32(b + 4);
+		f->u.welcome.index = be_get32(b);
+		f->u.welcome.pid = be_get32(b + 4);
 		break;
 	case FRAME_MSG:
-		f->u.msg.seq = get_u64(b);
+		f->u.msg.seq = be_get64(b);
 		f->u.msg.data = b + 8;
 		f->u.msg.len = (uint32_t)(body - 8);
 		break;
 	case FRAME_ACK:
-		f->u.ack.seq = get_u64(b);
-		f->u.ack.index = get_u32(b + 8);
-		f->u.ack.len = get_u32(b + 12);
-		f->u.ack.crc = get_u32(b + 16);
+		f->u.ack.seq = be_get64(b);
+		f->u.ack.index = be_get32(b + 8);
+		f->u.ack.len = be_get32(b + 12);
+		f->u.ack.crc = be_get32(b + 16);
 		break;
 	case FRAME_BYE: break;
 	case FRAME_SETUP:
-		if (b[1] != 0 || get_u16(b + 2) != 0)
+		if (b[1] != 0 || be_get16(b + 2) != 0)
 			return PROTO_E_RESERVED;
 		if (b[0] >= HANDLER_KINDS)
 			return PROTO_E_VALUE;
 		f->u.setup.handler = (enum handler_kind)b[0];
-		f->u.setup.timeout_ms = get_u32(b + 4);
-		f->u.setup.stop_timeout_ms = get_u32(b + 8);
-		f->u.setup.max_reply_bytes = get_u32(b + 12);
+		f->u.setup.timeout_ms = be_get32(b + 4);
+		f->u.setup.stop_timeout_ms = be_get32(b + 8);
+		f->u.setup.max_reply_bytes = be_get32(b + 12);
 		f->u.setup.command = b + PROTO_SETUP_FIXED;
 		f->u.setup.command_len = (uint32_t)(body - PROTO_SETUP_FIXED);
 		if (!words_valid(f->u.setup.command, f->u.setup.command_len))
@@ -237,12 +205,12 @@ int proto_decode(const uint8_t *in, size_t len, struct frame *f, size_t *used)
 	case FRAME_REPLY:
 		if (b[12] > REPLY_HOW_MAX || (b[13] & ~REPLY_F_ALL))
 			return PROTO_E_VALUE;
-		f->u.reply.seq = get_u64(b);
-		f->u.reply.index = get_u32(b + 8);
+		f->u.reply.seq = be_get64(b);
+		f->u.reply.index = be_get32(b + 8);
 		f->u.reply.how = (enum reply_how)b[12];
 		f->u.reply.flags = b[13];
-		f->u.reply.code = get_u16(b + 14);
-		f->u.reply.dropped = get_u32(b + 16);
+		f->u.reply.code = be_get16(b + 14);
+		f->u.reply.dropped = be_get32(b + 16);
 		f->u.reply.output = b + PROTO_REPLY_FIXED;
 		f->u.reply.len = (uint32_t)(body - PROTO_REPLY_FIXED);
 		break;

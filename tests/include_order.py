@@ -21,6 +21,7 @@ ROOT = (sys.argv.pop(1) if len(sys.argv) > 1 and not sys.argv[1].startswith("-")
 # Lowest first. A module's rank is the index of its layer.
 LAYERS = [
     # common/: leaves, then what builds on them
+    ["common/be"],  # big-endian bytes, both wire protocols
     ["common/buf", "common/clock", "common/ctl", "common/exitcode",
      "common/io", "common/log", "common/node_env", "common/parse",
      "common/proc", "common/proto", "common/sigfd"],

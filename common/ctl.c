@@ -31,8 +31,7 @@ static bool shape_of(enum ctl_type type, struct shape *s)
 	return true;
 }
 
-/* The variable part of f, or NULL for a type without one. */
-static const struct ctl_bytes *tail_of(const struct ctl_frame *f)
+const struct ctl_bytes *ctl_bytes_of(const struct ctl_frame *f)
 {
 	switch (f->type) {
 	case CTL_HELLO: return &f->u.hello.name;
@@ -58,7 +57,7 @@ static bool is_text(const uint8_t *p, size_t len)
    ctl_decode(). */
 static bool valid(const struct ctl_frame *f)
 {
-	const struct ctl_bytes *t = tail_of(f);
+	const struct ctl_bytes *t = ctl_bytes_of(f);
 	struct shape s;
 
 	if (!shape_of(f->type, &s))
@@ -83,7 +82,7 @@ static bool valid(const struct ctl_frame *f)
 
 size_t ctl_frame_size(const struct ctl_frame *f)
 {
-	const struct ctl_bytes *t = tail_of(f);
+	const struct ctl_bytes *t = ctl_bytes_of(f);
 	struct shape s;
 
 	if (!shape_of(f->type, &s) || !valid(f))
@@ -93,7 +92,7 @@ size_t ctl_frame_size(const struct ctl_frame *f)
 
 size_t ctl_encode(uint8_t *out, size_t cap, const struct ctl_frame *f)
 {
-	const struct ctl_bytes *t = tail_of(f);
+	const struct ctl_bytes *t = ctl_bytes_of(f);
 	size_t size = ctl_frame_size(f);
 	uint8_t *b;
 
@@ -183,8 +182,8 @@ int ctl_decode(const uint8_t *in, size_t len, struct ctl_frame *f, size_t *used)
 	case CTL_DONE: g.u.done.status = be_get32(b); break;
 	default: break;
 	}
-	/* tail_of() gives a const view; g is ours to fill. */
-	t = (struct ctl_bytes *)tail_of(&g);
+	/* ctl_bytes_of() gives a const view; g is ours to fill. */
+	t = (struct ctl_bytes *)ctl_bytes_of(&g);
 	if (t) {
 		shape_of(g.type, &s);
 		t->p = b + s.fixed;

@@ -167,6 +167,10 @@ int ctl_version_of(const uint8_t *in, size_t len);
    side's frames breaks the protocol. */
 bool ctl_from_client(enum ctl_type t);
 
+/* Return f's byte field (HELLO's name, LINE, WELCOME's name, OUT's
+   data, REFUSED's reason), or NULL for a type without one. */
+const struct ctl_bytes *ctl_bytes_of(const struct ctl_frame *f);
+
 /* Return the name of mode m ("attach", "send", "status", "stop"), or "?"
    for a value outside the enum. */
 const char *ctl_mode_name(enum ctl_mode m);

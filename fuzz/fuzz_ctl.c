@@ -14,19 +14,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* The byte field of f, or NULL for a type without one. */
-static const struct ctl_bytes *bytes_of(const struct ctl_frame *f)
-{
-	switch (f->type) {
-	case CTL_HELLO: return &f->u.hello.name;
-	case CTL_LINE: return &f->u.line;
-	case CTL_WELCOME: return &f->u.welcome.name;
-	case CTL_OUT: return &f->u.out.data;
-	case CTL_REFUSED: return &f->u.refused;
-	default: return NULL;
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t off = 0;
@@ -43,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (used > size - off || used > CTL_MAX_FRAME ||
 		    ctl_version_of(in, used) != CTL_VERSION)
 			abort();
-		b = bytes_of(&f);
+		b = ctl_bytes_of(&f);
 		if (b && (b->p < in + CTL_HEADER_LEN || b->len > used ||
 		          b->p + b->len != in + used))
 			abort();

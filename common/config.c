@@ -71,6 +71,8 @@ static const char *const sections[] = {"cluster", "node", "connect",
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 /* State of one parse, shared by the line reader and the key handler. */
+#define STASH_MAX 64 /* lines longer than inih's buffer, per file */
+
 struct parse {
 	struct config *c;
 	const char *file;
@@ -80,6 +82,10 @@ struct parse {
 	int line_of[NKEYS];
 	char *err;
 	size_t errlen;
+	/* Values of lines longer than inih's line buffer, kept aside: inih
+	   gets "key = \x01N" for the Nth (see long_line()). */
+	char *kept[STASH_MAX];
+	unsigned nkept;
 };
 
 void config_defaults(struct config *c)
@@ -368,6 +374,13 @@ static int on_key(void *user, const char *section, const char *name,
 	struct parse *p = user;
 	const struct key *k;
 	char msg[512];
+	unsigned kept;
+
+	/* A long line's value, kept aside by long_line(). */
+	if (value[0] == '\x01' &&
+	    parse_uint(value + 1, 0, STASH_MAX - 1, &kept) == 0 &&
+	    kept < p->nkept)
+		value = p->kept[kept];
 
 	/* The seed file had its keys before any section. */
 	if (*section == '\0' &&
@@ -422,6 +435,43 @@ static void check_section(struct parse *p, const char *s, size_t len)
    never taken as the continuation of the previous value; and turns a line
    too long for inih's buffer into an error instead of letting inih read
    its tail as a line of its own. */
+/* A "key = value" line of len bytes at start, too long for inih's line
+   buffer (room bytes): keep its value aside, as inih would have read it
+   (an inline comment, ';' after a blank, and blanks at its ends cut),
+   and write "key = \x01N" into str for on_key() to take it back. Return
+   the length written, or 0 (with an error said) when it cannot be so. */
+static size_t long_line(struct parse *p, const char *start, size_t len,
+                        char *str, size_t room)
+{
+	const char *eq = memchr(start, '=', len), *v, *end = start + len;
+	size_t klen;
+
+	if (*start == ';' || *start == '#')
+		return 0; /* a comment, however long: read as an empty line */
+	if (!eq || *start == '[' || p->nkept == STASH_MAX) {
+		fail(p, "line longer than %zu characters", room);
+		return 0;
+	}
+	klen = (size_t)(eq - start);
+	for (v = eq + 1; v < end && (*v == ' ' || *v == '\t'); v++)
+		;
+	for (const char *c = v + 1; c < end; c++)
+		if (*c == ';' && (c[-1] == ' ' || c[-1] == '\t')) {
+			end = c;
+			break;
+		}
+	while (end > v &&
+	       (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+		end--;
+	if (klen + 16 > room ||
+	    !(p->kept[p->nkept] = strndup(v, (size_t)(end - v)))) {
+		fail(p, "line longer than %zu characters", room);
+		return 0;
+	}
+	return (size_t)snprintf(str, room, "%.*s= \x01%u", (int)klen, start,
+	                        p->nkept++);
+}
+
 static char *read_line(char *str, int num, void *user)
 {
 	struct parse *p = user;
@@ -440,12 +490,12 @@ static char *read_line(char *str, int num, void *user)
 		skip = len;
 	len -= skip;
 	if (len > room) {
-		fail(p, "line longer than %zu characters", room);
-		len = 0;
-	} else if (len > 0 && *start == '[') {
-		check_section(p, start + 1, len - 1);
+		len = long_line(p, start, len, str, room);
+	} else {
+		if (len > 0 && *start == '[')
+			check_section(p, start + 1, len - 1);
+		memcpy(str, start, len);
 	}
-	memcpy(str, start, len);
 	str[len] = '\n';
 	str[len + 1] = '\0';
 	return str;
@@ -522,6 +572,9 @@ int config_parse_string(struct config *c, const char *text,
 	                  .errlen = errlen};
 	char where[512];
 	int rc = ini_parse_stream(read_line, &p, on_key, &p);
+
+	while (p.nkept > 0)
+		free(p.kept[--p.nkept]);
 
 	if (rc == -2) {
 		snprintf(err, errlen, "%s: out of memory", filename);

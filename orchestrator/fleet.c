@@ -187,9 +187,13 @@ static size_t utf8_cut(const uint8_t *p, size_t n)
 	return j > 0 && j + len > n ? j : n;
 }
 
-/* The node's output: show or log whole lines, remember the last few. */
+/* The node's output: show or log whole lines, remember the last few. A
+   CR before the newline is not part of the line (SPEC §8: what ssh
+   relays from a remote terminal's end ends "\r\n"). */
 static void on_line(struct fleet *f, struct node *nd, const char *s, size_t len)
 {
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
 	if (len == strlen(READY_LINE) && !memcmp(s, READY_LINE, len)) {
 		/* Readiness from a node with no descriptor 3 (ssh). */
 		if (nd->state == NODE_STARTING)

@@ -90,6 +90,7 @@ class LogDir(FanoutTest):
 NOISY_SCRIPT = r"""#!/bin/sh
 # Arguments: PORT INDEX. Print terminal controls to stderr, then be a node.
 printf '\033[31mred\007 bell\r\bback\033]0;title\007\033[0m\177\n' >&2
+printf 'relayed by ssh\r\n' >&2
 exec '{node}' --port "$1" --index "$2"
 """
 
@@ -113,6 +114,8 @@ class NodeOutputSanitised(FanoutTest):
         self.assertEqual(len(lines), 1, r)
         self.assertIn("\\x1b[31mred\\x07", lines[0], r)
         self.assertIn("back", lines[0], r)
+        # A CR before the newline is not part of the line (SPEC §8).
+        self.assertIn("[node 0] relayed by ssh\n", r.stderr, r)
         self.assert_clean(base, n)
 
 

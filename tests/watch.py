@@ -63,6 +63,7 @@ class Watch(FanoutTest):
         # burst caused has been said by then.
         o.send("after\n")
         o.wait_broadcast(1)
+        o.wait_line("err", r"changed: 2 -> 3 nodes")
         changed = [l for l in o.err if "changed:" in l]
         self.assertEqual(len(changed), 1, o.err)
         o.close_stdin()
@@ -98,6 +99,8 @@ class Watch(FanoutTest):
             f.write("num_clients = 2\nbase_port = %d\n" % base)
         ev = o.wait_event("scale")
         self.assertEqual((ev["from"], ev["to"]), (5, 2), ev)
+        # stderr has its own reader: waited for, then counted.
+        o.wait_line("err", r"changed: 5 -> 2 nodes")
         self.assertEqual(len([l for l in o.err if "changed:" in l]), 1,
                          o.err)
         o.close_stdin()

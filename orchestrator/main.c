@@ -658,6 +658,7 @@ static int go_daemon(struct app *a)
 		return -1; /* nowhere left to say it */
 	}
 	close(fd);
+	a->out.stamp = true;
 	out_watch(&a->out, &a->loop);
 	log_msg("fleet '%s' detached: pid %d, %u nodes, socket %s",
 	        a->settings.cli.name, (int)getpid(), a->fleet.n,
@@ -689,6 +690,7 @@ static void keep_log_bounded(struct app *a)
 	dup2(fd, STDERR_FILENO);
 	close(fd);
 	if (out_init(&a->out, false, false, false) == 0) {
+		a->out.stamp = true;
 		out_watch(&a->out, &a->loop);
 		out_tap(&a->out, tap, tap_arg);
 	}

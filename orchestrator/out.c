@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -33,6 +34,37 @@ static ssize_t term_write(void *cookie, const char *p, size_t n)
 	return (ssize_t)n;
 }
 
+/* Write the local time, "2026-11-30 14:08:41 ", into ts (32 bytes);
+   return its length. Seconds: what a person reads a log for. */
+static size_t stamp_now(char ts[32])
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	return strftime(ts, 32, "%Y-%m-%d %H:%M:%S ", localtime_r(&now, &tm));
+}
+
+/* Queue len bytes of text on sink; with o->stamp, each line begins with
+   the time, as a daemon's log wants. */
+static void put_text(struct out *o, struct sink *sink, const char *text,
+                     size_t len)
+{
+	while (o->stamp && len > 0) {
+		const char *nl = memchr(text, '\n', len);
+		size_t k = nl ? (size_t)(nl - text) + 1 : len;
+		if (!o->mid_line) {
+			char ts[32];
+			sink_put(sink, ts, stamp_now(ts));
+		}
+		sink_put(sink, text, k);
+		o->mid_line = !nl;
+		text += k;
+		len -= k;
+	}
+	if (!o->stamp)
+		sink_put(sink, text, len);
+}
+
 /* log.h's lines: queued on stderr behind what waits there. */
 static void log_line(void *arg, const char *line, size_t len)
 {
@@ -40,7 +72,7 @@ static void log_line(void *arg, const char *line, size_t len)
 
 	if (!o->to_only) {
 		term_hide();
-		sink_put(o->errs, line, len);
+		put_text(o, o->errs, line, len);
 	}
 	if (o->tap)
 		o->tap(o->tap_arg, o->to, OUT_DIAG, line, len);
@@ -173,7 +205,7 @@ static void put(struct out *o, struct sink *sink, const char *text, size_t len)
 	if (!o->to_only) {
 		term_hide();
 		fflush(o->term); /* the editor's erasing goes first */
-		sink_put(sink, text, len);
+		put_text(o, sink, text, len);
 	}
 	if (o->tap)
 		o->tap(o->tap_arg, o->to,
@@ -425,7 +457,11 @@ void out_node_output(struct out *o, unsigned index, const char *text,
                      size_t len)
 {
 	struct buf b = {0};
+	char ts[32];
 
+	/* A whole line: stamped as put_text() would (a daemon's log). */
+	if (o->stamp && !o->mid_line)
+		buf_append(&b, ts, stamp_now(ts));
 	/* Always stderr: node chatter never mixes into --json's stdout;
 	   and it is what gives way when stderr's reader stalls. */
 	if (o->color)

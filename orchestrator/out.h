@@ -54,8 +54,11 @@ struct out {
 	uint64_t progress_ns; /* when the start-up count was last drawn */
 	out_tap_fn tap;       /* NULL: none */
 	void *tap_arg;
-	unsigned to;  /* whom what is said now is for: a console, 0 all */
-	bool to_only; /* ... and for it alone: not our own streams */
+	unsigned to;   /* whom what is said now is for: a console, 0 all */
+	bool to_only;  /* ... and for it alone: not our own streams */
+	bool stamp;    /* each line begins with the time (a detached fleet's
+	                  log, SPEC §11) */
+	bool mid_line; /* with stamp: the last text ended inside a line */
 };
 
 /* Set up for --json (json), --lines (lines) and -q (quiet): open the

@@ -63,6 +63,9 @@ def exe_of(pid):
         return None
 
 
+# The time stamp each line of a detached fleet's log begins with.
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", re.M)
+
 class AttachTerminal(Terminal):
     """A tmux terminal (as harness.Terminal) running
     `orchestrator attach NAME` instead of a fleet of its own."""
@@ -159,13 +162,16 @@ class DetachTest(FanoutTest):
     def log_path(self, name):
         return os.path.join(self.state, "fanout", name + ".log")
 
-    def log_text(self, name):
+    def log_text(self, name, stamps=False):
+        """The fleet's log; each line's time stamp taken off unless
+        stamps."""
         try:
             with open(self.log_path(name), encoding="utf-8",
                       errors="replace") as f:
-                return f.read()
+                text = f.read()
         except FileNotFoundError:
             return ""
+        return text if stamps else STAMP.sub("", text)
 
     def wait_log(self, name, regex, timeout=READY_DEADLINE):
         rx = re.compile(regex, re.M)
@@ -707,6 +713,11 @@ class DetachTest(FanoutTest):
         r = self.cli(["stop", "web"])
         self.wait_log("web", r"^shutdown \(exit\)")
         self.assert_gone("web", base, 3, pid)
+        # Every line of it begins with the time it was said.
+        lines = self.log_text("web", stamps=True).splitlines()
+        self.assertTrue(lines)
+        for line in lines:
+            self.assertRegex(line, STAMP, lines)
 
 
 if __name__ == "__main__":

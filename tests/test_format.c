@@ -40,8 +40,10 @@ static int teardown(void **state)
 /* Assert that b holds exactly want, then empty it. */
 static void expect(const char *want)
 {
+	/* Nothing written may leave the buffer without memory: no memcmp
+	   on a null pointer, even of 0 bytes. */
 	if (buf_used(&b) != strlen(want) ||
-	    memcmp(buf_head(&b), want, strlen(want)) != 0)
+	    (want[0] && memcmp(buf_head(&b), want, strlen(want)) != 0))
 		fail_msg("got \"%.*s\", want \"%s\"", (int)buf_used(&b),
 		         (const char *)buf_head(&b), want);
 	buf_consume(&b, buf_used(&b));

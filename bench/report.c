@@ -106,14 +106,26 @@ static void json_figs(const double *m, enum fig from, enum fig to)
 	putchar('}');
 }
 
-void report_json(const struct bench *b, double med[][NFIG])
+/* Open a JSON report: {"section":...(when not NULL),"date":...,
+   "kernel":...,"cpus":...,"reps":...,"port":..., and then key":[ or
+   key":{ as key says (e.g. "results\":[). */
+static void json_open(const struct bench *b, const char *section,
+                      const char *key)
 {
 	struct run_info ri;
 
 	run_info(&ri, true);
-	printf("{\"date\":\"%s\",\"kernel\":\"%s\",\"cpus\":%d,\"reps\":%u,"
-	       "\"port\":%d,\"results\":[",
-	       ri.date, ri.u.release, ri.cpus, b->reps, b->port);
+	putchar('{');
+	if (section)
+		printf("\"section\":\"%s\",", section);
+	printf("\"date\":\"%s\",\"kernel\":\"%s\",\"cpus\":%d,\"reps\":%u,"
+	       "\"port\":%d,\"%s",
+	       ri.date, ri.u.release, ri.cpus, b->reps, b->port, key);
+}
+
+void report_json(const struct bench *b, double med[][NFIG])
+{
+	json_open(b, NULL, "results\":[");
 	for (unsigned s = 0; s < b->nsizes; s++) {
 		const double *m = med[s];
 		unsigned n = b->sizes[s];
@@ -264,13 +276,9 @@ static void json_hsize(unsigned n, const double *m)
 
 void report_hjson(const struct bench *b, double med[][NHFIG])
 {
-	struct run_info ri;
 	bool first = true;
 
-	run_info(&ri, true);
-	printf("{\"section\":\"handlers\",\"date\":\"%s\",\"kernel\":\"%s\","
-	       "\"cpus\":%d,\"reps\":%u,\"port\":%d,\"skipped\":{",
-	       ri.date, ri.u.release, ri.cpus, b->reps, b->port);
+	json_open(b, "handlers", "skipped\":{");
 	for (int t = 0; t < NTOOLS; t++)
 		if (!b->tool[t][0]) {
 			printf("%s\"%s\":\"not on PATH\"", first ? "" : ",",
@@ -339,12 +347,7 @@ void report_dgoals(const struct bench *b, double med[][NDFIG])
 
 void report_djson(const struct bench *b, double med[][NDFIG])
 {
-	struct run_info ri;
-
-	run_info(&ri, true);
-	printf("{\"section\":\"detached\",\"date\":\"%s\",\"kernel\":\"%s\","
-	       "\"cpus\":%d,\"reps\":%u,\"port\":%d,\"results\":[",
-	       ri.date, ri.u.release, ri.cpus, b->reps, b->port);
+	json_open(b, "detached", "results\":[");
 	for (unsigned s = 0; s < b->nsizes; s++) {
 		const double *m = med[s];
 

@@ -71,33 +71,13 @@ class AttachTerminal(Terminal):
     `orchestrator attach NAME` instead of a fleet of its own."""
 
     def __init__(self, test, name):
-        self.test = test
         self.base = None
         self.n = 0
         self.name = name
-        self.socket = "fanout-attach-%d-%s" % (os.getpid(),
-                                               os.urandom(6).hex())
-        self.conf = os.path.join(test.dir, "%s.conf" % self.socket)
-        with open(self.conf, "w") as f:
-            f.write("set -g remain-on-exit on\n"
-                    "set -g status off\n"
-                    "set -g history-limit 2000\n")
-        self.socket_path = None
-        self.pane_pid = None
-        self.orch_pid = None
-        cmd = ("env XDG_RUNTIME_DIR=%s XDG_STATE_HOME=%s TERM=xterm "
-               "INPUTRC=/dev/null %s attach %s"
-               % (shlex.quote(test.dir), shlex.quote(test.state),
-                  shlex.quote(ORCH), shlex.quote(name)))
-        script = "trap : INT; %s; echo EXIT=$?" % cmd
-        test.terminals.append(self)
-        self.tmux("new-session", "-d", "-x", str(harness.WIDTH), "-y",
-                  str(harness.HEIGHT), "-c", test.dir, "/bin/sh", "-c",
-                  script)
-        self.socket_path = self.tmux("display-message", "-p",
-                                     "#{socket_path}").strip()
-        self.pane_pid = int(self.tmux("display-message", "-p",
-                                      "#{pane_pid}").strip())
+        self.start(test, "env XDG_RUNTIME_DIR=%s XDG_STATE_HOME=%s "
+                   "TERM=xterm INPUTRC=/dev/null %s attach %s"
+                   % (shlex.quote(test.dir), shlex.quote(test.state),
+                      shlex.quote(ORCH), shlex.quote(name)))
 
     @property
     def prompt(self):

@@ -469,17 +469,17 @@ def recv_exact(sock, n, deadline=None):
     return data
 
 
-def read_frame(sock, timeout=None, max_body=MAX_BODY):
+def read_frame(sock, timeout=None, max_body=MAX_BODY, want=VERSION):
     """(type, body) of the next frame on sock, or (None, None) if the peer
-    closes before it. Raises FrameError for a header of another version,
-    with reserved bits or announcing more than max_body bytes (its body
-    is not read), and for a close inside the frame."""
+    closes before it. Raises FrameError for a header of another version
+    than want, with reserved bits or announcing more than max_body bytes
+    (its body is not read), and for a close inside the frame."""
     deadline = None if timeout is None else time.monotonic() + timeout
     head = recv_exact(sock, HEADER.size, deadline)
     if head is None:
         return None, None
     length, version, ftype, reserved = HEADER.unpack(head)
-    if version != VERSION or reserved != 0 or length > max_body:
+    if version != want or reserved != 0 or length > max_body:
         raise FrameError("unexpected frame header: %r" % head)
     body = recv_exact(sock, length, deadline)
     if body is None:
@@ -529,17 +529,7 @@ def ctl_refused(why):
 def ctl_read_frame(sock, timeout=None):
     """(type, body) of the next console frame on sock, or (None, None)
     if the peer closes before it; FrameError as read_frame()."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    head = recv_exact(sock, HEADER.size, deadline)
-    if head is None:
-        return None, None
-    length, version, ftype, reserved = HEADER.unpack(head)
-    if version != CTL_VERSION or reserved != 0 or length > CTL_MAX_BODY:
-        raise FrameError("unexpected console frame header: %r" % head)
-    body = recv_exact(sock, length, deadline)
-    if body is None:
-        raise FrameError("connection closed inside a frame")
-    return ftype, body
+    return read_frame(sock, timeout, CTL_MAX_BODY, CTL_VERSION)
 
 
 def ctl_split_hello(body):
@@ -1008,9 +998,15 @@ class Terminal:
     expected text with a deadline."""
 
     def __init__(self, test, base, state_dir, n=3):
-        self.test = test
         self.base = base
         self.n = n
+        self.start(test, "env XDG_STATE_HOME=%s TERM=xterm INPUTRC=/dev/null "
+                   "%s -n %d -p %d" % (shlex.quote(state_dir),
+                                       shlex.quote(ORCH), n, base))
+
+    def start(self, test, cmd):
+        """Run the shell command cmd in a new tmux server's pane."""
+        self.test = test
         self.socket = "fanout-console-%d-%d-%s" % (
             os.getpid(), next(_serial), os.urandom(4).hex())
         self.conf = os.path.join(test.dir, "%s.conf" % self.socket)
@@ -1021,9 +1017,6 @@ class Terminal:
         self.socket_path = None
         self.pane_pid = None
         self.orch_pid = None
-        cmd = ("env XDG_STATE_HOME=%s TERM=xterm INPUTRC=/dev/null "
-               "%s -n %d -p %d" % (shlex.quote(state_dir), shlex.quote(ORCH),
-                                   n, base))
         # `trap : INT`: Ctrl-C reaches the whole foreground process group,
         # the shell included; without a trap it would die with the
         # orchestrator's Ctrl-C and never print EXIT=. A trap with a

@@ -64,10 +64,11 @@ static void random_churn(void **state)
 	(void)state;
 	srand(7);
 	for (unsigned i = 0; i < N; i++)
-		nodes[i].pid = (pid_t)(1 + rand() % 4000000);
-	/* Pids must be distinct for the map; make them so. */
+		nodes[i].pid = (pid_t)(1 + rand() % 700000);
+	/* Pids must be distinct for the map; make them so, within pid_t
+	   (700000 * N stays below 2^31: no signed overflow). */
 	for (unsigned i = 0; i < N; i++)
-		nodes[i].pid = (pid_t)(nodes[i].pid * N + (pid_t)i);
+		nodes[i].pid = (pid_t)((unsigned long)nodes[i].pid * N + i);
 	for (unsigned round = 0; round < 20000; round++) {
 		unsigned i = (unsigned)rand() % N;
 		if (in[i])

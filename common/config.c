@@ -49,6 +49,7 @@ static const struct key keys[] = {
     {"cluster", "hosts_file", K_PATH, offsetof(struct config, hosts_file), 0,
      0},
     {"cluster", "watch", K_BOOL, offsetof(struct config, watch), 0, 0},
+    {"cluster", "launcher", K_COMMAND, offsetof(struct config, launcher), 0, 0},
     {"node", "command", K_COMMAND, offsetof(struct config, command), 0, 0},
     U("node", "stop_timeout_ms", stop_timeout_ms, 0, 3600000),
     {"node", "restart", K_RESTART, offsetof(struct config, restart), 0, 0},
@@ -313,6 +314,14 @@ static int set_value(struct config *c, const struct key *k, const char *v,
 			         "%s: unknown placeholder '%.20s'; "
 			         "use {host}, {port} or {index}",
 			         k->name, bad);
+			return -1;
+		}
+		if (field == (char *)c->launcher &&
+		    (strstr(v, "{port}") || strstr(v, "{index}"))) {
+			snprintf(msg, msglen,
+			         "%s: only {host} has a meaning here: one "
+			         "launcher starts all of a host's nodes",
+			         k->name);
 			return -1;
 		}
 		strcpy(field, v);
@@ -594,6 +603,20 @@ int config_parse_string(struct config *c, const char *text,
 	if (p.line_of[find_key("node", "handler_command") - keys])
 		c->handler_command_line =
 		    p.line_of[find_key("node", "handler_command") - keys];
+	if (p.line_of[find_key("cluster", "launcher") - keys])
+		c->launcher_line =
+		    p.line_of[find_key("cluster", "launcher") - keys];
+	if (c->launcher[0] && c->command[0]) {
+		snprintf(
+		    err, errlen,
+		    "%s:%d: [cluster] launcher and [node] command are both "
+		    "set; keep one (the launcher runs the node program "
+		    "once per host, the command once per node)",
+		    filename,
+		    c->launcher_line > c->command_line ? c->launcher_line
+		                                       : c->command_line);
+		return -1;
+	}
 	if (p.line_of[find_key("cluster", "hosts") - keys] &&
 	    p.line_of[find_key("cluster", "hosts_file") - keys]) {
 		snprintf(err, errlen,

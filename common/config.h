@@ -35,6 +35,10 @@ struct config {
 	unsigned nhosts;
 	char hosts_file[1024]; /* [cluster] hosts_file: one host a line */
 	bool watch; /* [cluster] watch: a saved edit is a reload (SPEC §11) */
+	/* [cluster] launcher: runs the node program once per host in host
+	   mode (SPEC §8); "" = none, nodes start here or by [node] command */
+	char launcher[CONFIG_COMMAND_MAX + 1];
+	int launcher_line; /* where it was set in its file, 0: not */
 	char command[CONFIG_COMMAND_MAX + 1]; /* [node]; "" = built-in */
 	int command_line; /* where command was set in its file, 0: not */
 	unsigned stop_timeout_ms;

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 
 #include "config.h"
 #include "exitcode.h"
+#include "hostd.h"
 #include "io.h"
 #include "log.h"
 #include "net.h"
@@ -41,6 +43,7 @@
 struct args {
 	const char *host;
 	unsigned port, index;
+	bool host_mode;
 };
 
 static void usage(FILE *to)
@@ -48,6 +51,7 @@ static void usage(FILE *to)
 	fprintf(
 	    to,
 	    "usage: node --port PORT [--host HOST] [--index I]\n"
+	    "       node --host-mode\n"
 	    "\n"
 	    "A fanout node: acknowledges the messages its orchestrator\n"
 	    "broadcasts and, with a handler (exec, shell, pipe), runs them\n"
@@ -57,6 +61,9 @@ static void usage(FILE *to)
 	    "  -p, --port PORT   TCP port to listen on (1..65535)\n"
 	    "  -H, --host HOST   address to bind (default 127.0.0.1)\n"
 	    "  -i, --index I     this node's index in the fleet (default 0)\n"
+	    "      --host-mode   start and watch this host's nodes, as\n"
+	    "                    orchestrator orders on standard input\n"
+	    "                    ([cluster] launcher)\n"
 	    "  -h, --help        show this help\n"
 	    "  -V, --version     show the version\n");
 }
@@ -68,6 +75,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 	    {"port", required_argument, NULL, 'p'},
 	    {"host", required_argument, NULL, 'H'},
 	    {"index", required_argument, NULL, 'i'},
+	    {"host-mode", no_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0}};
@@ -90,6 +98,7 @@ static void parse_args(int argc, char **argv, struct args *a)
 			log_msg("--index: '%s' is not an index in 0..%d",
 			        optarg, CONFIG_MAX_NODES - 1);
 			exit(EXIT_USAGE);
+		case 'M': a->host_mode = true; break;
 		case 'h': usage(stdout); exit(EXIT_OK);
 		case 'V':
 			printf("node (fanout) %s\n", FANOUT_VERSION);
@@ -97,7 +106,11 @@ static void parse_args(int argc, char **argv, struct args *a)
 		default: usage(stderr); exit(EXIT_USAGE);
 		}
 	}
-	if (optind < argc || a->port == 0) {
+	if (a->host_mode && (optind < argc || argc > 2)) {
+		log_msg("--host-mode takes no other argument");
+		exit(EXIT_USAGE);
+	}
+	if (!a->host_mode && (optind < argc || a->port == 0)) {
 		log_msg(optind < argc ? "unexpected argument '%s'"
 		                      : "--port is required%s",
 		        optind < argc ? argv[optind] : "");
@@ -226,6 +239,8 @@ int main(int argc, char **argv)
 	/* Under an orchestrator our lines are prefixed with our index there. */
 	log_init(getenv(ENV_READY_FD) ? NULL : "node");
 	parse_args(argc, argv, &a);
+	if (a.host_mode)
+		return hostd_main();
 	ctx.index = a.index;
 	ctx.parent = getppid();
 	if (take_token(ctx.token) < 0) {

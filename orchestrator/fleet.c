@@ -53,12 +53,18 @@ static char **node_environment(struct fleet *f)
 	return env;
 }
 
+static int far_init(struct fleet *f, char *err, size_t errlen);
+
 int fleet_init(struct fleet *f, struct loop *loop, struct out *out,
                const struct config *cfg, const char *log_dir,
-               const uint8_t token[PROTO_TOKEN_LEN], char *err, size_t errlen)
+               const uint8_t token[PROTO_TOKEN_LEN],
+               void (*on_exit)(void *arg, struct node *nd), void *arg,
+               char *err, size_t errlen)
 {
 	char why[PATH_MAX + 64];
 
+	f->on_exit = on_exit;
+	f->exit_arg = arg;
 	f->loop = loop;
 	f->out = out;
 	f->cfg = cfg;
@@ -84,7 +90,7 @@ int fleet_init(struct fleet *f, struct loop *loop, struct out *out,
 		snprintf(err, errlen, "environment: out of memory");
 		return -1;
 	}
-	return 0;
+	return cfg->launcher[0] ? far_init(f, err, errlen) : 0;
 }
 
 int fleet_add(struct fleet *f, unsigned n)
@@ -187,6 +193,18 @@ static size_t utf8_cut(const uint8_t *p, size_t n)
 	return j > 0 && j + len > n ? j : n;
 }
 
+/* Remember text (len bytes, escaped) as nd's last line. */
+static void keep_last_line(struct node *nd, const char *text, size_t len)
+{
+	char *last = nd->proc.last_lines[nd->proc.nlines++ % NODE_LAST_LINES];
+	size_t keep = len < NODE_LAST_LINE - 1
+	                  ? len
+	                  : utf8_cut((const uint8_t *)text, NODE_LAST_LINE - 1);
+
+	memcpy(last, text, keep);
+	last[keep] = '\0';
+}
+
 /* The node's output: show or log whole lines, remember the last few. A
    CR before the newline is not part of the line (SPEC §8: what ssh
    relays from a remote terminal's end ends "\r\n"). */
@@ -200,18 +218,12 @@ static void on_line(struct fleet *f, struct node *nd, const char *s, size_t len)
 			fleet_set_state(f, nd, NODE_READY);
 		return;
 	}
-	char *last = nd->proc.last_lines[nd->proc.nlines++ % NODE_LAST_LINES];
 	struct buf b = {0};
 	const char *text;
-	size_t keep;
 
 	format_escape(&b, s, len);
 	text = buf_used(&b) ? (const char *)buf_head(&b) : "";
-	keep = buf_used(&b) < NODE_LAST_LINE - 1
-	           ? buf_used(&b)
-	           : utf8_cut((const uint8_t *)text, NODE_LAST_LINE - 1);
-	memcpy(last, text, keep);
-	last[keep] = '\0';
+	keep_last_line(nd, text, buf_used(&b));
 	if (f->log_dir)
 		log_line(f, nd, text, buf_used(&b));
 	else
@@ -453,8 +465,175 @@ static int adopt_process(struct fleet *f, struct node *nd, char *err,
 	return 0;
 }
 
+/* Far nodes (SPEC §8): what their hosts report, and orders. */
+
+/* The host far node nd lives on. */
+static unsigned host_of(const struct fleet *f, const struct node *nd)
+{
+	return nd->index % f->hosts.n;
+}
+
+/* The node a report names, if the fleet has it. */
+static struct node *reported(struct fleet *f, unsigned index)
+{
+	return index < f->nalloc && f->nodes[index]->proc.far ? f->nodes[index]
+	                                                      : NULL;
+}
+
+/* Once the fleet stops, a host with nothing of its nodes left is told
+   so: its daemon and its launcher end. */
+static void close_if_done(struct fleet *f, unsigned h)
+{
+	if (!f->stopping)
+		return;
+	for (unsigned i = h; i < f->nalloc; i += f->hosts.n)
+		if (fleet_node_alive(f, f->nodes[i]))
+			return;
+	hosts_close(&f->hosts, h);
+}
+
+/* nd's process ended with status (reaped here or reported by its
+   host): mark it down unless it was stopping, and tell. */
+static void node_ended(struct fleet *f, struct node *nd, int status)
+{
+	nd->proc.wait_status = status;
+	nd->proc.running = false;
+	if (nd->state != NODE_STOPPING)
+		fleet_set_state(f, nd, NODE_DOWN);
+	f->on_exit(f->exit_arg, nd);
+}
+
+static void far_started(void *arg, unsigned index, pid_t pid)
+{
+	struct node *nd = reported(arg, index);
+
+	if (nd && nd->proc.running)
+		nd->proc.pid = pid;
+}
+
+static void far_ready(void *arg, unsigned index)
+{
+	struct node *nd = reported(arg, index);
+
+	if (nd && nd->proc.running && nd->state == NODE_STARTING)
+		fleet_set_state(arg, nd, NODE_READY);
+}
+
+static void far_output(void *arg, unsigned index, const char *text, size_t len)
+{
+	struct node *nd = reported(arg, index);
+
+	if (nd)
+		on_line(arg, nd, text, len);
+}
+
+static void far_exited(void *arg, unsigned index, int status)
+{
+	struct node *nd = reported(arg, index);
+
+	if (nd && nd->proc.running)
+		node_ended(arg, nd, status);
+}
+
+static void far_empty(void *arg, unsigned index)
+{
+	struct fleet *f = arg;
+	struct node *nd = reported(f, index);
+
+	if (!nd || nd->proc.running)
+		return;
+	nd->proc.far_group = false;
+	close_if_done(f, host_of(f, nd));
+}
+
+/* A line a launcher printed: shown under its host's name. */
+static void far_said(void *arg, unsigned h, const char *text, size_t len)
+{
+	struct fleet *f = arg;
+	struct buf b = {0};
+
+	format_escape(&b, text, len);
+	out_text(f->out, "host %s: %.*s", f->host_names[h], (int)buf_used(&b),
+	         buf_used(&b) ? (const char *)buf_head(&b) : "");
+	buf_free(&b);
+}
+
+/* Host h's launcher ended: unless it was told to, say why, once; every
+   node there not reported gone is gone with it, as having failed. */
+static void far_lost(void *arg, unsigned h, int status, const char *why)
+{
+	struct fleet *f = arg;
+	char line[HOSTS_WORD_MAX + CONFIG_HOST_MAX + 32];
+	int as = WIFEXITED(status) && WEXITSTATUS(status) == 0
+	             ? W_EXITCODE(255, 0)
+	             : status;
+
+	if (why[0]) /* on standard error: start-up may end with it */
+		log_msg("host %s: %s", f->host_names[h], why);
+	snprintf(line, sizeof(line), "lost with host %s", f->host_names[h]);
+	for (unsigned i = h; i < f->nalloc; i += f->hosts.n) {
+		struct node *nd = f->nodes[i];
+		nd->proc.far_group = false;
+		if (!nd->proc.running)
+			continue;
+		keep_last_line(nd, line, strlen(line));
+		node_ended(f, nd, as);
+	}
+}
+
+/* With a launcher: the hosts, named by the configuration. */
+static int far_init(struct fleet *f, char *err, size_t errlen)
+{
+	static const struct hosts_events ev = {
+	    far_started, far_ready, far_output, far_exited,
+	    far_empty,   far_said,  far_lost};
+	const struct config *c = f->cfg;
+	unsigned n = c->nhosts ? c->nhosts : 1;
+
+	for (unsigned i = 0; i < n; i++)
+		f->host_names[i] = c->nhosts ? c->hosts[i] : c->host;
+	f->far = true;
+	return hosts_init(&f->hosts, f->loop, c->launcher, f->node_path,
+	                  f->host_names, n, f->token, &ev, f, err, errlen);
+}
+
+/* Order far node nd started by its host. Return 0, or -1 with a message
+   in err. */
+static int far_spawn(struct fleet *f, struct node *nd, char *err, size_t errlen)
+{
+	struct proc *p = &nd->proc;
+
+	if (hosts_start(&f->hosts, host_of(f, nd), nd->index, nd->port,
+	                nd->host, err, errlen) < 0)
+		return -1;
+	p->far = p->running = p->far_group = true;
+	p->pid = 0; /* until its host says */
+	p->generation = ++f->spawns;
+	p->nlines = 0;
+	buf_consume(&p->text, buf_used(&p->text));
+	fleet_set_state(f, nd, NODE_STARTING);
+	return 0;
+}
+
+void fleet_stopping(struct fleet *f)
+{
+	f->stopping = true;
+	for (unsigned h = 0; f->far && h < f->hosts.n; h++)
+		if (hosts_up(&f->hosts, h))
+			close_if_done(f, h);
+		else /* nothing started there yet: nothing to wait for */
+			hosts_abandon(&f->hosts, h);
+}
+
+bool fleet_host_silent(const struct fleet *f, const struct node *nd)
+{
+	return f->far && !hosts_up(&f->hosts, host_of(f, nd));
+}
+
 int fleet_spawn(struct fleet *f, struct node *nd, char *err, size_t errlen)
 {
+	if (f->far)
+		return far_spawn(f, nd, err, errlen);
 	if (start_process(f, nd, err, errlen) < 0)
 		return -1;
 	return adopt_process(f, nd, err, errlen);
@@ -579,6 +758,13 @@ int fleet_spawn_all(struct fleet *f, unsigned *failed, char *err, size_t errlen)
 	bool threaded;
 	int rc;
 
+	for (unsigned i = 0; f->far && i < f->n; i++)
+		if (far_spawn(f, f->nodes[i], err, errlen) < 0) {
+			*failed = i;
+			return -1;
+		}
+	if (f->far)
+		return 0;
 	for (unsigned i = 0; i < f->n; i++)
 		f->nodes[i]->proc.pid = 0;
 	/* The calling thread waits while each child it spawns execs (vfork
@@ -642,8 +828,7 @@ static void check_group(struct fleet *f, struct node *nd)
 	}
 }
 
-void fleet_reap(struct fleet *f, void (*on_exit)(void *arg, struct node *nd),
-                void *arg)
+void fleet_reap(struct fleet *f)
 {
 	int st;
 	pid_t pid;
@@ -652,7 +837,8 @@ void fleet_reap(struct fleet *f, void (*on_exit)(void *arg, struct node *nd),
 		struct node *nd = pidmap_get(&f->pids, pid);
 		struct proc *p;
 		if (!nd) {
-			forget_inherited(f, pid); /* its pid may come again */
+			if (!f->far || !hosts_reaped(&f->hosts, pid, st))
+				forget_inherited(f, pid); /* may come again */
 			continue;
 		}
 		p = &nd->proc;
@@ -670,13 +856,9 @@ void fleet_reap(struct fleet *f, void (*on_exit)(void *arg, struct node *nd),
 		}
 		close_watched(f, &p->w_out, &p->out_fd);
 		close_watched(f, &p->w_ready, &p->ready_fd);
-		p->wait_status = st;
-		p->running = false;
 		f->lingering++; /* until check_group() finds it empty */
 		pidmap_del(&f->pids, pid);
-		if (nd->state != NODE_STOPPING)
-			fleet_set_state(f, nd, NODE_DOWN);
-		on_exit(arg, nd);
+		node_ended(f, nd, st);
 	}
 	fleet_check_groups(f);
 }
@@ -691,6 +873,7 @@ void fleet_forget_group(struct fleet *f, struct node *nd)
 {
 	struct proc *p = &nd->proc;
 
+	p->far_group = false;
 	if (p->pgid == 0 || p->running)
 		return;
 	p->pgid = 0;
@@ -699,6 +882,8 @@ void fleet_forget_group(struct fleet *f, struct node *nd)
 
 bool fleet_node_alive(struct fleet *f, struct node *nd)
 {
+	if (nd->proc.far)
+		return nd->proc.running || nd->proc.far_group;
 	check_group(f, nd);
 	return nd->proc.running || nd->proc.pgid != 0;
 }
@@ -709,6 +894,10 @@ bool fleet_signal_node(struct fleet *f, struct node *nd, int sig)
 
 	if (!fleet_node_alive(f, nd))
 		return false;
+	if (p->far) {
+		hosts_signal(&f->hosts, host_of(f, nd), nd->index, sig);
+		return true;
+	}
 	/* The whole group: whatever a wrapper started too. */
 	if (p->pgid == 0 || kill(-p->pgid, sig) < 0)
 		if (p->running)
@@ -721,7 +910,8 @@ unsigned fleet_kill_session(const struct node *nd)
 	pid_t left[SESSION_MAX];
 	unsigned n, killed = 0;
 
-	if (nd->proc.running || nd->proc.pid <= 0)
+	/* A far node's host daemon clears what it leaves. */
+	if (nd->proc.running || nd->proc.pid <= 0 || nd->proc.far)
 		return 0;
 	/* The node was its session's leader (POSIX_SPAWN_SETSID), and its
 	   session outlives it while any member does: the id is its own.
@@ -749,7 +939,7 @@ unsigned fleet_alive(struct fleet *f)
 
 	for (unsigned i = 0; i < f->nalloc; i++)
 		alive += fleet_node_alive(f, f->nodes[i]);
-	return alive;
+	return alive + (f->far ? hosts_running(&f->hosts) : 0);
 }
 
 /* Whether pid was our child before the first node. */
@@ -791,7 +981,8 @@ unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max)
 	n = proc_children(getpid(), kids, cap);
 	for (unsigned i = 0; i < n && k < max; i++)
 		if (!pidmap_get(&f->pids, kids[i]) && !inherited(f, kids[i]) &&
-		    !in_node_group(f, kids[i]))
+		    !in_node_group(f, kids[i]) &&
+		    !(f->far && hosts_owns(&f->hosts, kids[i])))
 			out[k++] = kids[i];
 	free(kids);
 	return k;
@@ -800,6 +991,8 @@ unsigned fleet_strays(const struct fleet *f, pid_t *out, unsigned max)
 void fleet_free(struct fleet *f)
 {
 	spawn_thread_end(f);
+	if (f->far)
+		hosts_free(&f->hosts);
 	while (f->nalloc > 0)
 		fleet_drop_last(f);
 	free(f->nodes);

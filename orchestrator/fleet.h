@@ -8,6 +8,12 @@
  * reaches the orchestrator only and teardown stays orderly. Its stdout
  * and stderr go to one pipe read a line at a time; its readiness byte
  * comes on a second pipe, seen by the node as descriptor 3.
+ *
+ * With [cluster] launcher every node is far (SPEC §8): its host's
+ * launcher (hosts.h) starts it there, and its start, readiness, output,
+ * end and group come back as reports, signals go as orders; the records
+ * are the same, and so is everything above this module. A far node's
+ * pid is the one on its host: never signalled from here.
  */
 #ifndef FANOUT_FLEET_H
 #define FANOUT_FLEET_H
@@ -19,6 +25,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "hosts.h"
 #include "loop.h"
 #include "node.h"
 #include "out.h"
@@ -52,7 +59,13 @@ struct fleet {
 	char **node_env;         /* environ plus what node_env.h names: */
 	char env_vars[2][TOKEN_HEX_LEN + 32];
 	const uint8_t *token; /* the run's (PROTO_TOKEN_LEN bytes) */
-	struct park {         /* the second spawning thread */
+	void (*on_exit)(void *arg, struct node *nd); /* a node ended */
+	void *exit_arg;
+	bool far;      /* [cluster] launcher: every node is far */
+	bool stopping; /* fleet_stopping(): hosts close as they empty */
+	struct hosts hosts;
+	const char *host_names[CONFIG_HOSTS_MAX];
+	struct park { /* the second spawning thread */
 		pthread_t thread;
 		pthread_mutex_t mu;
 		pthread_cond_t cv;
@@ -61,12 +74,16 @@ struct fleet {
 };
 
 /* Set f up: note the children we already have (not ours to stop),
-   locate node beside our own executable (unless cfg names a command) and
-   build the environment nodes get, with token. Call before any node is
+   locate node beside our own executable (unless cfg names a command),
+   build the environment nodes get, with token, and with a launcher the
+   hosts. on_exit(arg, nd) is called for every node that ends (reaped,
+   reported ended by its host, or lost with it). Call before any node is
    started. Return 0 or -1 with a message in err. */
 int fleet_init(struct fleet *f, struct loop *loop, struct out *out,
                const struct config *cfg, const char *log_dir,
-               const uint8_t token[PROTO_TOKEN_LEN], char *err, size_t errlen);
+               const uint8_t token[PROTO_TOKEN_LEN],
+               void (*on_exit)(void *arg, struct node *nd), void *arg,
+               char *err, size_t errlen);
 
 /* Release what fleet_init() and fleet_add() allocated. */
 void fleet_free(struct fleet *f);
@@ -90,9 +107,17 @@ int fleet_spawn_all(struct fleet *f, unsigned *failed, char *err,
                     size_t errlen);
 
 /* Reap every child that has exited: drain its output, close its pipes,
-   mark it down (unless stopping), and call on_exit(arg, nd) for each. */
-void fleet_reap(struct fleet *f, void (*on_exit)(void *arg, struct node *nd),
-                void *arg);
+   mark it down (unless stopping), and call on_exit for each; a launcher
+   that ended loses its host's nodes (said, and on_exit for each). */
+void fleet_reap(struct fleet *f);
+
+/* The fleet is being torn down: each host's launcher is closed once
+   nothing of its nodes is left (its host daemon then exits). */
+void fleet_stopping(struct fleet *f);
+
+/* Return whether nd is far and its host's daemon has not said hello:
+   the host, not the node, is what did not answer. */
+bool fleet_host_silent(const struct fleet *f, const struct node *nd);
 
 /* Raise RLIMIT_NOFILE for a fleet of nodes (each costs up to three
    descriptors while it starts). Return 0, or -1 with a message in err. */
@@ -131,7 +156,8 @@ void fleet_check_groups(struct fleet *f);
    again. */
 void fleet_forget_group(struct fleet *f, struct node *nd);
 
-/* Return how many nodes have a process or a group member alive. */
+/* Return how many nodes have a process or a group member alive, plus
+   the launchers that run. */
 unsigned fleet_alive(struct fleet *f);
 
 /* Store into out (up to max) the processes that are our children but

@@ -168,7 +168,7 @@ static void on_signal(struct watcher *w, uint32_t events)
 	(void)events;
 	while (io_read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		switch (si.ssi_signo) {
-		case SIGCHLD: fleet_reap(&a->fleet, on_node_exit, a); break;
+		case SIGCHLD: fleet_reap(&a->fleet); break;
 		case SIGINT:
 		case SIGTERM:
 			outcome_signal(
@@ -222,7 +222,13 @@ static int spawn_all(struct app *a, uint64_t deadline)
 	if (start_broken(a))
 		return 0;
 	for (unsigned i = 0; i < f->n; i++)
-		if (f->nodes[i]->state != NODE_READY) {
+		if (fleet_host_silent(f, f->nodes[i])) {
+			log_msg("host %s did not answer within %u ms "
+			        "([connect] timeout_ms)",
+			        f->nodes[i]->host,
+			        a->settings.cfg.connect_timeout_ms);
+			return EXIT_UNAVAILABLE;
+		} else if (f->nodes[i]->state != NODE_READY) {
 			format_node_name(f->nodes[i], name, sizeof(name));
 			log_msg("%s did not become ready within %u ms "
 			        "([connect] timeout_ms)",
@@ -558,6 +564,7 @@ static void teardown(struct app *a)
 	input_stop(&a->input);
 	supervisor_stop(&a->supervisor);
 	links_bye_all(&a->links);
+	fleet_stopping(&a->fleet);
 	fleet_signal(&a->fleet, SIGTERM);
 	fleet_signal(&a->fleet, SIGCONT); /* a stopped node must run to
 	                                     handle it */
@@ -771,7 +778,7 @@ static int prepare(struct app *a)
 		return EXIT_UNAVAILABLE;
 	}
 	if (fleet_init(&a->fleet, &a->loop, &a->out, cfg,
-	               a->settings.cli.log_dir, a->token, err,
+	               a->settings.cli.log_dir, a->token, on_node_exit, a, err,
 	               sizeof(err)) < 0) {
 		log_msg("%s", err);
 		return EXIT_UNAVAILABLE;
@@ -795,7 +802,7 @@ static bool interrupted(void *arg)
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			return true;
 		if (si.ssi_signo == SIGCHLD)
-			fleet_reap(&a->fleet, on_node_exit, a);
+			fleet_reap(&a->fleet);
 	}
 	return false;
 }

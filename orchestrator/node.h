@@ -47,6 +47,10 @@ struct proc {
 	char last_lines[NODE_LAST_LINES][NODE_LAST_LINE]; /* a ring */
 	unsigned nlines; /* lines printed since it started */
 	int wait_status; /* from waitpid(2), once reaped */
+	bool far;        /* started by its host's launcher (SPEC §8): pid is
+	                    the one there, pgid 0 */
+	bool far_group;  /* a far node's group may live on its host, until
+	                    reported empty */
 };
 
 /* The connection and its accounting (written by links.c). */

@@ -25,8 +25,8 @@ static int overrides(const struct cli *cli, struct config *c, char *err,
 	return config_check(c, "command line", err, errlen);
 }
 
-/* Check that template text, set at line of path as [node] key, splits
-   into words. Return 0 or -1 with a message in err. */
+/* Check that template text, set at line of path as key (with its
+   section), splits into words. Return 0 or -1 with a message in err. */
 static int check_template(const char *path, int line, const char *key,
                           const char *text, char *err, size_t errlen)
 {
@@ -34,8 +34,7 @@ static int check_template(const char *path, int line, const char *key,
 	char why[256];
 
 	if (template_parse(&t, text, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s:%d: [node] %s: %s", path, line, key,
-		         why);
+		snprintf(err, errlen, "%s:%d: %s: %s", path, line, key, why);
 		return -1;
 	}
 	template_free(&t);
@@ -43,16 +42,19 @@ static int check_template(const char *path, int line, const char *key,
 }
 
 /* Check what only the orchestrator reads: the words of [node] command
-   and handler_command. Return 0 or -1 with a message in err naming the
-   file. */
+   and handler_command, and of [cluster] launcher. Return 0 or -1 with a
+   message in err naming the file. */
 static int check_command(const char *path, const struct config *c, char *err,
                          size_t errlen)
 {
-	if (check_template(path, c->command_line, "command", c->command, err,
-	                   errlen) < 0)
+	if (check_template(path, c->command_line, "[node] command", c->command,
+	                   err, errlen) < 0 ||
+	    check_template(path, c->launcher_line, "[cluster] launcher",
+	                   c->launcher, err, errlen) < 0)
 		return -1;
-	return check_template(path, c->handler_command_line, "handler_command",
-	                      c->handler_command, err, errlen);
+	return check_template(path, c->handler_command_line,
+	                      "[node] handler_command", c->handler_command, err,
+	                      errlen);
 }
 
 int settings_read(const struct cli *cli, struct config *c, bool *missing,
@@ -92,9 +94,12 @@ int settings_merge(const struct config *now, struct config *next,
 		plan->kept |= KEPT_HOSTS;
 	if (strcmp(next->command, now->command) != 0)
 		plan->kept |= KEPT_COMMAND;
+	if (strcmp(next->launcher, now->launcher) != 0)
+		plan->kept |= KEPT_LAUNCHER;
 	next->base_port = now->base_port;
 	memcpy(next->host, now->host, sizeof(next->host));
 	memcpy(next->command, now->command, sizeof(next->command));
+	memcpy(next->launcher, now->launcher, sizeof(next->launcher));
 	memcpy(next->hosts, now->hosts, sizeof(next->hosts));
 	memcpy(next->hosts_file, now->hosts_file, sizeof(next->hosts_file));
 	next->nhosts = now->nhosts;

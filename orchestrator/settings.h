@@ -40,6 +40,7 @@ enum {
 	KEPT_HOST = 2,
 	KEPT_HOSTS = 4,
 	KEPT_COMMAND = 8,
+	KEPT_LAUNCHER = 16,
 };
 
 struct reload_plan {

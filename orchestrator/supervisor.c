@@ -487,6 +487,9 @@ static void say_kept(const struct config *now, unsigned kept)
 	if (kept & KEPT_COMMAND)
 		log_msg("reload: command cannot change while nodes run; "
 		        "keeping the one they started with");
+	if (kept & KEPT_LAUNCHER)
+		log_msg("reload: launcher cannot change while nodes run; "
+		        "keeping the one they started with");
 }
 
 void supervisor_reload(struct supervisor *s, bool edited)

@@ -24,8 +24,9 @@ LAYERS = [
     ["common/be"],  # big-endian bytes, both wire protocols
     ["common/buf", "common/clock", "common/ctl", "common/exitcode",
      "common/io", "common/log", "common/node_env", "common/parse",
-     "common/proc", "common/proto", "common/sigfd"],
-    ["common/config", "common/net", "common/token"],
+     "common/loop", "common/proc", "common/proto", "common/sigfd"],
+    ["common/config", "common/linebuf", "common/net", "common/token"],
+    ["common/hostproto"],  # the host-mode protocol (text lines)
     # node/: handlers' parts, the handlers, their dispatcher, the loop
     ["node/capture", "node/child"],
     ["node/groups"],
@@ -33,14 +34,16 @@ LAYERS = [
     ["node/exec", "node/pipe", "node/shell"],
     ["node/handler"],
     ["node/session"],
+    ["node/hostd"],  # host mode: one per host, starts that host's nodes
     ["node/main"],
     # orchestrator/: pure parts and mechanisms that know no node
     ["orchestrator/connector", "orchestrator/fleetdir",
      "orchestrator/gather",
-     "orchestrator/linebuf", "orchestrator/loop", "orchestrator/nodeset",
+     "orchestrator/nodeset",
      "orchestrator/outcome", "orchestrator/pidmap", "orchestrator/template",
      "orchestrator/term"],
     ["orchestrator/cli",        # the command line (names checked)
+     "orchestrator/hosts",      # one launcher per host (SPEC §8)
      "orchestrator/inflight"],  # broadcasts, acks and gathered replies
     ["orchestrator/backoff", "orchestrator/daemon", "orchestrator/settings",
      "orchestrator/sink", "orchestrator/watch"],

@@ -12,6 +12,7 @@ Needs root and `ip netns`; skips, saying why, otherwise. Every namespace
 is deleted afterwards, whatever happened.
 Run: python3 tests/netns.py -v     (build from $FANOUT_BUILD)
 """
+import json
 import os
 import random
 import signal
@@ -102,6 +103,40 @@ class ManyHosts(harness.FanoutTest):
             harness.wait_until(lambda h=host: not harness.netns_pids(h), 5,
                                "nodes of %s gone" % host)
         self.assertEqual(harness.node_processes(base, base + n - 1), {})
+
+    def test_one_launcher_per_host(self):
+        """[cluster] launcher: one host daemon per namespace starts that
+        host's nodes; a host lost mid-run takes exactly its nodes."""
+        n, base = 9, random.randint(21000, 30000)
+        cfg = self.config(base, n, "hosts = %s\nlauncher = ip netns exec "
+                          "{host}\n[node]\nstop_timeout_ms = 1000\n"
+                          % ", ".join(self.hosts), "launcher.ini")
+        o = self.start(["-c", cfg, "--json"])
+        self.assertEqual(o.wait_event("ready", timeout=20)["nodes"], n)
+        for host in self.hosts:
+            # The host daemon and its three nodes, nothing else.
+            self.assertEqual(len(harness.netns_pids(host)), 1 + n // HOSTS,
+                             host)
+        o.send("across the hosts\n")
+        ev = o.wait_line("out", '"seq":1', 10)
+        self.assertIn('"acked":9,"expected":9', ev.string)
+        for pid in harness.netns_pids(self.hosts[1]):
+            os.kill(pid, signal.SIGKILL)
+        harness.wait_until(
+            lambda: sum('"node_exit"' in l for l in o.out) == n // HOSTS,
+            10, "node_exit events of the lost host")
+        lost = sorted(json.loads(l)["index"] for l in o.out
+                      if '"node_exit"' in l)
+        self.assertEqual(lost, [1, 4, 7])
+        o.send("after the loss\n")
+        ev = o.wait_line("out", '"seq":2', 10)
+        self.assertIn('"acked":6,"expected":9,"missing":[1,4,7]', ev.string)
+        o.wait_line("err", "host %s: launcher killed by signal 9"
+                    % self.hosts[1], 5)
+        o.close_stdin()
+        self.assertEqual(o.wait(15), 1)
+        for host in self.hosts:
+            self.assertEqual(harness.netns_pids(host), [], host)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 /*
- * loop.h - the orchestrator's one event loop, over epoll.
+ * loop.h - one event loop, over epoll (the orchestrator's, a host daemon's).
  *
  * This file alone owns the epoll descriptor; the rest of the program
  * registers interest with a watcher: a descriptor and the function to call

@@ -1,0 +1,524 @@
+/* hosts.c - see hosts.h. */
+#include "hosts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hostproto.h"
+#include "io.h"
+#include "proc.h"
+
+#define READ_CHUNK     4096
+#define REAP_READS     16 /* reads of a reaped launcher's pipes, at most */
+#define WORDS_LINE_MAX 4096
+
+extern char **environ;
+
+/* Return a copy of environ without FANOUT_ variables: a launcher has no
+   use for them, and nothing secret may reach a command line or another
+   machine's environment through it. */
+static char **launcher_environment(void)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "FANOUT_", 7) != 0)
+			env[k++] = environ[i];
+	return env;
+}
+
+int hosts_init(struct hosts *hs, struct loop *loop, const char *launcher,
+               const char *node_path, const char *const *names, unsigned n,
+               const uint8_t token[PROTO_TOKEN_LEN],
+               const struct hosts_events *ev, void *arg, char *err,
+               size_t errlen)
+{
+	char why[256];
+
+	*hs = (struct hosts){.loop = loop, .ev = *ev, .arg = arg, .n = n};
+	snprintf(hs->node_path, sizeof(hs->node_path), "%s", node_path);
+	token_to_hex(token, hs->token_hex);
+	if (template_parse(&hs->launcher, launcher, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "[cluster] launcher: %s", why);
+		return -1;
+	}
+	hs->env = launcher_environment();
+	hs->h = calloc(n, sizeof(*hs->h));
+	if (!hs->env || !hs->h) {
+		snprintf(err, errlen, "hosts: out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct launch *l = &hs->h[i];
+		l->name = names[i];
+		l->in_fd = l->out_fd = l->err_fd = -1;
+		l->reports.max = HOSTPROTO_LINE_MAX;
+		l->words.max = WORDS_LINE_MAX;
+	}
+	return 0;
+}
+
+/* Stop watching *fd and close it. */
+static void close_watched(struct hosts *hs, struct watcher *w, int *fd)
+{
+	if (*fd < 0)
+		return;
+	loop_watch(hs->loop, w, 0);
+	close(*fd);
+	*fd = -1;
+}
+
+/* Write what orders the launcher takes now; once its input is to be
+   closed and nothing is left to write, close it. */
+static void flush_orders(struct hosts *hs, struct launch *l)
+{
+	while (l->in_fd >= 0 && buf_used(&l->orders) > 0) {
+		ssize_t r = io_write(l->in_fd, buf_head(&l->orders),
+		                     buf_used(&l->orders));
+		if (r < 0 && errno == EAGAIN)
+			break;
+		if (r < 0) { /* it is gone: its reaping will say so */
+			buf_consume(&l->orders, buf_used(&l->orders));
+			close_watched(hs, &l->w_in, &l->in_fd);
+			return;
+		}
+		buf_consume(&l->orders, (size_t)r);
+	}
+	if (l->in_fd < 0)
+		return;
+	if (l->closed && buf_used(&l->orders) == 0)
+		close_watched(hs, &l->w_in, &l->in_fd);
+	else
+		loop_watch(hs->loop, &l->w_in,
+		           buf_used(&l->orders) ? EPOLLOUT : 0);
+}
+
+static void on_writable(struct watcher *w, uint32_t events)
+{
+	struct hosts *hs = w->arg;
+	struct launch *l =
+	    (struct launch *)(void *)((char *)w -
+	                              offsetof(struct launch, w_in));
+
+	(void)events;
+	flush_orders(hs, l);
+}
+
+/* Queue order m for l and write what can be written. */
+static void order(struct hosts *hs, struct launch *l, const struct hostmsg *m)
+{
+	if (hostproto_append(&l->orders, m) < 0)
+		snprintf(l->why, sizeof(l->why), "out of memory for orders");
+	flush_orders(hs, l);
+}
+
+/* Keep a line the launcher said, made printable, as its last words;
+   pass it on once its host is up (before, it is kept to say why the
+   host failed, or passed on when it comes up). */
+static void said(struct hosts *hs, struct launch *l, const char *s, size_t len)
+{
+	char *keep = l->last[l->nlast++ % HOSTS_LAST_WORDS];
+	size_t n;
+
+	if (len > 0 && s[len - 1] == '\r') /* ssh's own lines end so */
+		len--;
+	n = len < HOSTS_WORD_MAX - 1 ? len : HOSTS_WORD_MAX - 1;
+	for (size_t i = 0; i < n; i++)
+		keep[i] = (unsigned char)s[i] < ' ' ? '?' : s[i];
+	keep[n] = '\0';
+	if (l->up)
+		hs->ev.said(hs->arg, (unsigned)(l - hs->h), s, len);
+}
+
+/* The hello of a host daemon: the one version we speak, or the host
+   fails, both versions named. */
+static void hello(struct hosts *hs, struct launch *l, const struct hostmsg *m)
+{
+	if (m->version == HOSTPROTO_VERSION) {
+		unsigned first = l->nlast > HOSTS_LAST_WORDS
+		                     ? l->nlast - HOSTS_LAST_WORDS
+		                     : 0;
+		l->up = true;
+		for (unsigned k = first; k < l->nlast; k++) {
+			const char *w = l->last[k % HOSTS_LAST_WORDS];
+			hs->ev.said(hs->arg, (unsigned)(l - hs->h), w,
+			            strlen(w));
+		}
+		return;
+	}
+	snprintf(l->why, sizeof(l->why),
+	         "its node program speaks fanout-host %u, this orchestrator "
+	         "%u",
+	         m->version, HOSTPROTO_VERSION);
+	hosts_close(hs, (unsigned)(l - hs->h));
+}
+
+/* Act on one report of l's host daemon; a line that is none is the
+   host's words. */
+static void take_report(struct hosts *hs, struct launch *l, const char *s,
+                        size_t len)
+{
+	struct hostmsg m;
+	unsigned h = (unsigned)(l - hs->h);
+	bool ours;
+
+	if (hostproto_parse(s, len, &m) < 0 ||
+	    (m.type == HOST_HELLO && m.token[0]) || m.type == HOST_START ||
+	    m.type == HOST_SIGNAL) {
+		said(hs, l, s, len);
+		return;
+	}
+	ours = m.index % hs->n == h;
+	switch (m.type) {
+	case HOST_HELLO: hello(hs, l, &m); return;
+	case HOST_ERROR:
+		snprintf(l->why, sizeof(l->why), "%.*s", (int)m.textlen,
+		         m.text);
+		said(hs, l, m.text, m.textlen);
+		return;
+	default: break;
+	}
+	if (!ours || !l->up) {
+		said(hs, l, s, len); /* not a report this host can make */
+		return;
+	}
+	switch (m.type) {
+	case HOST_STARTED: hs->ev.started(hs->arg, m.index, m.pid); break;
+	case HOST_READY: hs->ev.ready(hs->arg, m.index); break;
+	case HOST_OUT:
+		hs->ev.output(hs->arg, m.index, m.text, m.textlen);
+		break;
+	case HOST_EXIT:
+		hs->ev.exited(hs->arg, m.index,
+		              m.signo ? m.signo : W_EXITCODE(m.code, 0));
+		break;
+	case HOST_EMPTY: hs->ev.empty(hs->arg, m.index); break;
+	default: break;
+	}
+}
+
+/* Read from *fd into lb and hand each whole line to take (l, line). At
+   EOF or on an error, the last line counts and *fd is closed. Return
+   whether anything was read. */
+static bool read_lines(struct hosts *hs, struct launch *l, struct linebuf *lb,
+                       int *fd, struct watcher *w,
+                       void (*take)(struct hosts *, struct launch *,
+                                    const char *, size_t))
+{
+	uint8_t *room = linebuf_room(lb, READ_CHUNK);
+	const uint8_t *line;
+	size_t len;
+	ssize_t r;
+	enum line_result lr;
+
+	if (!room)
+		return false;
+	r = io_read(*fd, room, READ_CHUNK);
+	if (r < 0 && errno == EAGAIN)
+		return false;
+	if (r > 0)
+		linebuf_commit(lb, (size_t)r);
+	else
+		lb->eof = true;
+	while ((lr = linebuf_next(lb, &line, &len)) != LINE_NONE)
+		if (lr == LINE_OK)
+			take(hs, l, (const char *)line, len);
+	if (r <= 0) {
+		close_watched(hs, w, fd);
+		lb->eof = false;
+	}
+	return r > 0;
+}
+
+static void on_reports(struct watcher *w, uint32_t events)
+{
+	struct hosts *hs = w->arg;
+	struct launch *l =
+	    (struct launch *)(void *)((char *)w -
+	                              offsetof(struct launch, w_out));
+
+	(void)events;
+	read_lines(hs, l, &l->reports, &l->out_fd, &l->w_out, take_report);
+}
+
+static void on_words(struct watcher *w, uint32_t events)
+{
+	struct hosts *hs = w->arg;
+	struct launch *l =
+	    (struct launch *)(void *)((char *)w -
+	                              offsetof(struct launch, w_err));
+
+	(void)events;
+	read_lines(hs, l, &l->words, &l->err_fd, &l->w_err, said);
+}
+
+/* Build the launcher's argv for l into words and argv: the template's
+   words, then the node program in host mode. Return 0, or -1 when they
+   do not fit. */
+static int launcher_argv(const struct hosts *hs, const struct launch *l,
+                         char *words, size_t wordslen, char **argv)
+{
+	struct template_vars v = {l->name, 0, 0};
+	int n = template_expand(&hs->launcher, &v, words, wordslen, argv);
+
+	if (n < 0 || n + 2 > TEMPLATE_MAX_WORDS)
+		return -1;
+	argv[n] = (char *)hs->node_path;
+	argv[n + 1] = "--host-mode";
+	argv[n + 2] = NULL;
+	return 0;
+}
+
+/* posix_spawn attributes: a session of its own (no terminal of ours,
+   none of our terminal's signals; its group is signalled whole), and
+   default signals with an empty mask. */
+static void spawn_attr(posix_spawnattr_t *a)
+{
+	sigset_t none, dfl;
+
+	sigemptyset(&none);
+	sigfillset(&dfl);
+	sigdelset(&dfl, SIGKILL);
+	sigdelset(&dfl, SIGSTOP);
+	posix_spawnattr_init(a);
+	posix_spawnattr_setflags(a, POSIX_SPAWN_SETSID |
+	                                POSIX_SPAWN_SETSIGMASK |
+	                                POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(a, &none);
+	posix_spawnattr_setsigdefault(a, &dfl);
+}
+
+/* Start l's launcher with its three pipes; return 0, or -1 with a
+   message in err. */
+static int spawn_launcher(struct hosts *hs, struct launch *l, char *err,
+                          size_t errlen)
+{
+	char words[8192], *argv[TEMPLATE_MAX_WORDS + 3];
+	int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, rc = -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	pid_t pid;
+
+	if (launcher_argv(hs, l, words, sizeof(words), argv) < 0) {
+		snprintf(err, errlen,
+		         "[cluster] launcher: too many or too "
+		         "long words");
+		return -1;
+	}
+	for (int i = 0; i < 3; i++)
+		if (pipe2(p[i], O_CLOEXEC) < 0) {
+			snprintf(err, errlen, "pipe: %s", strerror(errno));
+			goto out;
+		}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[0][0], 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1][1], 1);
+	posix_spawn_file_actions_adddup2(&fa, p[2][1], 2);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	spawn_attr(&attr);
+	rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, hs->env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot run launcher '%s': %s", argv[0],
+		         strerror(rc));
+		rc = -1;
+		goto out;
+	}
+	l->pid = pid;
+	l->in_fd = p[0][1];
+	l->out_fd = p[1][0];
+	l->err_fd = p[2][0];
+	p[0][1] = p[1][0] = p[2][0] = -1;
+out:
+	for (int i = 0; i < 3; i++)
+		for (int k = 0; k < 2; k++)
+			if (p[i][k] >= 0)
+				close(p[i][k]);
+	return rc;
+}
+
+/* Start host l's launcher and give it the hello; return 0 or -1 with a
+   message in err. */
+static int launch(struct hosts *hs, struct launch *l, char *err, size_t errlen)
+{
+	struct hostmsg m = {.type = HOST_HELLO, .version = HOSTPROTO_VERSION};
+
+	if (spawn_launcher(hs, l, err, errlen) < 0)
+		return -1;
+	l->up = l->closed = l->abandoned = false;
+	l->nlast = 0;
+	l->why[0] = '\0';
+	l->w_in =
+	    (struct watcher){.fd = l->in_fd, .fn = on_writable, .arg = hs};
+	l->w_out =
+	    (struct watcher){.fd = l->out_fd, .fn = on_reports, .arg = hs};
+	l->w_err = (struct watcher){.fd = l->err_fd, .fn = on_words, .arg = hs};
+	if (fd_set_nonblock(l->in_fd, true) < 0 ||
+	    fd_set_nonblock(l->out_fd, true) < 0 ||
+	    fd_set_nonblock(l->err_fd, true) < 0 ||
+	    loop_watch(hs->loop, &l->w_out, EPOLLIN) < 0 ||
+	    loop_watch(hs->loop, &l->w_err, EPOLLIN) < 0) {
+		snprintf(err, errlen, "epoll: %s", strerror(errno));
+		kill(-l->pid, SIGKILL); /* reaped as a launcher all the same */
+		return -1;
+	}
+	memcpy(m.token, hs->token_hex, sizeof(m.token));
+	order(hs, l, &m);
+	explicit_bzero(m.token, sizeof(m.token));
+	return 0;
+}
+
+int hosts_start(struct hosts *hs, unsigned h, unsigned index, unsigned port,
+                const char *addr, char *err, size_t errlen)
+{
+	struct launch *l = &hs->h[h];
+	struct hostmsg m = {.type = HOST_START, .index = index, .port = port};
+
+	if (l->pid == 0 && launch(hs, l, err, errlen) < 0)
+		return -1;
+	if (l->closed) {
+		snprintf(err, errlen, "host %s is being closed", l->name);
+		return -1;
+	}
+	snprintf(m.addr, sizeof(m.addr), "%s", addr);
+	order(hs, l, &m);
+	return 0;
+}
+
+void hosts_signal(struct hosts *hs, unsigned h, unsigned index, int sig)
+{
+	struct launch *l = &hs->h[h];
+
+	if (l->pid != 0 && !l->closed)
+		order(hs, l,
+		      &(struct hostmsg){
+		          .type = HOST_SIGNAL, .index = index, .signo = sig});
+}
+
+void hosts_close(struct hosts *hs, unsigned h)
+{
+	struct launch *l = &hs->h[h];
+
+	if (l->pid == 0 || l->closed)
+		return;
+	l->closed = true;
+	flush_orders(hs, l);
+}
+
+void hosts_abandon(struct hosts *hs, unsigned h)
+{
+	struct launch *l = &hs->h[h];
+
+	if (l->pid == 0 || l->abandoned)
+		return;
+	hosts_close(hs, h);
+	l->abandoned = true;
+	kill(-l->pid, SIGTERM);
+}
+
+/* Say in l->why, unless something else was found wrong, how the
+   launcher ended and its last words; leave it empty after an orderly
+   end (input closed by us, exit 0). */
+static void say_end(struct launch *l, int status)
+{
+	char how[96];
+	const char *last =
+	    l->nlast ? l->last[(l->nlast - 1) % HOSTS_LAST_WORDS] : NULL;
+
+	if (l->why[0] || l->abandoned ||
+	    (l->closed && WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		return;
+	proc_status_str(status, how, sizeof(how));
+	snprintf(l->why, sizeof(l->why), "launcher %s%s%s", how,
+	         last ? ": " : "", last ? last : "");
+}
+
+bool hosts_reaped(struct hosts *hs, pid_t pid, int status)
+{
+	struct launch *l = NULL;
+
+	for (unsigned i = 0; i < hs->n && !l; i++)
+		if (hs->h[i].pid == pid)
+			l = &hs->h[i];
+	if (!l)
+		return false;
+	/* Its last reports and words are in its pipes, unless something
+	   it left holds them open: read what is there, within a bound. */
+	for (int k = 0; k < REAP_READS && l->out_fd >= 0; k++)
+		if (!read_lines(hs, l, &l->reports, &l->out_fd, &l->w_out,
+		                take_report))
+			break;
+	for (int k = 0; k < REAP_READS && l->err_fd >= 0; k++)
+		if (!read_lines(hs, l, &l->words, &l->err_fd, &l->w_err, said))
+			break;
+	close_watched(hs, &l->w_in, &l->in_fd);
+	close_watched(hs, &l->w_out, &l->out_fd);
+	close_watched(hs, &l->w_err, &l->err_fd);
+	buf_consume(&l->orders, buf_used(&l->orders));
+	linebuf_free(&l->reports);
+	linebuf_free(&l->words);
+	l->reports.discarding = l->words.discarding = false;
+	say_end(l, status);
+	l->pid = 0;
+	l->up = false;
+	hs->ev.lost(hs->arg, (unsigned)(l - hs->h), status, l->why);
+	return true;
+}
+
+bool hosts_owns(const struct hosts *hs, pid_t pid)
+{
+	for (unsigned i = 0; i < hs->n; i++)
+		if (hs->h[i].pid == pid)
+			return true;
+	return false;
+}
+
+unsigned hosts_running(const struct hosts *hs)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < hs->n; i++)
+		n += hs->h[i].pid != 0;
+	return n;
+}
+
+bool hosts_up(const struct hosts *hs, unsigned h)
+{
+	return hs->h[h].up;
+}
+
+void hosts_free(struct hosts *hs)
+{
+	for (unsigned i = 0; hs->h && i < hs->n; i++) {
+		struct launch *l = &hs->h[i];
+		if (l->pid > 0) {
+			kill(-l->pid, SIGKILL);
+			waitpid(l->pid, NULL, 0);
+		}
+		close_watched(hs, &l->w_in, &l->in_fd);
+		close_watched(hs, &l->w_out, &l->out_fd);
+		close_watched(hs, &l->w_err, &l->err_fd);
+		buf_free(&l->orders);
+		linebuf_free(&l->reports);
+		linebuf_free(&l->words);
+	}
+	free(hs->h);
+	free(hs->env);
+	template_free(&hs->launcher);
+	explicit_bzero(hs->token_hex, sizeof(hs->token_hex));
+	*hs = (struct hosts){0};
+}

@@ -28,7 +28,7 @@ struct words {
 
 /* Split the first max words of line (blank-separated, one blank each)
    into w; the rest of the line is left as text from w->rest. Return 0,
-   or -1 for an empty or over-long word. */
+   or -1 for an empty or over-long word, or one holding a NUL. */
 static int split(const char *line, size_t len, unsigned max, struct words *w)
 {
 	size_t i = 0;
@@ -38,7 +38,8 @@ static int split(const char *line, size_t len, unsigned max, struct words *w)
 		size_t end = i;
 		while (end < len && line[end] != ' ')
 			end++;
-		if (end == i || end - i > HOSTPROTO_ADDR_MAX)
+		if (end == i || end - i > HOSTPROTO_ADDR_MAX ||
+		    memchr(line + i, '\0', end - i))
 			return -1;
 		memcpy(w->store[w->n], line + i, end - i);
 		w->store[w->n][end - i] = '\0';
@@ -182,8 +183,8 @@ int hostproto_parse(const char *line, size_t len, struct hostmsg *m)
 		m->textlen = len - w.rest;
 		if (m->textlen > HOSTPROTO_TEXT_MAX)
 			return -1;
-	} else if (w.rest < len) {
-		return -1; /* words past the message's own */
+	} else if (w.rest < len || line[len - 1] == ' ') {
+		return -1; /* words past the message's own, or a blank */
 	}
 	return 0;
 }

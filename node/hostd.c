@@ -59,6 +59,7 @@ struct hostd {
 	bool out_gone;  /* nobody reads our reports any more */
 	bool paused;    /* node output not read: reports pile up */
 	int status;
+	char self[PATH_MAX]; /* this program's path: what each node runs */
 };
 
 static void flush_reports(struct hostd *h);
@@ -237,9 +238,8 @@ static int spawn_node(struct hostd *h, struct hosted *n, const char *addr,
                       unsigned port)
 {
 	char sport[16], sindex[16];
-	char *argv[] = {"/proc/self/exe", "--host", (char *)addr,
-	                "--port",         sport,    "--index",
-	                sindex,           NULL};
+	char *argv[] = {h->self, "--host",  (char *)addr, "--port",
+	                sport,   "--index", sindex,       NULL};
 	int out[2], ready[2];
 	pid_t pid;
 
@@ -530,9 +530,17 @@ static void stop_all(struct hostd *h)
 static int prepare(struct hostd *h)
 {
 	static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+	ssize_t n;
 	int sfd;
 
 	h->in.max = HOSTPROTO_LINE_MAX;
+	/* Its path, not /proc/self/exe: what ps shows of each node. */
+	n = readlink("/proc/self/exe", h->self, sizeof(h->self) - 1);
+	if (n < 0) {
+		log_errno("host mode: /proc/self/exe");
+		return -1;
+	}
+	h->self[n] = '\0';
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || loop_init(&h->loop) < 0 ||
 	    (sfd = sigfd_open(sigs, 4)) < 0 ||

@@ -330,6 +330,40 @@ static void test_command_bad_placeholder(void **state)
 	            "placeholder");
 }
 
+/* [cluster] launcher (SPEC §8): a template with {host} only, as long as
+   a real ssh command line, and never together with [node] command. */
+static void test_launcher(void **state)
+{
+	struct config c;
+	char text[1024];
+
+	(void)state;
+	parse_ok(&c, "[cluster]\nhosts = a, b\nlauncher = ssh -o "
+	             "BatchMode=yes {host}\n");
+	assert_string_equal(c.launcher, "ssh -o BatchMode=yes {host}");
+	assert_int_equal(c.launcher_line, 3);
+	snprintf(text, sizeof(text),
+	         "[cluster]\nlauncher = ssh -i /home/someone/.ssh/id_fleet "
+	         "-o BatchMode=yes -o ConnectTimeout=5 -o "
+	         "StrictHostKeyChecking=accept-new -o "
+	         "UserKnownHostsFile=/home/someone/.ssh/known_fleet -o "
+	         "ServerAliveInterval=15 -l operator {host}\n");
+	assert_true(strlen(text) > 220); /* past inih's 200 bytes */
+	parse_ok(&c, text);
+	assert_non_null(strstr(c.launcher, "-l operator {host}"));
+	parse_fails("[cluster]\nlauncher = ssh {host} --port {port}\n", 2,
+	            "launcher", "only {host}");
+	parse_fails("[cluster]\nlauncher = srun -w {host} {index}\n", 2,
+	            "launcher", "only {host}");
+	parse_fails("[cluster]\nlauncher = ssh {Host}\n", 2, "{Host}", NULL);
+	parse_fails("[cluster]\nlauncher = ssh {host}\n[node]\ncommand = "
+	            "./node --port {port}\n",
+	            4, "launcher", "both");
+	parse_fails("[node]\ncommand = ./node --port {port}\n[cluster]\n"
+	            "launcher = ssh {host}\n",
+	            4, "launcher", "both");
+}
+
 /* Braces that hold no placeholder name are text: awk programs, the
    shell's ${var}, Python's "{}". */
 static void test_command_literal_braces(void **state)
@@ -1150,6 +1184,7 @@ int main(void)
 	    cmocka_unit_test(test_command),
 	    cmocka_unit_test(test_command_bad_placeholder),
 	    cmocka_unit_test(test_command_literal_braces),
+	    cmocka_unit_test(test_launcher),
 	    cmocka_unit_test(test_restart),
 	    cmocka_unit_test(test_full_file),
 	    cmocka_unit_test(test_flat_seed_keys),

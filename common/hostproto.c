@@ -50,7 +50,8 @@ static int split(const char *line, size_t len, unsigned max, struct words *w)
 	return 0;
 }
 
-/* Whether s is 1..255 printable characters, no blank (an address). */
+/* Whether s is 1..255 printable ASCII characters, no blank (an
+   address). */
 static int addr_ok(const char *s)
 {
 	size_t n = strlen(s);
@@ -58,7 +59,7 @@ static int addr_ok(const char *s)
 	if (n == 0 || n > HOSTPROTO_ADDR_MAX)
 		return 0;
 	for (size_t i = 0; i < n; i++)
-		if (s[i] <= ' ' || s[i] == 0x7f)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
 			return 0;
 	return 1;
 }
@@ -199,7 +200,10 @@ static int append_text(struct buf *b, const struct hostmsg *m)
 
 	if (nl)
 		n = (size_t)(nl - m->text);
-	return buf_append(b, m->text, n);
+	if (buf_append(b, m->text, n) < 0)
+		return -1;
+	/* The parser drops a CR before the newline: keep the text's own. */
+	return n && m->text[n - 1] == '\r' ? buf_append(b, "\r", 1) : 0;
 }
 
 int hostproto_append(struct buf *b, const struct hostmsg *m)

@@ -70,9 +70,9 @@ struct hostmsg {
 };
 
 /* Parse one line (len bytes, without its newline; a CR before it is
-   not part of it) into m. A HELLO's version is taken whatever it is,
-   so that the caller can name both versions; everything else is checked
-   whole: the words and their count, numbers in range (index below 4096,
+   not part of it) into m. A HELLO's version is taken whatever it is in
+   1..65535, so that the caller can name both versions; everything else
+   is checked whole: the words and their count, numbers in range (index below 4096,
    port 1..65535, pid positive, signal 1..64, exit code 0..255), a token
    of 64 hex digits, an address of 1..255 printable characters. m->text
    points into line. Return 0, or -1 if the line is no message. */
@@ -80,7 +80,8 @@ int hostproto_parse(const char *line, size_t len, struct hostmsg *m);
 
 /* Append m as one line, newline included, to b. Its text is cut at
    its first newline (the caller splits lines) and at HOSTPROTO_TEXT_MAX
-   bytes. Return 0, or -1 if b cannot grow. */
+   bytes; a text ending in CR gets one more, which parsing drops. Return
+   0, or -1 if b cannot grow. */
 int hostproto_append(struct buf *b, const struct hostmsg *m);
 
 #endif

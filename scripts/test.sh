@@ -44,7 +44,7 @@ run_fuzz() {
 	echo "=== fuzz_$1: ${FUZZ_SECONDS:-40} s"
 	mkdir -p "build-fuzz/corpus-$1"
 	(cd build-fuzz && "./fuzz/fuzz_$1" -max_total_time="${FUZZ_SECONDS:-40}" \
-		-max_len=4096 -print_final_stats=1 "corpus-$1" \
+		-max_len=8192 -print_final_stats=1 "corpus-$1" \
 		"../fuzz/corpus/$1") >"build-fuzz/fuzz_$1.log" 2>&1
 	rc=$?
 	tail -12 "build-fuzz/fuzz_$1.log"
@@ -62,6 +62,7 @@ if CC=clang meson setup "$@" build-fuzz -Dfuzz=true -Dtests=false \
 	ninja -C build-fuzz; then
 	run_fuzz proto
 	run_fuzz ctl
+	run_fuzz hostproto
 	run_fuzz config
 else
 	failed=$((failed + 1))

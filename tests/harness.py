@@ -30,6 +30,7 @@ network namespaces; OpenSSH servers in them; the base class FanoutTest.
 Python 3 standard library only.
 """
 import collections
+import ctypes
 import fcntl
 import itertools
 import json
@@ -1342,6 +1343,17 @@ def kill_namespace(addr, timeout=FAULT_DEADLINE):
     wait_until(none_left, timeout, "every process of %s killed" % addr)
 
 
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In a child before exec: SIGKILL when the thread that made it (the
+    test's main thread) ends, so a test that is killed leaves no server
+    listening."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 _privsep = {"users": 0, "made": False}
 _privsep_lock = threading.Lock()
 
@@ -1376,10 +1388,13 @@ class Sshd:
     client_pub, key_options in front of it in authorized_keys. Its files
     (configuration, host key, authorized_keys, pid file, the sessions'
     empty HOME) are in a directory of its own. Its log (-e: on stderr) is
-    read line by line into self.lines. Killed after SSHD_LIFETIME whatever
-    the test does; stop() kills it and everything below it, by PID."""
+    read line by line into self.lines. Killed after lifetime seconds
+    whatever the test does, and when the test's process dies (make it
+    from the main thread); stop() kills it and everything below it, by
+    PID."""
 
-    def __init__(self, addr, client_pub, key_options=SSH_KEY_OPTIONS):
+    def __init__(self, addr, client_pub, key_options=SSH_KEY_OPTIONS,
+                 lifetime=SSHD_LIFETIME):
         self.addr = addr
         self.lines = []
         self.cond = threading.Condition()
@@ -1409,7 +1424,8 @@ class Sshd:
             self.p = subprocess.Popen(
                 ["ip", "netns", "exec", addr, SSHD, "-D", "-e", "-f",
                  self.conf], stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent)
         except BaseException:
             _privsep_release()
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -1417,7 +1433,7 @@ class Sshd:
         self.pid = self.p.pid
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
-        self.timer = threading.Timer(SSHD_LIFETIME, self._kill_tree)
+        self.timer = threading.Timer(lifetime, self._kill_tree)
         self.timer.daemon = True
         self.timer.start()
 
@@ -1490,10 +1506,12 @@ class SshdHosts:
     key's path is the test's own: an ssh process naming it is one of the
     test's). Hosts whose index is in without_sshd run none: a connection
     there is refused. key_options: {index: options} for the key's line
-    in that host's authorized_keys. close() stops the servers and deletes
-    the hosts; the constructor cleans up after itself when it fails."""
+    in that host's authorized_keys; lifetime: the servers' (Sshd).
+    close() stops the servers and deletes the hosts; the constructor
+    cleans up after itself when it fails."""
 
-    def __init__(self, count, workdir, without_sshd=(), key_options=None):
+    def __init__(self, count, workdir, without_sshd=(), key_options=None,
+                 lifetime=SSHD_LIFETIME):
         self.workdir = workdir
         self.key = os.path.join(workdir, "ssh_client_key")
         self.hosts = []
@@ -1505,13 +1523,16 @@ class SshdHosts:
                 pub = f.read().strip()
             serial = next(_hosts_serial) % 10
             taken = ip("netns", "list", check=False).stdout.decode()
-            while True:
+            for _ in range(100):
                 net = random.randint(0, 249)
                 addrs = ["10.232.%d.2" % ((net + k) % 250 + 1)
                          for k in range(count)]
                 if not any(re.search(r"^%s\b" % re.escape(a), taken, re.M)
                            for a in addrs):
                     break
+            else:
+                raise AssertionError("no free range of %d hosts in "
+                                     "10.232/16" % count)
             for k, addr in enumerate(addrs):
                 outer = "fs%d%d%d" % (os.getpid() % 10000, serial, k)
                 self.hosts.append(addr)
@@ -1519,8 +1540,9 @@ class SshdHosts:
                 add_host(addr, outer)
             for k, addr in enumerate(addrs):
                 if k not in without_sshd:
-                    self.sshds[addr] = Sshd(addr, pub, (key_options or {})
-                                            .get(k, SSH_KEY_OPTIONS))
+                    self.sshds[addr] = Sshd(
+                        addr, pub, (key_options or {}).get(
+                            k, SSH_KEY_OPTIONS), lifetime)
             for sshd in self.sshds.values():
                 sshd.wait_listening()
         except BaseException:

@@ -176,7 +176,8 @@ def main():
     net = None
     results = []
     try:
-        net = harness.SshdHosts(HOSTS, workdir)
+        # The servers live as long as the whole bench may take.
+        net = harness.SshdHosts(HOSTS, workdir, lifetime=24 * 3600)
         for n in sizes:
             runs = {way: [] for way in WAYS}
             for rep in range(1, args.reps + 1):

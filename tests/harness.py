@@ -1403,8 +1403,8 @@ class Sshd:
         try:
             self.home = os.path.join(self.dir, "home")
             os.mkdir(self.home, 0o700)
-            host_key = os.path.join(self.dir, "host_key")
-            ssh_keygen(host_key, "fanout-test-host-" + addr)
+            self.host_key = os.path.join(self.dir, "host_key")
+            ssh_keygen(self.host_key, "fanout-test-host-" + addr)
             authorized_keys = os.path.join(self.dir, "authorized_keys")
             with open(authorized_keys, "w") as f:
                 f.write(" ".join(w for w in (key_options, client_pub) if w)
@@ -1412,7 +1412,7 @@ class Sshd:
             self.conf = os.path.join(self.dir, "sshd_config")
             with open(self.conf, "w") as f:
                 f.write(SSHD_CONFIG.format(
-                    addr=addr, host_key=host_key,
+                    addr=addr, host_key=self.host_key,
                     authorized_keys=authorized_keys,
                     pid_file=os.path.join(self.dir, "sshd.pid"),
                     home=self.home))

@@ -74,6 +74,30 @@ class SshdAtDefaults(HostsMixin, unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.dir, True)
         self.net = self.make_hosts()
 
+    def settings(self, conf):
+        """{keyword: [value, ...]} of sshd's effective settings with the
+        configuration file conf (sshd -T)."""
+        r = harness.run([harness.SSHD, "-T", "-f", conf], self.dir, None,
+                        harness.SSH_DEADLINE)
+        self.assertEqual(r.rc, 0, r)
+        found = {}
+        for line in r.lines:
+            key, _, value = line.partition(" ")
+            found.setdefault(key, []).append(value)
+        return found
+
+    def test_every_setting_but_the_private_ones_is_the_default(self):
+        sshd = self.net.sshds[self.net.hosts[0]]
+        bare = os.path.join(self.dir, "bare_config")
+        with open(bare, "w") as f:
+            f.write("HostKey %s\n" % sshd.host_key)
+        ours, defaults = self.settings(sshd.conf), self.settings(bare)
+        differ = sorted(k for k in set(ours) | set(defaults)
+                        if ours.get(k) != defaults.get(k))
+        self.assertEqual(differ, ["authorizedkeysfile", "listenaddress",
+                                  "pidfile", "setenv"])
+        self.assertEqual(ours["maxstartups"], ["10:30:100"])
+
     def test_each_host_answers_on_its_own_address(self):
         for addr in self.net.hosts:
             r = self.net.ssh(addr, "ip -4 -o addr show dev eth0")

@@ -103,9 +103,12 @@ class SshdAtDefaults(HostsMixin, unittest.TestCase):
             r = self.net.ssh(addr, "ip -4 -o addr show dev eth0")
             self.assertEqual(r.rc, 0, r)
             self.assertIn(" %s/24 " % addr, r.stdout, r)
-            # At rest a host runs its sshd's listener and nothing else.
-            self.assertEqual(harness.netns_pids(addr),
-                             [self.net.listener(addr)])
+            # At rest a host runs its sshd's listener and nothing else
+            # (the connection's sshd ends just after the client).
+            harness.wait_until(lambda a=addr: harness.netns_pids(a) ==
+                               [self.net.listener(a)],
+                               harness.FAULT_DEADLINE,
+                               "%s at rest" % addr)
 
     def test_a_session_has_a_private_empty_home(self):
         for addr in self.net.hosts:

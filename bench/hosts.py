@@ -173,6 +173,9 @@ def main():
 
     sshd = sshd_version()
     workdir = tempfile.mkdtemp(prefix="fanout-bench-hosts-")
+    # The runs' control sockets and logs stay in it, as bench.c's do.
+    os.environ["XDG_RUNTIME_DIR"] = workdir
+    os.environ["XDG_STATE_HOME"] = workdir
     net = None
     results = []
     try:

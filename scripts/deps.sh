@@ -5,8 +5,11 @@ set -eu
 
 PACKAGES="gcc meson ninja-build pkg-config libinih-dev libcmocka-dev
 zlib1g-dev libreadline-dev libglib2.0-dev python3 ${FANOUT_EXTRA_PACKAGES:-}"
-# The whole test suite also fuzzes (clang's libFuzzer) and runs valgrind.
-[ "${1:-}" = "--test" ] && PACKAGES="$PACKAGES clang libclang-rt-dev valgrind tmux iproute2"
+# The whole test suite also fuzzes (clang's libFuzzer), runs valgrind,
+# and runs real sshds in network namespaces (tests/sshd_hosts.py; the
+# package may try to start the machine's own sshd, which no test uses).
+[ "${1:-}" = "--test" ] && PACKAGES="$PACKAGES clang libclang-rt-dev valgrind tmux iproute2
+openssh-server openssh-client"
 
 missing=""
 for p in $PACKAGES; do

@@ -26,14 +26,16 @@ Rules every test follows, and the helpers here enforce:
 Sections: constants; waiting; /proc; ports and sockets; wire frames (the
 node protocol's; the console protocol's, and a fake daemon); processes
 (the orchestrator, a node run directly, strangers); the console in tmux;
-network namespaces; the base class FanoutTest.
+network namespaces; OpenSSH servers in them; the base class FanoutTest.
 Python 3 standard library only.
 """
 import collections
+import ctypes
 import fcntl
 import itertools
 import json
 import os
+import pwd
 import random
 import re
 import select
@@ -1195,6 +1197,440 @@ def delete_host(addr, outer):
     ip("netns", "del", addr, check=False)
     ip("link", "del", outer, check=False)  # gone with the namespace
     return addr not in ip("netns", "list", check=False).stdout.decode()
+
+
+# ------------------------------------------------- OpenSSH in a namespace
+# A "host" of add_host() can run a real OpenSSH server, Debian's
+# /usr/sbin/sshd, at its default settings: the test's own configuration
+# file (sshd -f) names only what must be the test's own (where to listen,
+# a host key, the authorized client key, the pid file, the sessions'
+# HOME), so /etc/ssh/sshd_config is never read and every other setting is
+# sshd's compiled-in default (MaxStartups 10:30:100, UsePAM no,
+# PermitRootLogin prohibit-password, StrictModes yes, AcceptEnv none).
+#
+# What OpenSSH 9.2 (Debian 12) was found to do, and what follows from it:
+# - StrictModes refuses an AuthorizedKeysFile below a directory that is
+#   group- or world-writable or not root's ("bad ownership or modes for
+#   directory /tmp"): a server's files live in a directory of their own
+#   under the first of $TMPDIR and /run whose every ancestor passes.
+# - sshd sets HOME from the password file (root: /root), and Debian's
+#   bash, which sshd runs as `bash -c COMMAND`, sources ~/.bashrc for a
+#   command run by sshd: root's would change PATH and more. `SetEnv
+#   HOME=<private>` in the server's file does override HOME (a session's
+#   `echo $HOME` shows it), and bash then reads <private>/.bashrc, which
+#   does not exist. A user made for the tests would alter the machine.
+# - sshd still changes to the password file's home (/root) and runs its
+#   .ssh/rc whatever HOME says: the option `no-user-rc` on the key's line
+#   of the test's authorized_keys stops that (the server's PermitUserRC
+#   stays at its default).
+# - /run/sshd (privilege separation) must exist: made if missing, and
+#   removed when the last server of this process stops, if made here.
+# A command's session: user root, working directory /root, HOME private,
+# PATH sshd's /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin,
+# nothing from the client's environment, the command's words joined by
+# blanks and run by `bash -c` in a session of its own (setsid), without a
+# terminal.
+
+SSHD = "/usr/sbin/sshd"
+SSHD_PRIVSEP = "/run/sshd"
+SSHD_LIFETIME = 300.0    # an sshd a test starts is killed after this
+SSHD_DEADLINE = 10.0     # sshd started to sshd listening
+SSH_DEADLINE = 20.0      # one ssh command, from start to exit
+
+# The client at its defaults too: no configuration file (neither the
+# machine's nor root's), no agent's keys, no host key checks, errors only.
+SSH_OPTIONS = ("-F", "none", "-o", "BatchMode=yes",
+               "-o", "StrictHostKeyChecking=no",
+               "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR")
+SSH_KEY_OPTIONS = "no-user-rc"   # on the client key's authorized_keys line
+
+SSHD_CONFIG = """\
+# A test's sshd: only what must be the test's own is set here; every
+# other setting is sshd's default (/etc/ssh/sshd_config is not read).
+ListenAddress {addr}
+HostKey {host_key}
+AuthorizedKeysFile {authorized_keys}
+PidFile {pid_file}
+SetEnv HOME={home}
+"""
+
+
+def _sshd_accepts(path):
+    """Whether StrictModes accepts a file below directory path: it and
+    every directory above it are root's and writable by no group or
+    other."""
+    path = os.path.realpath(path)
+    while True:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        if st.st_uid != 0 or st.st_mode & 0o022:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
+
+
+def sshd_dir_parent():
+    """Where a server's files may live (see above), or None."""
+    for d in (tempfile.gettempdir(), "/run"):
+        if _sshd_accepts(d):
+            return d
+    return None
+
+
+def sshd_unusable():
+    """None if a real sshd can run in a test's namespace here, else why
+    not."""
+    why = netns_unusable()
+    if why:
+        return why
+    if not os.access(SSHD, os.X_OK):
+        return "needs %s (Debian's openssh-server)" % SSHD
+    for prog in ("ssh", "ssh-keygen"):
+        if not shutil.which(prog):
+            return "needs %s (openssh-client)" % prog
+    try:
+        pwd.getpwnam("sshd")
+    except KeyError:
+        return ("needs the user sshd (privilege separation; "
+                "openssh-server makes it)")
+    if sshd_dir_parent() is None:
+        return ("no directory for sshd's files that StrictModes accepts "
+                "(neither %s nor /run)" % tempfile.gettempdir())
+    return None
+
+
+def ssh_keygen(path, comment):
+    """A new ed25519 key pair without passphrase: path and path.pub."""
+    r = run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment,
+             "-f", path], os.path.dirname(path), None, SSH_DEADLINE)
+    if r.rc != 0:
+        raise AssertionError("ssh-keygen failed: %r" % r)
+
+
+def ssh_words(key):
+    """The words of an ssh client (before the host) that logs in with
+    key."""
+    return ["ssh", "-i", key] + list(SSH_OPTIONS)
+
+
+def descendants(pid):
+    """PIDs of the live processes below pid (children, theirs, ...)."""
+    kids = collections.defaultdict(list)
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            ppid = proc_ppid(int(d))
+            if ppid is not None:
+                kids[ppid].append(int(d))
+    found, todo = [], [pid]
+    while todo:
+        for kid in kids.get(todo.pop(), ()):
+            found.append(kid)
+            todo.append(kid)
+    return [p for p in found if alive(p)]
+
+
+def kill_namespace(addr, timeout=FAULT_DEADLINE):
+    """SIGKILL every process in network namespace addr (by PID), again
+    while new ones appear, until none is left; fails after timeout."""
+    def none_left():
+        pids = netns_pids(addr)
+        kill_pids(pids)
+        return not pids
+    wait_until(none_left, timeout, "every process of %s killed" % addr)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent():
+    """In a child before exec: SIGKILL when the thread that made it (the
+    test's main thread) ends, so a test that is killed leaves no server
+    listening."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_privsep = {"users": 0, "made": False}
+_privsep_lock = threading.Lock()
+
+
+def _privsep_hold():
+    """/run/sshd exists (made if missing) while a server of ours runs."""
+    with _privsep_lock:
+        if not os.path.isdir(SSHD_PRIVSEP):
+            os.mkdir(SSHD_PRIVSEP, 0o755)
+            os.chmod(SSHD_PRIVSEP, 0o755)
+            _privsep["made"] = True
+        _privsep["users"] += 1
+
+
+def _privsep_release():
+    """The last server of ours is gone: remove /run/sshd if we made it."""
+    with _privsep_lock:
+        _privsep["users"] -= 1
+        if _privsep["users"] == 0 and _privsep["made"]:
+            _privsep["made"] = False
+            try:
+                os.rmdir(SSHD_PRIVSEP)
+            except OSError:
+                pass        # not empty: someone else's sshd uses it now
+
+
+class Sshd:
+    """A real OpenSSH server, `ip netns exec ADDR /usr/sbin/sshd -D -e -f
+    CONF`, a child of the test (ip execs sshd: same PID), listening on
+    ADDR port 22 in host ADDR (add_host) at its default settings (see
+    above). It lets root in with the client key whose public half is
+    client_pub, key_options in front of it in authorized_keys. Its files
+    (configuration, host key, authorized_keys, pid file, the sessions'
+    empty HOME) are in a directory of its own. Its log (-e: on stderr) is
+    read line by line into self.lines. Killed after lifetime seconds
+    whatever the test does, and when the test's process dies (make it
+    from the main thread); stop() kills it and everything below it, by
+    PID."""
+
+    def __init__(self, addr, client_pub, key_options=SSH_KEY_OPTIONS,
+                 lifetime=SSHD_LIFETIME):
+        self.addr = addr
+        self.lines = []
+        self.cond = threading.Condition()
+        self.dir = tempfile.mkdtemp(prefix="fanout-sshd-",
+                                    dir=sshd_dir_parent())
+        try:
+            self.home = os.path.join(self.dir, "home")
+            os.mkdir(self.home, 0o700)
+            self.host_key = os.path.join(self.dir, "host_key")
+            ssh_keygen(self.host_key, "fanout-test-host-" + addr)
+            authorized_keys = os.path.join(self.dir, "authorized_keys")
+            with open(authorized_keys, "w") as f:
+                f.write(" ".join(w for w in (key_options, client_pub) if w)
+                        + "\n")
+            self.conf = os.path.join(self.dir, "sshd_config")
+            with open(self.conf, "w") as f:
+                f.write(SSHD_CONFIG.format(
+                    addr=addr, host_key=self.host_key,
+                    authorized_keys=authorized_keys,
+                    pid_file=os.path.join(self.dir, "sshd.pid"),
+                    home=self.home))
+            _privsep_hold()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        try:
+            self.p = subprocess.Popen(
+                ["ip", "netns", "exec", addr, SSHD, "-D", "-e", "-f",
+                 self.conf], stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent)
+        except BaseException:
+            _privsep_release()
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+        self.pid = self.p.pid
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.timer = threading.Timer(lifetime, self._kill_tree)
+        self.timer.daemon = True
+        self.timer.start()
+
+    def _read(self):
+        for raw in iter(self.p.stdout.readline, b""):
+            with self.cond:
+                self.lines.append(raw.decode("utf-8", "replace").rstrip())
+                self.cond.notify_all()
+        self.p.stdout.close()
+        with self.cond:
+            self.cond.notify_all()
+
+    def log(self):
+        with self.cond:
+            return "\n".join(self.lines)
+
+    def wait_listening(self, timeout=SSHD_DEADLINE):
+        """Wait for the server's "Server listening on ADDR port 22." (it
+        says so once its socket listens); fail if it exits first."""
+        want = "Server listening on %s port 22." % self.addr
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while want not in self.lines:
+                left = deadline - time.monotonic()
+                if left <= 0 or self.p.poll() is not None:
+                    raise AssertionError(
+                        "sshd in %s not listening within %.1f s (status "
+                        "%r); its log:\n%s" % (self.addr, timeout,
+                                               self.p.poll(),
+                                               "\n".join(self.lines)))
+                self.cond.wait(min(left, 0.05))
+
+    def running(self):
+        return self.p is not None and self.p.poll() is None
+
+    def _kill_tree(self):
+        """SIGKILL the server and everything below it, by PID: first what
+        is below (so the server starts no more), then the server."""
+        for _ in range(3):
+            below = descendants(self.pid)
+            if not below:
+                break
+            kill_pids(below)
+        if self.p.poll() is None:
+            kill_pids([self.pid])
+
+    def stop(self):
+        """Kill the server and what it started, reap it, remove its files.
+        Idempotent."""
+        if self.p is None:
+            return
+        self.timer.cancel()
+        self._kill_tree()
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.reader.join(2)
+        self.p = None
+        _privsep_release()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_hosts_serial = itertools.count()
+
+
+class SshdHosts:
+    """count hosts (add_host), each running a real sshd (Sshd) at its
+    defaults, all letting in one client key made here in workdir (the
+    key's path is the test's own: an ssh process naming it is one of the
+    test's). Hosts whose index is in without_sshd run none: a connection
+    there is refused. key_options: {index: options} for the key's line
+    in that host's authorized_keys; lifetime: the servers' (Sshd).
+    close() stops the servers and deletes the hosts; the constructor
+    cleans up after itself when it fails."""
+
+    def __init__(self, count, workdir, without_sshd=(), key_options=None,
+                 lifetime=SSHD_LIFETIME):
+        self.workdir = workdir
+        self.key = os.path.join(workdir, "ssh_client_key")
+        self.hosts = []
+        self.outers = {}
+        self.sshds = {}
+        try:
+            ssh_keygen(self.key, "fanout-test-client")
+            with open(self.key + ".pub") as f:
+                pub = f.read().strip()
+            serial = next(_hosts_serial) % 10
+            taken = ip("netns", "list", check=False).stdout.decode()
+            for _ in range(100):
+                net = random.randint(0, 249)
+                addrs = ["10.232.%d.2" % ((net + k) % 250 + 1)
+                         for k in range(count)]
+                if not any(re.search(r"^%s\b" % re.escape(a), taken, re.M)
+                           for a in addrs):
+                    break
+            else:
+                raise AssertionError("no free range of %d hosts in "
+                                     "10.232/16" % count)
+            for k, addr in enumerate(addrs):
+                outer = "fs%d%d%d" % (os.getpid() % 10000, serial, k)
+                self.hosts.append(addr)
+                self.outers[addr] = outer
+                add_host(addr, outer)
+            for k, addr in enumerate(addrs):
+                if k not in without_sshd:
+                    self.sshds[addr] = Sshd(
+                        addr, pub, (key_options or {}).get(
+                            k, SSH_KEY_OPTIONS), lifetime)
+            for sshd in self.sshds.values():
+                sshd.wait_listening()
+        except BaseException:
+            self.close()
+            raise
+
+    # -- what runs where
+
+    def launcher(self):
+        """`[cluster] launcher`: ssh as root with the key, to {host}."""
+        return " ".join(map(shlex.quote, ssh_words(self.key))) + " {host}"
+
+    def node_command(self):
+        """`[node] command`: one ssh per node, running the node there."""
+        return "%s %s --host {host} --port {port} --index {index}" % (
+            self.launcher(), shlex.quote(NODE))
+
+    def listener(self, addr):
+        """The PID of addr's sshd, or None if it runs none (any more)."""
+        sshd = self.sshds.get(addr)
+        return sshd.pid if sshd and sshd.running() else None
+
+    def left(self, addr):
+        """PIDs of the processes in host addr besides its sshd's listener:
+        connections' sshd processes, what they run, what that starts."""
+        return sorted(set(netns_pids(addr)) - {self.listener(addr)})
+
+    def clients(self):
+        """PIDs of live ssh clients that log in with this key."""
+        return sorted(pid for pid, argv in process_argvs().items()
+                      if argv and os.path.basename(argv[0]) == "ssh"
+                      and self.key in argv)
+
+    def leftovers(self):
+        """{where: [pid, ...]} of what is left of the test's fleets: in
+        each host, anything but the listener; here, the ssh clients."""
+        found = {addr: self.left(addr) for addr in self.hosts}
+        found["ssh clients"] = self.clients()
+        return {k: v for k, v in found.items() if v}
+
+    def describe(self, leftovers):
+        """leftovers() as lines "where: pid argv", for a failure message."""
+        lines = []
+        for where, pids in leftovers.items():
+            for pid in pids:
+                argv = (read_proc(pid, "cmdline") or b"").replace(b"\0", b" ")
+                lines.append("%s: %d %s" % (where, pid, argv.decode(
+                    "utf-8", "replace").strip()))
+        return "\n".join(lines)
+
+    def wait_clear(self, timeout, interval=0.01):
+        """Wait until leftovers() is empty; return how long it took
+        (seconds) or fail naming what is left."""
+        t0 = time.monotonic()
+        try:
+            wait_until(lambda: not self.leftovers(), timeout,
+                       "nothing of the fleet left on any host",
+                       interval)
+        except AssertionError as e:
+            raise AssertionError("%s; left:\n%s" % (
+                e, self.describe(self.leftovers()))) from None
+        return time.monotonic() - t0
+
+    # -- actions
+
+    def ssh(self, addr, command, timeout=SSH_DEADLINE):
+        """Run command on host addr through ssh; return a Result."""
+        return run(ssh_words(self.key) + [addr, command], self.workdir,
+                   None, timeout)
+
+    def kill_host(self, addr):
+        """The host dies: its sshd (listener and connections), and every
+        process in it, SIGKILLed by PID."""
+        kill_namespace(addr)
+        sshd = self.sshds.pop(addr, None)
+        if sshd:
+            sshd.stop()
+
+    def close(self):
+        """Stop every sshd and delete every host (what runs there killed
+        by PID); return the hosts that could not be deleted."""
+        for sshd in self.sshds.values():
+            sshd.stop()
+        self.sshds = {}
+        stuck = [addr for addr in self.hosts
+                 if not delete_host(addr, self.outers[addr])]
+        self.hosts = []
+        return stuck
 
 
 # ------------------------------------------------------------- base class

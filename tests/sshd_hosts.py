@@ -285,7 +285,8 @@ class SshLauncher(HostsMixin, harness.FanoutTest):
                 self.assertEqual(harness.arg_after(argv, "--port"),
                                  str(base + i))
                 self.assertEqual(harness.proc_ppid(pid), daemon, argv)
-                self.assertEqual(os.getsid(pid), pid, "node %d's session"
+                # A process group of its own (SPEC §8, §12).
+                self.assertEqual(os.getpgid(pid), pid, "node %d's group"
                                  % i)
             # The token never travels on a command line.
             for argv in procs.values():

@@ -224,3 +224,19 @@ int proc_sibling_path(const char *name, char *out, size_t outlen, char *err,
 	}
 	return 0;
 }
+
+void proc_spawn_attr(posix_spawnattr_t *a, short flags)
+{
+	sigset_t none, dfl;
+
+	sigemptyset(&none);
+	sigfillset(&dfl);
+	sigdelset(&dfl, SIGKILL);
+	sigdelset(&dfl, SIGSTOP);
+	posix_spawnattr_init(a);
+	posix_spawnattr_setflags(a, flags | POSIX_SPAWN_SETSIGMASK |
+	                                POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(a, &none);
+	posix_spawnattr_setsigdefault(a, &dfl);
+	posix_spawnattr_setpgroup(a, 0);
+}

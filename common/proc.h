@@ -9,6 +9,7 @@
 #ifndef FANOUT_PROC_H
 #define FANOUT_PROC_H
 
+#include <spawn.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -40,6 +41,13 @@ void proc_status_str(int status, char *out, size_t outlen);
    left as it is. Return 0, or -1 with a message that starts "need N open
    files but ..." when it cannot be raised (getrlimit(2), setrlimit(2)). */
 int proc_raise_nofile(unsigned long need, char *err, size_t errlen);
+
+/* Initialize a for posix_spawn(3) of what we start (a node, a launcher):
+   every signal's disposition back to its default, an empty signal mask,
+   and flags (POSIX_SPAWN_SETSID: a session of its own, so no terminal of
+   ours and none of its signals; POSIX_SPAWN_SETPGROUP with pgroup 0: a
+   process group of its own). Destroy it with posix_spawnattr_destroy. */
+void proc_spawn_attr(posix_spawnattr_t *a, short flags);
 
 /* Write into out the path of the executable name in the directory of
    our own (the real path of /proc/self/exe), or relative to it, e.g.

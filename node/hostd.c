@@ -2,8 +2,11 @@
 #include "hostd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,7 @@
 #include "log.h"
 #include "loop.h"
 #include "node_env.h"
+#include "pidmap.h"
 #include "proc.h"
 #include "sigfd.h"
 
@@ -31,9 +35,11 @@
 #define REAP_READS   16         /* reads of a reaped node's pipe, at most */
 #define OUT_HIGH     (1u << 20) /* reports held: node output waits */
 #define CHECK_MS     100        /* lingering groups looked at this often */
-#define STRAYS_MAX   1024
-#define KILL_WAIT_MS 1000 /* for what SIGKILL was sent to */
+#define STRAYS_MAX   1024       /* strays seen at once, beyond the nodes */
+#define KILL_WAIT_MS 1000       /* for what SIGKILL was sent to */
 #define READY_FD     3
+
+extern char **environ;
 
 /* One node this host runs. */
 struct hosted {
@@ -53,11 +59,14 @@ struct hostd {
 	unsigned lingering; /* reaped nodes whose group may live */
 	struct linebuf in;
 	struct watcher w_in, w_stdout, w_signal;
-	struct buf out; /* reports not yet written */
-	bool hello;     /* the orchestrator's hello came */
-	bool ending;    /* input ended or a signal: stop everything */
-	bool out_gone;  /* nobody reads our reports any more */
-	bool paused;    /* node output not read: reports pile up */
+	struct buf out;     /* reports not yet written */
+	bool hello;         /* the orchestrator's hello came */
+	bool ending;        /* input ended or a signal: stop everything */
+	bool out_gone;      /* nobody reads our reports any more */
+	bool paused;        /* node output not read: reports pile up */
+	bool strays_due;    /* a node ended: look for what it left */
+	uint64_t check_ns;  /* when lingering groups are looked at next */
+	struct pidmap pids; /* running nodes by process id */
 	int status;
 	char self[PATH_MAX]; /* this program's path: what each node runs */
 };
@@ -232,6 +241,36 @@ static void start_failed(struct hostd *h, struct hosted *n, const char *why)
 	report_node(h, HOST_EMPTY, n->index);
 }
 
+/* Run argv as a node: standard input /dev/null, output and errors on
+   out, readiness on descriptor 3, nothing else of ours, default signals,
+   a process group of its own. posix_spawn, not fork: a host of a
+   thousand nodes starts them in a fraction of the time (the node asks
+   for its parent-death signal itself). Return its pid, or -1 with
+   errno. */
+static pid_t start(char *const argv[], int out, int ready)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	pid_t pid;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, out, 2);
+	posix_spawn_file_actions_adddup2(&fa, ready, READY_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, READY_FD + 1);
+	proc_spawn_attr(&attr, POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	return pid;
+}
+
 /* Spawn n's process: this program, told where to listen. Return 0 or
    -1 with errno. */
 static int spawn_node(struct hostd *h, struct hosted *n, const char *addr,
@@ -252,7 +291,7 @@ static int spawn_node(struct hostd *h, struct hosted *n, const char *addr,
 		close(out[1]);
 		return -1;
 	}
-	pid = child_spawn(argv, (int[]){-1, out[1], out[1], ready[1]}, 4);
+	pid = start(argv, out[1], ready[1]);
 	close(out[1]);
 	close(ready[1]);
 	if (pid < 0) {
@@ -260,6 +299,14 @@ static int spawn_node(struct hostd *h, struct hosted *n, const char *addr,
 		close(out[0]);
 		close(ready[0]);
 		errno = err;
+		return -1;
+	}
+	if (pidmap_put(&h->pids, pid, n) < 0) {
+		kill(pid, SIGKILL); /* unmapped, it could not be reaped */
+		waitpid(pid, NULL, 0);
+		close(out[0]);
+		close(ready[0]);
+		errno = ENOMEM;
 		return -1;
 	}
 	n->pid = n->pgid = pid;
@@ -392,35 +439,46 @@ static void on_input(struct watcher *w, uint32_t events)
    left, re-parented to us), with its group; return how many. */
 static unsigned kill_strays(struct hostd *h)
 {
-	pid_t kids[STRAYS_MAX];
-	unsigned n = proc_children(getpid(), kids, STRAYS_MAX), killed = 0;
+	unsigned cap = h->pids.used + STRAYS_MAX, n, killed = 0;
+	pid_t *kids = malloc(cap * sizeof(*kids));
 
+	h->strays_due = false;
+	if (!kids)
+		return 0;
+	n = proc_children(getpid(), kids, cap);
 	for (unsigned i = 0; i < n; i++) {
-		bool node = false;
-		for (unsigned k = 0; k < h->top && !node; k++)
-			node = h->nodes[k] && h->nodes[k]->running &&
-			       h->nodes[k]->pid == kids[i];
-		if (node)
+		if (pidmap_get(&h->pids, kids[i]))
 			continue;
 		if (getpgid(kids[i]) == kids[i])
 			kill(-kids[i], SIGKILL);
 		kill(kids[i], SIGKILL);
 		killed++;
 	}
+	free(kids);
 	return killed;
 }
 
 /* Report node groups seen empty, and forget them. */
+/* Report n's group empty, and forget it, if it is. */
+static void check_group(struct hostd *h, struct hosted *n)
+{
+	if (n->running || !n->pgid || child_group_alive(n->pgid))
+		return;
+	n->pgid = 0;
+	h->lingering--;
+	report_node(h, HOST_EMPTY, n->index);
+}
+
+/* Every CHECK_MS: report the groups of reaped nodes seen empty (a
+   member dying elsewhere tells us nothing). */
 static void check_groups(struct hostd *h)
 {
-	for (unsigned i = 0; h->lingering > 0 && i < h->top; i++) {
-		struct hosted *n = h->nodes[i];
-		if (!n || n->running || !n->pgid || child_group_alive(n->pgid))
-			continue;
-		n->pgid = 0;
-		h->lingering--;
-		report_node(h, HOST_EMPTY, n->index);
-	}
+	if (h->lingering == 0 || clock_ns() < h->check_ns)
+		return;
+	h->check_ns = clock_ns() + MS_NS(CHECK_MS);
+	for (unsigned i = 0; h->lingering > 0 && i < h->top; i++)
+		if (h->nodes[i])
+			check_group(h, h->nodes[i]);
 }
 
 /* n's process was reaped with status st: relay its last words, report
@@ -443,7 +501,8 @@ static void node_ended(struct hostd *h, struct hosted *n, int st)
 	                         .index = n->index,
 	                         .signo = WIFSIGNALED(st) ? WTERMSIG(st) : 0,
 	                         .code = WIFEXITED(st) ? WEXITSTATUS(st) : 0});
-	kill_strays(h);
+	/* What it left: looked for once this round, whatever else ends. */
+	h->strays_due = true;
 }
 
 static void reap(struct hostd *h)
@@ -451,15 +510,15 @@ static void reap(struct hostd *h)
 	int st;
 	pid_t pid;
 
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0)
-		for (unsigned i = 0; i < h->top; i++) {
-			struct hosted *n = h->nodes[i];
-			if (n && n->running && n->pid == pid) {
-				node_ended(h, n, st);
-				break;
-			}
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct hosted *n = pidmap_get(&h->pids, pid);
+		if (n) {
+			pidmap_del(&h->pids, pid);
+			node_ended(h, n, st);
+			check_group(h,
+			            n); /* mostly empty now, with its leader */
 		}
-	check_groups(h);
+	}
 }
 
 static void on_signal(struct watcher *w, uint32_t events)
@@ -488,10 +547,7 @@ static void signal_all(struct hostd *h, int sig)
 /* Return whether a node's process or group may still live. */
 static bool any_alive(const struct hostd *h)
 {
-	for (unsigned i = 0; i < h->top; i++)
-		if (h->nodes[i] && (h->nodes[i]->running || h->nodes[i]->pgid))
-			return true;
-	return false;
+	return h->pids.used > 0 || h->lingering > 0;
 }
 
 /* Run the loop until nothing of the nodes is left, or the deadline. */
@@ -518,10 +574,14 @@ static void stop_all(struct hostd *h)
 		loop_run_once(&h->loop, 10);
 		reap(h);
 	}
-	if (!h->out_gone) { /* the last reports, if anyone reads them */
-		fd_set_nonblock(STDOUT_FILENO, false);
-		io_write_all(STDOUT_FILENO, buf_head(&h->out),
-		             buf_used(&h->out));
+	/* The last reports, if anyone reads them, within a bound: a reader
+	   that stalls does not keep us. */
+	deadline = clock_ns() + MS_NS(KILL_WAIT_MS);
+	while (buf_used(&h->out) > 0 && !h->out_gone && clock_ns() < deadline) {
+		struct pollfd p = {.fd = STDOUT_FILENO, .events = POLLOUT};
+		if (poll(&p, 1, clock_ms_until(deadline)) <= 0)
+			break;
+		flush_reports(h);
 	}
 }
 
@@ -572,6 +632,7 @@ static void release(struct hostd *h)
 		}
 	linebuf_free(&h->in);
 	buf_free(&h->out);
+	pidmap_free(&h->pids);
 	close(h->w_signal.fd);
 	loop_close(&h->loop);
 }
@@ -598,6 +659,8 @@ int hostd_main(void)
 			break;
 		}
 		check_groups(&h);
+		if (h.strays_due)
+			kill_strays(&h);
 	}
 	stop_all(&h);
 	release(&h);

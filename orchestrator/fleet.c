@@ -301,27 +301,6 @@ static void on_ready(struct watcher *w, uint32_t events)
 	close_watched(f, &nd->proc.w_ready, &nd->proc.ready_fd);
 }
 
-/* Set up attributes: a session of its own (so a process group of its
-   own, and no controlling terminal: nothing a node runs can write to
-   the console behind our back, nor get the terminal's signals), default
-   signals, empty mask. */
-static void spawn_attr(posix_spawnattr_t *a)
-{
-	sigset_t none, dfl;
-
-	sigemptyset(&none);
-	sigemptyset(&dfl);
-	for (int s = 1; s < NSIG; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			sigaddset(&dfl, s);
-	posix_spawnattr_init(a);
-	posix_spawnattr_setflags(a, POSIX_SPAWN_SETSID |
-	                                POSIX_SPAWN_SETSIGMASK |
-	                                POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(a, &none);
-	posix_spawnattr_setsigdefault(a, &dfl);
-}
-
 /* Register nd's pipes with the loop; return 0 or -1. */
 static int watch_pipes(struct fleet *f, struct node *nd)
 {
@@ -375,7 +354,10 @@ static int start_process(const struct fleet *f, struct node *nd, char *err,
 	posix_spawn_file_actions_adddup2(&fa, ready[1], READY_FD);
 	/* Nothing we inherited reaches a node (nor what it runs). */
 	posix_spawn_file_actions_addclosefrom_np(&fa, READY_FD + 1);
-	spawn_attr(&attr);
+	/* A session of its own (so a group of its own, and no controlling
+	   terminal: nothing a node runs can write to the console behind our
+	   back, nor get the terminal's signals). */
+	proc_spawn_attr(&attr, POSIX_SPAWN_SETSID);
 	rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, f->node_env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);

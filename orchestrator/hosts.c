@@ -282,25 +282,6 @@ static int launcher_argv(const struct hosts *hs, const struct launch *l,
 	return 0;
 }
 
-/* posix_spawn attributes: a session of its own (no terminal of ours,
-   none of our terminal's signals; its group is signalled whole), and
-   default signals with an empty mask. */
-static void spawn_attr(posix_spawnattr_t *a)
-{
-	sigset_t none, dfl;
-
-	sigemptyset(&none);
-	sigfillset(&dfl);
-	sigdelset(&dfl, SIGKILL);
-	sigdelset(&dfl, SIGSTOP);
-	posix_spawnattr_init(a);
-	posix_spawnattr_setflags(a, POSIX_SPAWN_SETSID |
-	                                POSIX_SPAWN_SETSIGMASK |
-	                                POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(a, &none);
-	posix_spawnattr_setsigdefault(a, &dfl);
-}
-
 /* Start l's launcher with its three pipes; return 0, or -1 with a
    message in err. */
 static int spawn_launcher(struct hosts *hs, struct launch *l, char *err,
@@ -328,7 +309,9 @@ static int spawn_launcher(struct hosts *hs, struct launch *l, char *err,
 	posix_spawn_file_actions_adddup2(&fa, p[1][1], 1);
 	posix_spawn_file_actions_adddup2(&fa, p[2][1], 2);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	spawn_attr(&attr);
+	/* A session of its own: none of our terminal's signals, and its
+	   group is signalled whole. */
+	proc_spawn_attr(&attr, POSIX_SPAWN_SETSID);
 	rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, hs->env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);

@@ -467,12 +467,18 @@ static void run_console(struct app *a)
 /* Say which nodes outlived SIGKILL by KILL_WAIT_MS. */
 static void say_left_behind(struct app *a)
 {
+	unsigned named = 0;
+
 	for (unsigned i = 0; i < a->fleet.nalloc; i++)
-		if (fleet_node_alive(&a->fleet, a->fleet.nodes[i]))
+		if (fleet_node_alive(&a->fleet, a->fleet.nodes[i]) &&
+		    named++ < LIST_MAX)
 			out_node(
 			    &a->out, a->fleet.nodes[i],
 			    "did not exit %u ms after SIGKILL; left behind",
 			    KILL_WAIT_MS);
+	if (named > LIST_MAX)
+		out_text(&a->out, "... and %u more nodes left behind",
+		         named - LIST_MAX);
 }
 
 /* Signal the strays (processes nodes started that were re-parented to

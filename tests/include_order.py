@@ -24,7 +24,7 @@ LAYERS = [
     ["common/be"],  # big-endian bytes, both wire protocols
     ["common/buf", "common/clock", "common/ctl", "common/exitcode",
      "common/io", "common/log", "common/node_env", "common/parse",
-     "common/loop", "common/proc", "common/proto", "common/sigfd"],
+     "common/loop", "common/pidmap", "common/proc", "common/proto", "common/sigfd"],
     ["common/config", "common/linebuf", "common/net", "common/token"],
     ["common/hostproto"],  # the host-mode protocol (text lines)
     # node/: handlers' parts, the handlers, their dispatcher, the loop
@@ -40,7 +40,7 @@ LAYERS = [
     ["orchestrator/connector", "orchestrator/fleetdir",
      "orchestrator/gather",
      "orchestrator/nodeset",
-     "orchestrator/outcome", "orchestrator/pidmap", "orchestrator/template",
+     "orchestrator/outcome", "orchestrator/template",
      "orchestrator/term"],
     ["orchestrator/cli",        # the command line (names checked)
      "orchestrator/hosts",      # one launcher per host (SPEC §8)

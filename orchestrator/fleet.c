@@ -12,10 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "format.h"
 #include "io.h"
 #include "log.h"
 #include "node_env.h"
+#include "nodeset.h"
 #include "proc.h"
 #include "template.h"
 
@@ -540,27 +542,53 @@ static void far_said(void *arg, unsigned h, const char *text, size_t len)
 	buf_free(&b);
 }
 
+/* Say once that host h was lost, why, which nodes went with it
+   (lost[0..n-1]) and when it is launched again; on standard error, as
+   start-up may end with it. */
+static void say_lost(struct fleet *f, unsigned h, const char *why,
+                     const unsigned *lost, unsigned n)
+{
+	struct buf set = {0};
+	char again[64] = "";
+
+	if (n == 0) {
+		log_msg("host %s: %s", f->host_names[h], why);
+		return;
+	}
+	nodeset_format(&set, lost, n);
+	if (f->cfg->restart == RESTART_ON_FAILURE && !f->stopping)
+		snprintf(again, sizeof(again), "; launched again in %d ms",
+		         clock_ms_until(hosts_retry_ns(&f->hosts, h)));
+	log_msg("host %s: %s; lost with it: %.*s (%u)%s", f->host_names[h], why,
+	        (int)buf_used(&set), (const char *)buf_head(&set), n, again);
+	buf_free(&set);
+}
+
 /* Host h's launcher ended: unless it was told to, say why, once; every
-   node there not reported gone is gone with it, as having failed. */
+   node there not reported gone is gone with it. */
 static void far_lost(void *arg, unsigned h, int status, const char *why)
 {
 	struct fleet *f = arg;
-	char line[HOSTS_WORD_MAX + CONFIG_HOST_MAX + 32];
-	int as = WIFEXITED(status) && WEXITSTATUS(status) == 0
-	             ? W_EXITCODE(255, 0)
-	             : status;
+	char line[CONFIG_HOST_MAX + 32];
+	unsigned *lost = calloc(f->nalloc / f->hosts.n + 1, sizeof(*lost)),
+	         n = 0;
 
-	if (why[0]) /* on standard error: start-up may end with it */
-		log_msg("host %s: %s", f->host_names[h], why);
 	snprintf(line, sizeof(line), "lost with host %s", f->host_names[h]);
 	for (unsigned i = h; i < f->nalloc; i += f->hosts.n) {
 		struct node *nd = f->nodes[i];
 		nd->proc.far_group = false;
 		if (!nd->proc.running)
 			continue;
+		if (lost)
+			lost[n++] = i;
 		keep_last_line(nd, line, strlen(line));
-		node_ended(f, nd, as);
+		nd->proc.lost_host = true;
 	}
+	if (why[0])
+		say_lost(f, h, why, lost, n);
+	for (unsigned k = 0; k < n; k++)
+		node_ended(f, f->nodes[lost[k]], status);
+	free(lost);
 }
 
 /* With a launcher: the hosts, named by the configuration. */
@@ -589,12 +617,25 @@ static int far_spawn(struct fleet *f, struct node *nd, char *err, size_t errlen)
 	                nd->host, err, errlen) < 0)
 		return -1;
 	p->far = p->running = p->far_group = true;
+	p->lost_host = false;
 	p->pid = 0; /* until its host says */
 	p->generation = ++f->spawns;
 	p->nlines = 0;
 	buf_consume(&p->text, buf_used(&p->text));
 	fleet_set_state(f, nd, NODE_STARTING);
 	return 0;
+}
+
+int fleet_tick(struct fleet *f)
+{
+	if (!f->far || f->stopping)
+		return -1;
+	return hosts_tick(&f->hosts, f->cfg->connect_timeout_ms);
+}
+
+uint64_t fleet_host_retry_ns(const struct fleet *f, const struct node *nd)
+{
+	return f->far ? hosts_retry_ns(&f->hosts, host_of(f, nd)) : 0;
 }
 
 void fleet_stopping(struct fleet *f)

@@ -111,6 +111,16 @@ int fleet_spawn_all(struct fleet *f, unsigned *failed, char *err,
    that ended loses its host's nodes (said, and on_exit for each). */
 void fleet_reap(struct fleet *f);
 
+/* Give up on hosts whose launcher has not answered within [connect]
+   timeout_ms (their nodes are lost with them). Call now and then while
+   the fleet runs; return the ms until the next such deadline, -1 for
+   none. */
+int fleet_tick(struct fleet *f);
+
+/* Return when far node nd's host, lost, may be launched again
+   (CLOCK_MONOTONIC ns; 0 at once, and for a node of this machine). */
+uint64_t fleet_host_retry_ns(const struct fleet *f, const struct node *nd);
+
 /* The fleet is being torn down: each host's launcher is closed once
    nothing of its nodes is left (its host daemon then exits). */
 void fleet_stopping(struct fleet *f);

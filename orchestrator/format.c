@@ -419,10 +419,15 @@ void format_node_exit_json(struct buf *b, const struct node *nd)
 	buf_printf(b, "{\"event\":\"node_exit\",\"index\":%u,\"pid\":%d,",
 	           nd->index, (int)nd->proc.pid);
 	if (WIFEXITED(st))
-		buf_printf(b, "\"code\":%d,\"signal\":null}", WEXITSTATUS(st));
+		buf_printf(b, "\"code\":%d,\"signal\":null", WEXITSTATUS(st));
 	else
-		buf_printf(b, "\"code\":null,\"signal\":%d}",
+		buf_printf(b, "\"code\":null,\"signal\":%d",
 		           WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	/* Lost with its host: the status is its launcher's. Host names
+	   are checked (config.h): nothing in one needs escaping. */
+	if (nd->proc.lost_host)
+		buf_printf(b, ",\"lost_with_host\":\"%s\"", nd->host);
+	buf_printf(b, "}");
 }
 
 void format_scale_json(struct buf *b, unsigned from, unsigned to,

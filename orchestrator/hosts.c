@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "hostproto.h"
 #include "io.h"
 #include "proc.h"
@@ -152,6 +153,7 @@ static void hello(struct hosts *hs, struct launch *l, const struct hostmsg *m)
 		                     ? l->nlast - HOSTS_LAST_WORDS
 		                     : 0;
 		l->up = true;
+		l->up_ns = clock_ns();
 		for (unsigned k = first; k < l->nlast; k++) {
 			const char *w = l->last[k % HOSTS_LAST_WORDS];
 			hs->ev.said(hs->arg, (unsigned)(l - hs->h), w,
@@ -343,6 +345,8 @@ static int launch(struct hosts *hs, struct launch *l, char *err, size_t errlen)
 	if (spawn_launcher(hs, l, err, errlen) < 0)
 		return -1;
 	l->up = l->closed = l->abandoned = false;
+	l->launched_ns = clock_ns();
+	l->up_ns = 0;
 	l->nlast = 0;
 	l->why[0] = '\0';
 	l->w_in =
@@ -430,6 +434,51 @@ static void say_end(struct launch *l, int status)
 	         last ? ": " : "", last ? last : "");
 }
 
+/* l was lost: when it may be launched again. */
+static void next_retry(struct launch *l)
+{
+	uint64_t now = clock_ns();
+
+	if (l->up_ns && now - l->up_ns >= MS_NS(HOSTS_STABLE_MS))
+		l->retry_ms = HOSTS_RETRY_MIN_MS;
+	else if (l->retry_ms == 0)
+		l->retry_ms = HOSTS_RETRY_MIN_MS;
+	else if (l->retry_ms < HOSTS_RETRY_MAX_MS / 2)
+		l->retry_ms *= 2;
+	else
+		l->retry_ms = HOSTS_RETRY_MAX_MS;
+	l->retry_ns = now + MS_NS(l->retry_ms);
+}
+
+int hosts_tick(struct hosts *hs, unsigned timeout_ms)
+{
+	uint64_t now = clock_ns();
+	int next = -1;
+
+	for (unsigned i = 0; i < hs->n; i++) {
+		struct launch *l = &hs->h[i];
+		uint64_t due = l->launched_ns + MS_NS(timeout_ms);
+		if (l->pid == 0 || l->up || l->closed)
+			continue;
+		if (now < due) {
+			int ms = clock_ms_until(due);
+			next = next < 0 || ms < next ? ms : next;
+			continue;
+		}
+		snprintf(l->why, sizeof(l->why),
+		         "did not answer within %u ms ([connect] timeout_ms)",
+		         timeout_ms);
+		hosts_close(hs, i);
+		kill(-l->pid, SIGTERM);
+	}
+	return next;
+}
+
+uint64_t hosts_retry_ns(const struct hosts *hs, unsigned h)
+{
+	return hs->h[h].retry_ns;
+}
+
 bool hosts_reaped(struct hosts *hs, pid_t pid, int status)
 {
 	struct launch *l = NULL;
@@ -456,6 +505,8 @@ bool hosts_reaped(struct hosts *hs, pid_t pid, int status)
 	linebuf_free(&l->words);
 	l->reports.discarding = l->words.discarding = false;
 	say_end(l, status);
+	if (l->why[0])
+		next_retry(l);
 	l->pid = 0;
 	l->up = false;
 	hs->ev.lost(hs->arg, (unsigned)(l - hs->h), status, l->why);

@@ -32,6 +32,11 @@
 
 #define HOSTS_LAST_WORDS 3   /* lines kept per host, to say why it failed */
 #define HOSTS_WORD_MAX   512 /* bytes kept of each */
+/* A host lost is launched again no sooner than this, doubling at each
+   loss up to the most, back to the least once it stayed up long. */
+#define HOSTS_RETRY_MIN_MS 500
+#define HOSTS_RETRY_MAX_MS 30000
+#define HOSTS_STABLE_MS    60000
 
 /* What a host daemon reports, and the end of a launcher. arg is the one
    given to hosts_init(). */
@@ -56,6 +61,9 @@ struct launch {
 	bool up;          /* its host daemon said hello */
 	bool closed;      /* its input was closed: it is to end */
 	bool abandoned;   /* sent SIGTERM before its host came up */
+	uint64_t launched_ns, up_ns; /* when it was started, said hello */
+	uint64_t retry_ns;           /* launched again no sooner */
+	unsigned retry_ms;           /* the last wait before that */
 	int in_fd, out_fd, err_fd;
 	struct watcher w_in, w_out, w_err;
 	struct buf orders;      /* not yet taken by the launcher */
@@ -106,6 +114,16 @@ void hosts_close(struct hosts *hs, unsigned h);
    not come up, and the fleet stops (ssh still connecting, say). Its end
    is no failure to tell. */
 void hosts_abandon(struct hosts *hs, unsigned h);
+
+/* Give up on launchers that have not said hello timeout_ms after they
+   were started: each is closed and sent SIGTERM, and its end is said as
+   a failure ("did not answer within ..."). Call now and then; return
+   the ms until the next such deadline, -1 if none. */
+int hosts_tick(struct hosts *hs, unsigned timeout_ms);
+
+/* Return when host h may be launched again after it was lost
+   (CLOCK_MONOTONIC ns; 0: at once). */
+uint64_t hosts_retry_ns(const struct hosts *hs, unsigned h);
 
 /* pid was reaped with status: if it is a launcher, read what it left,
    raise the lost event and return true; else return false. */

@@ -51,6 +51,9 @@ struct proc {
 	                    the one there, pgid 0 */
 	bool far_group;  /* a far node's group may live on its host, until
 	                    reported empty */
+	bool lost_host;  /* it ended with its host's launcher: said once
+	                    for all of them, and started again with the
+	                    host, not counted against its own restarts */
 };
 
 /* The connection and its accounting (written by links.c). */

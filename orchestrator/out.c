@@ -416,7 +416,9 @@ void out_last_words(struct out *o, const struct node *nd, bool error)
 
 void out_node_exit(struct out *o, const struct node *nd)
 {
-	out_last_words(o, nd, false);
+	/* Lost with its host: said once for all of them (fleet.c). */
+	if (!nd->proc.lost_host)
+		out_last_words(o, nd, false);
 	if (want_json(o)) {
 		struct buf j = {0};
 		format_node_exit_json(&j, nd);

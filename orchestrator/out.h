@@ -135,7 +135,8 @@ void out_ready(struct out *o, unsigned connected, unsigned expected, double ms);
 void out_broadcast(struct out *o, const struct bcast *bc, bool say,
                    struct node *const *nodes, unsigned count);
 
-/* A node that ended while running: its last words, and its event. */
+/* A node that ended while running: its last words (not for one lost
+   with its host: fleet.c says that once for all), and its event. */
 void out_node_exit(struct out *o, const struct node *nd);
 
 /* "node 3 (...) exited 1: its last line", and the lines before it: as

@@ -127,6 +127,17 @@ void supervisor_node_exit(struct supervisor *s, struct node *nd)
 	/* What its handlers ran (a scan of /proc: only when they may have). */
 	if (s->links->commands)
 		fleet_kill_session(nd);
+	if (nd->proc.lost_host) {
+		/* Not its failure: it starts again with its host, when that
+		   is launched again (with a backoff of its own), however
+		   often the host is lost. */
+		if (s->settings->cfg.restart == RESTART_ON_FAILURE) {
+			uint64_t at = fleet_host_retry_ns(s->fleet, nd);
+			nd->up.restart_ns = at > clock_ns() ? at : clock_ns();
+			s->timers_armed = true;
+		}
+		return;
+	}
 	if (backoff_wanted(s->settings->cfg.restart, nd->proc.wait_status))
 		schedule_restart(s, nd);
 }
@@ -365,6 +376,9 @@ static bool scaling(const struct supervisor *s)
 
 void supervisor_tick(struct supervisor *s)
 {
+	int hosts_ms = fleet_tick(s->fleet);
+
+	s->hosts_ns = hosts_ms < 0 ? 0 : clock_ns() + MS_NS(hosts_ms);
 	fleet_check_groups(s->fleet);
 	if (s->timers_armed)
 		fire_timers(s);
@@ -395,6 +409,8 @@ int supervisor_timeout(const struct supervisor *s)
 		if (nd->up.term_ns && nd->up.term_ns < next)
 			next = nd->up.term_ns;
 	}
+	if (s->hosts_ns && s->hosts_ns < next)
+		next = s->hosts_ns;
 	/* Groups emptied unheard are looked at often (fleet.h). */
 	if (f->lingering > 0 && next > clock_ns() + MS_NS(GROUP_POLL_MS))
 		next = clock_ns() + MS_NS(GROUP_POLL_MS);

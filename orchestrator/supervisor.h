@@ -30,6 +30,7 @@ struct supervisor {
 	bool timers_armed;     /* some node has restart_ns or stop_ns set */
 	bool reload_deferred;  /* a reload came while the size changed */
 	bool deferred_edit;    /* ... from an edit of the file */
+	uint64_t hosts_ns;     /* when a launcher's answer is due, 0: none */
 	struct {
 		bool active;
 		unsigned from, to;

@@ -793,6 +793,9 @@ static int prepare(struct app *a)
 	             cfg);
 	supervisor_init(&a->supervisor, &a->loop, &a->fleet, &a->links, &a->out,
 	                &a->outcome, &a->settings, a->token);
+	/* Watched from now on: an edit saved while the fleet starts (ssh
+	   takes its time) is applied once it runs, not missed. */
+	sync_watch(a);
 	return 0;
 }
 

@@ -364,6 +364,8 @@ static void obey(struct hostd *h, const uint8_t *line, size_t len)
 {
 	struct hostmsg m;
 
+	if (h->ending)
+		return; /* a refused hello ends it: nothing after is obeyed */
 	if (hostproto_parse((const char *)line, len, &m) < 0) {
 		log_msg("not an order: '%.*s'", (int)(len < 80 ? len : 80),
 		        (const char *)line);
@@ -590,6 +592,7 @@ static void stop_all(struct hostd *h)
 static int prepare(struct hostd *h)
 {
 	static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
+	char why[256];
 	ssize_t n;
 	int sfd;
 
@@ -601,6 +604,11 @@ static int prepare(struct hostd *h)
 		return -1;
 	}
 	h->self[n] = '\0';
+	/* Each node costs two descriptors while it starts, one after; an
+	   ssh session's limit is often 1024. Not fatal: a host may run
+	   fewer nodes, and each that cannot start says why. */
+	if (proc_raise_nofile(2 * NODES_MAX + 64, why, sizeof(why)) < 0)
+		log_msg("host mode: %s", why);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || loop_init(&h->loop) < 0 ||
 	    (sfd = sigfd_open(sigs, 4)) < 0 ||

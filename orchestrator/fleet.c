@@ -537,8 +537,9 @@ static void far_said(void *arg, unsigned h, const char *text, size_t len)
 	struct buf b = {0};
 
 	format_escape(&b, text, len);
-	out_text(f->out, "host %s: %.*s", f->host_names[h], (int)buf_used(&b),
-	         buf_used(&b) ? (const char *)buf_head(&b) : "");
+	out_host_output(f->out, f->host_names[h],
+	                buf_used(&b) ? (const char *)buf_head(&b) : "",
+	                buf_used(&b));
 	buf_free(&b);
 }
 
@@ -648,9 +649,21 @@ void fleet_stopping(struct fleet *f)
 			hosts_abandon(&f->hosts, h);
 }
 
-bool fleet_host_silent(const struct fleet *f, const struct node *nd)
+unsigned fleet_say_silent_hosts(const struct fleet *f, unsigned waited_ms)
 {
-	return f->far && !hosts_up(&f->hosts, host_of(f, nd));
+	unsigned n = 0;
+
+	for (unsigned h = 0; f->far && h < f->hosts.n; h++) {
+		const char *last = hosts_last_word(&f->hosts, h);
+		if (!hosts_running(&f->hosts, h) || hosts_up(&f->hosts, h))
+			continue;
+		log_msg("host %s did not answer within %u ms ([connect] "
+		        "timeout_ms)%s%s",
+		        f->host_names[h], waited_ms, last ? "; it said: " : "",
+		        last ? last : "");
+		n++;
+	}
+	return n;
 }
 
 int fleet_spawn(struct fleet *f, struct node *nd, char *err, size_t errlen)
@@ -911,6 +924,11 @@ bool fleet_node_alive(struct fleet *f, struct node *nd)
 	return nd->proc.running || nd->proc.pgid != 0;
 }
 
+bool fleet_node_heard(struct fleet *f, struct node *nd)
+{
+	return fleet_node_alive(f, nd) && !(nd->proc.far && nd->proc.pid == 0);
+}
+
 bool fleet_signal_node(struct fleet *f, struct node *nd, int sig)
 {
 	struct proc *p = &nd->proc;
@@ -953,6 +971,8 @@ unsigned fleet_signal(struct fleet *f, int sig)
 
 	for (unsigned i = 0; i < f->nalloc; i++)
 		alive += fleet_signal_node(f, f->nodes[i], sig);
+	if (f->far && sig == SIGKILL)
+		hosts_kill_idle(&f->hosts);
 	return alive;
 }
 
@@ -962,7 +982,9 @@ unsigned fleet_alive(struct fleet *f)
 
 	for (unsigned i = 0; i < f->nalloc; i++)
 		alive += fleet_node_alive(f, f->nodes[i]);
-	return alive + (f->far ? hosts_running(&f->hosts) : 0);
+	for (unsigned h = 0; f->far && h < f->hosts.n; h++)
+		alive += hosts_running(&f->hosts, h);
+	return alive;
 }
 
 /* Whether pid was our child before the first node. */

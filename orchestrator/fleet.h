@@ -125,9 +125,10 @@ uint64_t fleet_host_retry_ns(const struct fleet *f, const struct node *nd);
    nothing of its nodes is left (its host daemon then exits). */
 void fleet_stopping(struct fleet *f);
 
-/* Return whether nd is far and its host's daemon has not said hello:
-   the host, not the node, is what did not answer. */
-bool fleet_host_silent(const struct fleet *f, const struct node *nd);
+/* Say, for each host whose launcher runs but whose daemon has not said
+   hello, that it did not answer within waited_ms, with what it said
+   last; return how many there are. */
+unsigned fleet_say_silent_hosts(const struct fleet *f, unsigned waited_ms);
 
 /* Raise RLIMIT_NOFILE for a fleet of nodes (each costs up to three
    descriptors while it starts). Return 0, or -1 with a message in err. */
@@ -138,7 +139,8 @@ void fleet_set_state(struct fleet *f, struct node *nd, enum node_state s);
 
 /* Send sig to the process group of every node whose leader or group
    still lives (SPEC §12: a group gets the whole teardown whether or not
-   its leader is alive); return how many such nodes there are. */
+   its leader is alive); return how many such nodes there are. SIGKILL
+   also reaches every launcher closed or not up (hosts_kill_idle). */
 unsigned fleet_signal(struct fleet *f, int sig);
 
 /* Send sig to nd's process group if any of it lives, else to nd's
@@ -165,6 +167,11 @@ void fleet_check_groups(struct fleet *f);
    SIGKILL: stuck, or a zombie nobody reaps); nothing is sent to it
    again. */
 void fleet_forget_group(struct fleet *f, struct node *nd);
+
+/* Return whether nd is alive and was heard of: a far node whose host
+   never said it started is not named as outliving a signal (its host
+   is the one to blame, and is killed). */
+bool fleet_node_heard(struct fleet *f, struct node *nd);
 
 /* Return how many nodes have a process or a group member alive, plus
    the launchers that run. */

@@ -126,20 +126,26 @@ static void order(struct hosts *hs, struct launch *l, const struct hostmsg *m)
 	flush_orders(hs, l);
 }
 
+/* Copy len bytes at s into dst (dstlen bytes, NUL-terminated), each
+   control byte as '?': what a far host says never moves a terminal. */
+static void copy_printable(char *dst, size_t dstlen, const char *s, size_t len)
+{
+	size_t n = len < dstlen - 1 ? len : dstlen - 1;
+
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (unsigned char)s[i] < ' ' || s[i] == 0x7f ? '?' : s[i];
+	dst[n] = '\0';
+}
+
 /* Keep a line the launcher said, made printable, as its last words;
    pass it on once its host is up (before, it is kept to say why the
    host failed, or passed on when it comes up). */
 static void said(struct hosts *hs, struct launch *l, const char *s, size_t len)
 {
-	char *keep = l->last[l->nlast++ % HOSTS_LAST_WORDS];
-	size_t n;
-
 	if (len > 0 && s[len - 1] == '\r') /* ssh's own lines end so */
 		len--;
-	n = len < HOSTS_WORD_MAX - 1 ? len : HOSTS_WORD_MAX - 1;
-	for (size_t i = 0; i < n; i++)
-		keep[i] = (unsigned char)s[i] < ' ' ? '?' : s[i];
-	keep[n] = '\0';
+	copy_printable(l->last[l->nlast++ % HOSTS_LAST_WORDS], HOSTS_WORD_MAX,
+	               s, len);
 	if (l->up)
 		hs->ev.said(hs->arg, (unsigned)(l - hs->h), s, len);
 }
@@ -180,6 +186,18 @@ static void take_report(struct hosts *hs, struct launch *l, const char *s,
 	if (hostproto_parse(s, len, &m) < 0 ||
 	    (m.type == HOST_HELLO && m.token[0]) || m.type == HOST_START ||
 	    m.type == HOST_SIGNAL) {
+		const char *hello =
+		    l->up ? NULL
+		          : memmem(s, len, " " HOSTPROTO_MAGIC " ",
+		                   sizeof(HOSTPROTO_MAGIC) + 1);
+		/* A banner printed with no newline of its own before the
+		   host daemon's hello: the hello is still the hello. */
+		if (hello) {
+			said(hs, l, s, (size_t)(hello - s));
+			take_report(hs, l, hello + 1,
+			            len - (size_t)(hello + 1 - s));
+			return;
+		}
 		said(hs, l, s, len);
 		return;
 	}
@@ -187,8 +205,7 @@ static void take_report(struct hosts *hs, struct launch *l, const char *s,
 	switch (m.type) {
 	case HOST_HELLO: hello(hs, l, &m); return;
 	case HOST_ERROR:
-		snprintf(l->why, sizeof(l->why), "%.*s", (int)m.textlen,
-		         m.text);
+		copy_printable(l->why, sizeof(l->why), m.text, m.textlen);
 		said(hs, l, m.text, m.textlen);
 		return;
 	default: break;
@@ -417,14 +434,19 @@ void hosts_abandon(struct hosts *hs, unsigned h)
 	kill(-l->pid, SIGTERM);
 }
 
+/* The last line l's launcher said (printable), or NULL. */
+static const char *last_word(const struct launch *l)
+{
+	return l->nlast ? l->last[(l->nlast - 1) % HOSTS_LAST_WORDS] : NULL;
+}
+
 /* Say in l->why, unless something else was found wrong, how the
    launcher ended and its last words; leave it empty after an orderly
    end (input closed by us, exit 0). */
 static void say_end(struct launch *l, int status)
 {
 	char how[96];
-	const char *last =
-	    l->nlast ? l->last[(l->nlast - 1) % HOSTS_LAST_WORDS] : NULL;
+	const char *last = last_word(l);
 
 	if (l->why[0] || l->abandoned ||
 	    (l->closed && WIFEXITED(status) && WEXITSTATUS(status) == 0))
@@ -432,6 +454,15 @@ static void say_end(struct launch *l, int status)
 	proc_status_str(status, how, sizeof(how));
 	snprintf(l->why, sizeof(l->why), "launcher %s%s%s", how,
 	         last ? ": " : "", last ? last : "");
+}
+
+void hosts_kill_idle(struct hosts *hs)
+{
+	for (unsigned i = 0; i < hs->n; i++) {
+		struct launch *l = &hs->h[i];
+		if (l->pid > 0 && (l->closed || !l->up))
+			kill(-l->pid, SIGKILL);
+	}
 }
 
 /* l was lost: when it may be launched again. */
@@ -521,13 +552,14 @@ bool hosts_owns(const struct hosts *hs, pid_t pid)
 	return false;
 }
 
-unsigned hosts_running(const struct hosts *hs)
+bool hosts_running(const struct hosts *hs, unsigned h)
 {
-	unsigned n = 0;
+	return hs->h[h].pid != 0;
+}
 
-	for (unsigned i = 0; i < hs->n; i++)
-		n += hs->h[i].pid != 0;
-	return n;
+const char *hosts_last_word(const struct hosts *hs, unsigned h)
+{
+	return last_word(&hs->h[h]);
 }
 
 bool hosts_up(const struct hosts *hs, unsigned h)

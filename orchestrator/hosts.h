@@ -115,6 +115,11 @@ void hosts_close(struct hosts *hs, unsigned h);
    is no failure to tell. */
 void hosts_abandon(struct hosts *hs, unsigned h);
 
+/* SIGKILL the process group of every launcher that was closed or has
+   not said hello: its daemon was told to end, or never began, so no
+   order waits on it (teardown's last resort). */
+void hosts_kill_idle(struct hosts *hs);
+
 /* Give up on launchers that have not said hello timeout_ms after they
    were started: each is closed and sent SIGTERM, and its end is said as
    a failure ("did not answer within ..."). Call now and then; return
@@ -132,8 +137,12 @@ bool hosts_reaped(struct hosts *hs, pid_t pid, int status);
 /* Return whether pid is a running launcher. */
 bool hosts_owns(const struct hosts *hs, pid_t pid);
 
-/* Return how many launchers run. */
-unsigned hosts_running(const struct hosts *hs);
+/* Return whether host h's launcher runs. */
+bool hosts_running(const struct hosts *hs, unsigned h);
+
+/* Return the last line host h's launcher printed that was no report
+   (made printable), or NULL. */
+const char *hosts_last_word(const struct hosts *hs, unsigned h);
 
 /* Return whether host h's daemon has said hello. */
 bool hosts_up(const struct hosts *hs, unsigned h);

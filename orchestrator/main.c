@@ -221,14 +221,11 @@ static int spawn_all(struct app *a, uint64_t deadline)
 	}
 	if (start_broken(a))
 		return 0;
+	/* The hosts, not their nodes, are what did not answer. */
+	if (fleet_say_silent_hosts(f, a->settings.cfg.connect_timeout_ms))
+		return EXIT_UNAVAILABLE;
 	for (unsigned i = 0; i < f->n; i++)
-		if (fleet_host_silent(f, f->nodes[i])) {
-			log_msg("host %s did not answer within %u ms "
-			        "([connect] timeout_ms)",
-			        f->nodes[i]->host,
-			        a->settings.cfg.connect_timeout_ms);
-			return EXIT_UNAVAILABLE;
-		} else if (f->nodes[i]->state != NODE_READY) {
+		if (f->nodes[i]->state != NODE_READY) {
 			format_node_name(f->nodes[i], name, sizeof(name));
 			log_msg("%s did not become ready within %u ms "
 			        "([connect] timeout_ms)",
@@ -470,7 +467,7 @@ static void say_left_behind(struct app *a)
 	unsigned named = 0;
 
 	for (unsigned i = 0; i < a->fleet.nalloc; i++)
-		if (fleet_node_alive(&a->fleet, a->fleet.nodes[i]) &&
+		if (fleet_node_heard(&a->fleet, a->fleet.nodes[i]) &&
 		    named++ < LIST_MAX)
 			out_node(
 			    &a->out, a->fleet.nodes[i],
@@ -546,7 +543,7 @@ static void say_killed(struct app *a, unsigned grace_ms)
 
 	for (unsigned i = 0; i < a->fleet.nalloc; i++) {
 		struct node *nd = a->fleet.nodes[i];
-		if (!fleet_node_alive(&a->fleet, nd))
+		if (!fleet_node_heard(&a->fleet, nd))
 			continue;
 		if (named++ >= LIST_MAX)
 			more++;

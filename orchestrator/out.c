@@ -455,8 +455,9 @@ void out_shutdown(struct out *o, bool summary, uint64_t sent, uint64_t clean,
 	}
 }
 
-void out_node_output(struct out *o, unsigned index, const char *text,
-                     size_t len)
+/* A line of output from who ("node 3", "host a"), as "[who] text". */
+static void put_output(struct out *o, const char *who, const char *text,
+                       size_t len)
 {
 	struct buf b = {0};
 	char ts[32];
@@ -467,10 +468,9 @@ void out_node_output(struct out *o, unsigned index, const char *text,
 	/* Always stderr: node chatter never mixes into --json's stdout;
 	   and it is what gives way when stderr's reader stalls. */
 	if (o->color)
-		buf_printf(&b, DIM "[node %u]" RESET " %.*s\n", index, (int)len,
-		           text);
+		buf_printf(&b, DIM "[%s]" RESET " %.*s\n", who, (int)len, text);
 	else
-		buf_printf(&b, "[node %u] %.*s\n", index, (int)len, text);
+		buf_printf(&b, "[%s] %.*s\n", who, (int)len, text);
 	/* A line that will be dropped does not take the prompt away: a
 	   stalled terminal is not flooded with its redrawing. */
 	if (sink_has_room(o->errs, buf_used(&b))) {
@@ -479,4 +479,22 @@ void out_node_output(struct out *o, unsigned index, const char *text,
 	}
 	sink_put_droppable(o->errs, buf_head(&b), buf_used(&b));
 	buf_free(&b);
+}
+
+void out_node_output(struct out *o, unsigned index, const char *text,
+                     size_t len)
+{
+	char who[32];
+
+	snprintf(who, sizeof(who), "node %u", index);
+	put_output(o, who, text, len);
+}
+
+void out_host_output(struct out *o, const char *host, const char *text,
+                     size_t len)
+{
+	char who[CONFIG_HOST_MAX + 8];
+
+	snprintf(who, sizeof(who), "host %s", host);
+	put_output(o, who, text, len);
 }

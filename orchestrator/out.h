@@ -157,4 +157,9 @@ void out_shutdown(struct out *o, bool summary, uint64_t sent, uint64_t clean,
 void out_node_output(struct out *o, unsigned index, const char *text,
                      size_t len);
 
+/* A line a host's launcher printed (escaped), as "[host a] text"; it
+   gives way like node output when the reader stalls. */
+void out_host_output(struct out *o, const char *host, const char *text,
+                     size_t len);
+
 #endif

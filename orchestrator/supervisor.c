@@ -376,9 +376,8 @@ static bool scaling(const struct supervisor *s)
 
 void supervisor_tick(struct supervisor *s)
 {
-	int hosts_ms = fleet_tick(s->fleet);
+	int hosts_ms;
 
-	s->hosts_ns = hosts_ms < 0 ? 0 : clock_ns() + MS_NS(hosts_ms);
 	fleet_check_groups(s->fleet);
 	if (s->timers_armed)
 		fire_timers(s);
@@ -391,6 +390,9 @@ void supervisor_tick(struct supervisor *s)
 		supervisor_reload(s, s->deferred_edit);
 		s->deferred_edit = false;
 	}
+	/* Last: a launcher started by this round's restarts is timed. */
+	hosts_ms = fleet_tick(s->fleet);
+	s->hosts_ns = hosts_ms < 0 ? 0 : clock_ns() + MS_NS(hosts_ms);
 }
 
 int supervisor_timeout(const struct supervisor *s)

@@ -606,6 +606,13 @@ int config_parse_string(struct config *c, const char *text,
 	if (p.line_of[find_key("cluster", "launcher") - keys])
 		c->launcher_line =
 		    p.line_of[find_key("cluster", "launcher") - keys];
+	if (c->launcher[0] && c->nhosts > 1 && !strstr(c->launcher, "{host}")) {
+		snprintf(err, errlen,
+		         "%s:%d: [cluster] launcher has no {host}: each of the "
+		         "%u hosts would run the same command",
+		         filename, c->launcher_line, c->nhosts);
+		return -1;
+	}
 	if (c->launcher[0] && c->command[0]) {
 		snprintf(
 		    err, errlen,

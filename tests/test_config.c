@@ -356,6 +356,9 @@ static void test_launcher(void **state)
 	parse_fails("[cluster]\nlauncher = srun -w {host} {index}\n", 2,
 	            "launcher", "only {host}");
 	parse_fails("[cluster]\nlauncher = ssh {Host}\n", 2, "{Host}", NULL);
+	parse_fails("[cluster]\nhosts = a, b\nlauncher = ssh a\n", 3,
+	            "launcher", "no {host}");
+	parse_ok(&c, "[cluster]\nhosts = a\nlauncher = ssh a\n");
 	parse_fails("[cluster]\nlauncher = ssh {host}\n[node]\ncommand = "
 	            "./node --port {port}\n",
 	            4, "launcher", "both");

@@ -53,7 +53,8 @@ class Launcher(harness.FanoutTest):
     def test_a_lost_host_comes_back_with_its_nodes(self):
         n, base = 6, self.ports(6)
         o = self.start(["-c", self.launcher_config(
-            base, n, "env", "[node]\nrestart = on-failure\n"), "--json"])
+            base, n, "env LAUNCHED_FOR={host}",
+            "[node]\nrestart = on-failure\n"), "--json"])
         self.assertEqual(o.wait_event("ready")["nodes"], n)
         victim = [p for p, h in self.daemons().items() if h == HOSTS[1]]
         self.assertEqual(len(victim), 1)
@@ -80,10 +81,11 @@ class Launcher(harness.FanoutTest):
         n, base = 3, self.ports(3)
         flag = os.path.join(self.dir, "hang")
         wrapper = self.write("launch.sh", "#!/bin/sh\n"
+                             "shift  # the host: all are here\n"
                              "[ -e %s ] && exec sleep 60\n"
                              "exec \"$@\"\n" % flag, 0o755)
         o = self.start(["-c", self.launcher_config(
-            base, n, wrapper, "[node]\nrestart = on-failure\n"
+            base, n, wrapper + " {host}", "[node]\nrestart = on-failure\n"
             "[connect]\ntimeout_ms = 700\n"), "--json"])
         self.assertEqual(o.wait_event("ready")["nodes"], n)
         open(flag, "w").close()
@@ -149,7 +151,8 @@ class Launcher(harness.FanoutTest):
         fake = self.write("fake.sh", "#!/bin/sh\n"
                           "printf 'fanout-host 1 1\\nready 1\\nout 2 x\\n"
                           "error \\033]0;pwned\\007\\033[2Jgone\\n'\n", 0o755)
-        o = self.start(["-c", self.launcher_config(base, n, fake)])
+        o = self.start(["-c", self.launcher_config(base, n, fake +
+                                                   " {host}")])
         self.assertEqual(o.wait(), 69)
         err = "\n".join(o.err)
         self.assertNotIn("\x1b", err)
@@ -161,7 +164,8 @@ class Launcher(harness.FanoutTest):
         n, base = 3, self.ports(3)
         fake = self.write("fake.sh", "#!/bin/sh\n"
                           "echo 'fanout-host 7 1'; cat >/dev/null\n", 0o755)
-        o = self.start(["-c", self.launcher_config(base, n, fake)])
+        o = self.start(["-c", self.launcher_config(base, n, fake +
+                                                   " {host}")])
         self.assertEqual(o.wait(), 69)
         o.wait_line("err", "its node program speaks fanout-host 7, this "
                     "orchestrator 1", 1)

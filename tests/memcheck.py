@@ -20,22 +20,27 @@ VALGRIND = shutil.which("valgrind")
 
 @unittest.skipUnless(VALGRIND, "valgrind is not installed")
 class MemcheckRun(harness.FanoutTest):
-    def run_memcheck(self, base, extra, data):
+    def run_memcheck(self, base, extra, data, hosts=None, launcher=None,
+                     skip="*/sh,*/dash,*/cat"):
         """Run the orchestrator of 3 nodes under memcheck with data as
-        its input, what handlers run (sh, cat) not traced; return the
-        run and its valgrind logs."""
+        its input, what skip names (what handlers run) not traced; return the
+        run and its valgrind logs. With hosts and launcher, the nodes
+        are started by host daemons."""
         # A static node (the default) would drown memcheck in false
         # reports from glibc's own allocator: use the dynamic one.
         node = os.environ.get("FANOUT_NODE_DYNAMIC")
         command = ("[node]\ncommand = %s --host {host} --port {port} "
                    "--index {index}\n" % node) if node else "[node]\n"
-        cfg = self.config(base, 3, "[connect]\ntimeout_ms = 30000\n"
-                          "[broadcast]\nack_timeout_ms = 20000\n%s%s"
+        if launcher:
+            command = ("hosts = %s\nlauncher = %s\n[node]\n"
+                       % (hosts, launcher))
+        cfg = self.config(base, 3, "%s[connect]\ntimeout_ms = 30000\n"
+                          "[broadcast]\nack_timeout_ms = 20000\n[node]\n%s"
                           % (command, extra), "vg.ini")
         logs = tempfile.mkdtemp(prefix="fanout-vg-")
         self.addCleanup(shutil.rmtree, logs, True)
         cmd = [VALGRIND, "--quiet", "--trace-children=yes",
-               "--trace-children-skip=*/sh,*/dash,*/cat",
+               "--trace-children-skip=" + skip,
                "--leak-check=full",
                "--show-leak-kinds=definite,indirect,possible",
                "--errors-for-leak-kinds=definite,indirect,possible",
@@ -63,6 +68,24 @@ class MemcheckRun(harness.FanoutTest):
         r, files = self.run_memcheck(base, "", data)
         self.assertEqual(r.rc, 0, r)
         self.assert_broadcasts(r.events(), [5, 255, 20], 3)
+        self.assert_quiet(files, base)
+
+    @unittest.skipUnless(os.environ.get("FANOUT_NODE_DYNAMIC"),
+                         "no dynamic node to run under memcheck")
+    def test_host_mode_under_memcheck_has_no_error_and_no_leak(self):
+        # Two loopback hosts, each with its host daemon (the dynamic node
+        # in host mode, exec'd by the launcher's sh, traced too: a shell
+        # not traced would run it natively) and its nodes.
+        base = self.ports(3)
+        launcher = ("sh -c 'exec %s --host-mode' {host}"
+                    % os.environ["FANOUT_NODE_DYNAMIC"])
+        r, files = self.run_memcheck(
+            base, "", b"hello\n", hosts="127.0.0.1, 127.0.0.2",
+            launcher=launcher, skip="*/cat")
+        self.assertEqual(r.rc, 0, r)
+        self.assert_broadcasts(r.events(), [5], 3)
+        self.assertGreaterEqual(len(files), 6, "orchestrator, 2 launchers "
+                                "(then host daemons), 3 nodes")
         self.assert_quiet(files, base)
 
     def assert_quiet(self, files, base):

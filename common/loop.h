@@ -14,6 +14,7 @@
 #ifndef FANOUT_LOOP_H
 #define FANOUT_LOOP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 
@@ -28,6 +29,11 @@ struct watcher {
 	watcher_fn fn;
 	void *arg;
 };
+
+/* The struct of type whose member (a struct watcher) w is: how a
+   callback finds its owner. */
+#define loop_owner(w, type, member)                                            \
+	((type *)(void *)((char *)(w)-offsetof(type, member)))
 
 struct loop {
 	int epfd;

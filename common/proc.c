@@ -240,3 +240,21 @@ void proc_spawn_attr(posix_spawnattr_t *a, short flags)
 	posix_spawnattr_setsigdefault(a, &dfl);
 	posix_spawnattr_setpgroup(a, 0);
 }
+
+char **proc_environ_without(const char *prefix, size_t extra, size_t *n)
+{
+	extern char **environ;
+	size_t all = 0, len = strlen(prefix);
+	char **env;
+
+	while (environ[all])
+		all++;
+	env = calloc(all + extra + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	*n = 0;
+	for (size_t i = 0; i < all; i++)
+		if (strncmp(environ[i], prefix, len) != 0)
+			env[(*n)++] = environ[i];
+	return env;
+}

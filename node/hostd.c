@@ -182,9 +182,7 @@ static void close_watched(struct hostd *h, struct watcher *w, int *fd)
 static void on_output(struct watcher *w, uint32_t events)
 {
 	struct hostd *h = w->arg;
-	struct hosted *n =
-	    (struct hosted *)(void *)((char *)w -
-	                              offsetof(struct hosted, w_out));
+	struct hosted *n = loop_owner(w, struct hosted, w_out);
 
 	(void)events;
 	if (read_output(h, n) < 0)
@@ -196,9 +194,7 @@ static void on_output(struct watcher *w, uint32_t events)
 static void on_ready(struct watcher *w, uint32_t events)
 {
 	struct hostd *h = w->arg;
-	struct hosted *n =
-	    (struct hosted *)(void *)((char *)w -
-	                              offsetof(struct hosted, w_ready));
+	struct hosted *n = loop_owner(w, struct hosted, w_ready);
 	char c;
 	ssize_t r = io_read(n->ready_fd, &c, 1);
 

@@ -27,23 +27,16 @@
 #define SPAWN_THREAD_MIN 32   /* nodes worth a second spawning thread */
 #define SESSION_MAX      1024 /* a dead node's session, cleared at once */
 
-extern char **environ;
-
 /* Return a copy of environ with the node_env.h variables set, their
    strings kept in f->env_vars. */
 static char **node_environment(struct fleet *f)
 {
-	size_t n = 0, k = 0;
-	char hex[TOKEN_HEX_LEN + 1], **env;
+	size_t k;
+	char hex[TOKEN_HEX_LEN + 1],
+	    **env = proc_environ_without("FANOUT_", 2, &k);
 
-	while (environ[n])
-		n++;
-	env = calloc(n + 3, sizeof(*env));
 	if (!env)
 		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "FANOUT_", 7) != 0)
-			env[k++] = environ[i];
 	token_to_hex(f->token, hex);
 	snprintf(f->env_vars[0], sizeof(f->env_vars[0]), ENV_TOKEN "=%s", hex);
 	snprintf(f->env_vars[1], sizeof(f->env_vars[1]), ENV_READY_FD "=%d",

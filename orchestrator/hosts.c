@@ -20,25 +20,14 @@
 #define REAP_READS     16 /* reads of a reaped launcher's pipes, at most */
 #define WORDS_LINE_MAX 4096
 
-extern char **environ;
-
 /* Return a copy of environ without FANOUT_ variables: a launcher has no
    use for them, and nothing secret may reach a command line or another
    machine's environment through it. */
 static char **launcher_environment(void)
 {
-	size_t n = 0, k = 0;
-	char **env;
+	size_t n;
 
-	while (environ[n])
-		n++;
-	env = calloc(n + 1, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "FANOUT_", 7) != 0)
-			env[k++] = environ[i];
-	return env;
+	return proc_environ_without("FANOUT_", 0, &n);
 }
 
 int hosts_init(struct hosts *hs, struct loop *loop, const char *launcher,
@@ -110,9 +99,7 @@ static void flush_orders(struct hosts *hs, struct launch *l)
 static void on_writable(struct watcher *w, uint32_t events)
 {
 	struct hosts *hs = w->arg;
-	struct launch *l =
-	    (struct launch *)(void *)((char *)w -
-	                              offsetof(struct launch, w_in));
+	struct launch *l = loop_owner(w, struct launch, w_in);
 
 	(void)events;
 	flush_orders(hs, l);
@@ -265,9 +252,7 @@ static bool read_lines(struct hosts *hs, struct launch *l, struct linebuf *lb,
 static void on_reports(struct watcher *w, uint32_t events)
 {
 	struct hosts *hs = w->arg;
-	struct launch *l =
-	    (struct launch *)(void *)((char *)w -
-	                              offsetof(struct launch, w_out));
+	struct launch *l = loop_owner(w, struct launch, w_out);
 
 	(void)events;
 	read_lines(hs, l, &l->reports, &l->out_fd, &l->w_out, take_report);
@@ -276,9 +261,7 @@ static void on_reports(struct watcher *w, uint32_t events)
 static void on_words(struct watcher *w, uint32_t events)
 {
 	struct hosts *hs = w->arg;
-	struct launch *l =
-	    (struct launch *)(void *)((char *)w -
-	                              offsetof(struct launch, w_err));
+	struct launch *l = loop_owner(w, struct launch, w_err);
 
 	(void)events;
 	read_lines(hs, l, &l->words, &l->err_fd, &l->w_err, said);

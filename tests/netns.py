@@ -41,6 +41,15 @@ class ManyHosts(harness.FanoutTest):
         self.assertTrue(harness.delete_host(addr, outer),
                         "namespace %s left behind" % addr)
 
+    def lose_host(self, o, n):
+        """Kill everything in the second host; wait until o (--json)
+        has reported each of its nodes."""
+        for pid in harness.netns_pids(self.hosts[1]):
+            os.kill(pid, signal.SIGKILL)
+        harness.wait_until(
+            lambda: sum('"node_exit"' in l for l in o.out) == n // HOSTS,
+            10, "node_exit events of the lost host")
+
     def hosts_config(self, n, base, extra=""):
         launcher = ("ip netns exec {host} env -u FANOUT_TOKEN "
                     "-u FANOUT_READY_FD %s --host {host} --port {port} "
@@ -88,11 +97,7 @@ class ManyHosts(harness.FanoutTest):
         ev = o.wait_line("out", '"seq":1', 10)
         self.assertIn('"acked":6,"expected":6', ev.string)
         # One host goes down: its nodes are reported, and missed.
-        for pid in harness.netns_pids(self.hosts[1]):
-            os.kill(pid, signal.SIGKILL)
-        harness.wait_until(
-            lambda: sum('"node_exit"' in l for l in o.out) == n // HOSTS,
-            10, "node_exit events of the lost host")
+        self.lose_host(o, n)
         o.send("after the loss\n")
         ev = o.wait_line("out", '"seq":2', 10)
         self.assertIn('"acked":4,"expected":6,"missing":[1,4]', ev.string)
@@ -120,11 +125,7 @@ class ManyHosts(harness.FanoutTest):
         o.send("across the hosts\n")
         ev = o.wait_line("out", '"seq":1', 10)
         self.assertIn('"acked":9,"expected":9', ev.string)
-        for pid in harness.netns_pids(self.hosts[1]):
-            os.kill(pid, signal.SIGKILL)
-        harness.wait_until(
-            lambda: sum('"node_exit"' in l for l in o.out) == n // HOSTS,
-            10, "node_exit events of the lost host")
+        self.lose_host(o, n)
         lost = sorted(json.loads(l)["index"] for l in o.out
                       if '"node_exit"' in l)
         self.assertEqual(lost, [1, 4, 7])

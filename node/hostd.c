@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -526,10 +527,20 @@ static void on_signal(struct watcher *w, uint32_t events)
 
 	(void)events;
 	while (io_read(w->fd, &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo == SIGCHLD)
+		if (si.ssi_signo == SIGCHLD) {
 			reap(h);
-		else
+		} else if (!h->ending) {
+			/* Said first: the nodes' ends that follow are the
+			   host's, not theirs (a reboot, an admin's kill). */
+			char why[64];
+			snprintf(why, sizeof(why), "stopping: signal %d (%s)",
+			         (int)si.ssi_signo,
+			         strsignal((int)si.ssi_signo));
+			report(h, &(struct hostmsg){.type = HOST_ERROR,
+			                            .text = why,
+			                            .textlen = strlen(why)});
 			h->ending = true;
+		}
 }
 
 /* Send sig to every node that has a group or a process. */
@@ -583,12 +594,27 @@ static void stop_all(struct hostd *h)
 	}
 }
 
+/* Each node costs two descriptors while it starts, one after; an ssh
+   session's soft limit is often 1024: raise it as far as we may (the
+   hard limit), quietly. Each node that cannot start says why. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t need = 2 * NODES_MAX + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need
+	                  ? need
+	                  : rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 /* Everything before the first order: subreaper, signals, descriptors,
    the loop. Return 0 or -1 having said why. */
 static int prepare(struct hostd *h)
 {
 	static const int sigs[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
-	char why[256];
 	ssize_t n;
 	int sfd;
 
@@ -600,11 +626,7 @@ static int prepare(struct hostd *h)
 		return -1;
 	}
 	h->self[n] = '\0';
-	/* Each node costs two descriptors while it starts, one after; an
-	   ssh session's limit is often 1024. Not fatal: a host may run
-	   fewer nodes, and each that cannot start says why. */
-	if (proc_raise_nofile(2 * NODES_MAX + 64, why, sizeof(why)) < 0)
-		log_msg("host mode: %s", why);
+	raise_nofile();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 ||
 	    prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || loop_init(&h->loop) < 0 ||
 	    (sfd = sigfd_open(sigs, 4)) < 0 ||

@@ -506,10 +506,16 @@ static void far_output(void *arg, unsigned index, const char *text, size_t len)
 
 static void far_exited(void *arg, unsigned index, int status)
 {
-	struct node *nd = reported(arg, index);
+	struct fleet *f = arg;
+	struct node *nd = reported(f, index);
 
-	if (nd && nd->proc.running)
-		node_ended(arg, nd, status);
+	if (!nd || !nd->proc.running)
+		return;
+	/* Its host daemon said it stops (a signal there, an error): the
+	   node's end, clean or not, is the host's loss. */
+	if (hosts_failing(&f->hosts, host_of(f, nd)))
+		nd->proc.lost_host = true;
+	node_ended(f, nd, status);
 }
 
 static void far_empty(void *arg, unsigned index)
@@ -550,7 +556,7 @@ static void say_lost(struct fleet *f, unsigned h, const char *why,
 		return;
 	}
 	nodeset_format(&set, lost, n);
-	if (f->cfg->restart == RESTART_ON_FAILURE && !f->stopping)
+	if (f->cfg->restart == RESTART_ON_FAILURE && f->started && !f->stopping)
 		snprintf(again, sizeof(again), "; launched again in %d ms",
 		         clock_ms_until(hosts_retry_ns(&f->hosts, h)));
 	log_msg("host %s: %s; lost with it: %.*s (%u)%s", f->host_names[h], why,
@@ -564,12 +570,16 @@ static void far_lost(void *arg, unsigned h, int status, const char *why)
 {
 	struct fleet *f = arg;
 	char line[CONFIG_HOST_MAX + 32];
+	/* The node set is for the message; without memory, none is named. */
 	unsigned *lost = calloc(f->nalloc / f->hosts.n + 1, sizeof(*lost)),
 	         n = 0;
 
 	snprintf(line, sizeof(line), "lost with host %s", f->host_names[h]);
 	for (unsigned i = h; i < f->nalloc; i += f->hosts.n) {
 		struct node *nd = f->nodes[i];
+		if (nd->proc.far_queued)
+			continue; /* not sent to that launcher: waits for the
+			             next */
 		nd->proc.far_group = false;
 		if (!nd->proc.running)
 			continue;
@@ -580,9 +590,33 @@ static void far_lost(void *arg, unsigned h, int status, const char *why)
 	}
 	if (why[0])
 		say_lost(f, h, why, lost, n);
-	for (unsigned k = 0; k < n; k++)
-		node_ended(f, f->nodes[lost[k]], status);
+	for (unsigned i = h; i < f->nalloc; i += f->hosts.n)
+		if (f->nodes[i]->proc.running && f->nodes[i]->proc.lost_host &&
+		    !f->nodes[i]->proc.far_queued)
+			node_ended(f, f->nodes[i], status);
 	free(lost);
+}
+
+/* The starts that waited for host h's next launch were sent with it,
+   or dropped: then those nodes are gone, as lost with the host. */
+static void far_launched(void *arg, unsigned h, bool sent, int status)
+{
+	struct fleet *f = arg;
+	char line[CONFIG_HOST_MAX + 32];
+
+	snprintf(line, sizeof(line), "lost with host %s", f->host_names[h]);
+	for (unsigned i = h; i < f->nalloc; i += f->hosts.n) {
+		struct node *nd = f->nodes[i];
+		if (!nd->proc.far_queued)
+			continue;
+		nd->proc.far_queued = false;
+		if (sent || !nd->proc.running)
+			continue;
+		nd->proc.far_group = false;
+		nd->proc.lost_host = true;
+		keep_last_line(nd, line, strlen(line));
+		node_ended(f, nd, status);
+	}
 }
 
 /* With a launcher: the hosts, named by the configuration. */
@@ -590,7 +624,7 @@ static int far_init(struct fleet *f, char *err, size_t errlen)
 {
 	static const struct hosts_events ev = {
 	    far_started, far_ready, far_output, far_exited,
-	    far_empty,   far_said,  far_lost};
+	    far_empty,   far_said,  far_lost,   far_launched};
 	const struct config *c = f->cfg;
 	unsigned n = c->nhosts ? c->nhosts : 1;
 
@@ -606,11 +640,13 @@ static int far_init(struct fleet *f, char *err, size_t errlen)
 static int far_spawn(struct fleet *f, struct node *nd, char *err, size_t errlen)
 {
 	struct proc *p = &nd->proc;
+	int rc = hosts_start(&f->hosts, host_of(f, nd), nd->index, nd->port,
+	                     nd->host, err, errlen);
 
-	if (hosts_start(&f->hosts, host_of(f, nd), nd->index, nd->port,
-	                nd->host, err, errlen) < 0)
+	if (rc < 0)
 		return -1;
 	p->far = p->running = p->far_group = true;
+	p->far_queued = rc == 1;
 	p->lost_host = false;
 	p->pid = 0; /* until its host says */
 	p->generation = ++f->spawns;
@@ -632,14 +668,27 @@ uint64_t fleet_host_retry_ns(const struct fleet *f, const struct node *nd)
 	return f->far ? hosts_retry_ns(&f->hosts, host_of(f, nd)) : 0;
 }
 
+bool fleet_node_waits_host(const struct node *nd)
+{
+	return nd->proc.far &&
+	       (nd->proc.running ? nd->proc.far_queued : nd->proc.lost_host);
+}
+
+void fleet_started(struct fleet *f)
+{
+	f->started = true;
+}
+
 void fleet_stopping(struct fleet *f)
 {
 	f->stopping = true;
-	for (unsigned h = 0; f->far && h < f->hosts.n; h++)
+	for (unsigned h = 0; f->far && h < f->hosts.n; h++) {
+		/* What waits for a launch, or for a host not up: nothing
+		   started there yet, nothing to wait for. */
+		hosts_abandon(&f->hosts, h);
 		if (hosts_up(&f->hosts, h))
 			close_if_done(f, h);
-		else /* nothing started there yet: nothing to wait for */
-			hosts_abandon(&f->hosts, h);
+	}
 }
 
 unsigned fleet_say_silent_hosts(const struct fleet *f, unsigned waited_ms)

@@ -62,6 +62,7 @@ struct fleet {
 	void (*on_exit)(void *arg, struct node *nd); /* a node ended */
 	void *exit_arg;
 	bool far;      /* [cluster] launcher: every node is far */
+	bool started;  /* fleet_started(): start-up is over */
 	bool stopping; /* fleet_stopping(): hosts close as they empty */
 	struct hosts hosts;
 	const char *host_names[CONFIG_HOSTS_MAX];
@@ -120,6 +121,13 @@ int fleet_tick(struct fleet *f);
 /* Return when far node nd's host, lost, may be launched again
    (CLOCK_MONOTONIC ns; 0 at once, and for a node of this machine). */
 uint64_t fleet_host_retry_ns(const struct fleet *f, const struct node *nd);
+
+/* Start-up is over: from now on a lost host is launched again. */
+void fleet_started(struct fleet *f);
+
+/* Return whether far node nd waits for its host: lost with it, or
+   started while the host waits for its next launch. */
+bool fleet_node_waits_host(const struct node *nd);
 
 /* The fleet is being torn down: each host's launcher is closed once
    nothing of its nodes is left (its host daemon then exits). */

@@ -114,13 +114,17 @@ static void order(struct hosts *hs, struct launch *l, const struct hostmsg *m)
 }
 
 /* Copy len bytes at s into dst (dstlen bytes, NUL-terminated), each
-   control byte as '?': what a far host says never moves a terminal. */
+   byte outside printable ASCII as '?': what a far host says never moves
+   a terminal (C1 controls included, raw or UTF-8 encoded). */
 static void copy_printable(char *dst, size_t dstlen, const char *s, size_t len)
 {
 	size_t n = len < dstlen - 1 ? len : dstlen - 1;
 
 	for (size_t i = 0; i < n; i++)
-		dst[i] = (unsigned char)s[i] < ' ' || s[i] == 0x7f ? '?' : s[i];
+		dst[i] =
+		    (unsigned char)s[i] < ' ' || (unsigned char)s[i] >= 0x7f
+		        ? '?'
+		        : s[i];
 	dst[n] = '\0';
 }
 
@@ -135,6 +139,23 @@ static void said(struct hosts *hs, struct launch *l, const char *s, size_t len)
 	               s, len);
 	if (l->up)
 		hs->ev.said(hs->arg, (unsigned)(l - hs->h), s, len);
+}
+
+/* Where in line s (len bytes), which is no report, a host daemon's
+   hello begins after a banner printed with no newline of its own; 0 if
+   none does. */
+static size_t banner_end(const char *s, size_t len)
+{
+	static const char magic[] = HOSTPROTO_MAGIC " ";
+	const char *p = s;
+	struct hostmsg m;
+
+	while ((p = memmem(p + 1, len - (size_t)(p + 1 - s), magic,
+	                   sizeof(magic) - 1)))
+		if (hostproto_parse(p, len - (size_t)(p - s), &m) == 0 &&
+		    m.type == HOST_HELLO && !m.token[0])
+			return (size_t)(p - s);
+	return 0;
 }
 
 /* The hello of a host daemon: the one version we speak, or the host
@@ -170,19 +191,19 @@ static void take_report(struct hosts *hs, struct launch *l, const char *s,
 	unsigned h = (unsigned)(l - hs->h);
 	bool ours;
 
-	if (hostproto_parse(s, len, &m) < 0 ||
-	    (m.type == HOST_HELLO && m.token[0]) || m.type == HOST_START ||
+	if (hostproto_parse(s, len, &m) == 0 && m.type == HOST_HELLO &&
+	    m.token[0]) {
+		/* Our own hello, echoed (a terminal's echo): never shown. */
+		explicit_bzero(&m, sizeof(m));
+		said(hs, l, "(the hello order, echoed)", 25);
+		return;
+	}
+	if (hostproto_parse(s, len, &m) < 0 || m.type == HOST_START ||
 	    m.type == HOST_SIGNAL) {
-		const char *hello =
-		    l->up ? NULL
-		          : memmem(s, len, " " HOSTPROTO_MAGIC " ",
-		                   sizeof(HOSTPROTO_MAGIC) + 1);
-		/* A banner printed with no newline of its own before the
-		   host daemon's hello: the hello is still the hello. */
-		if (hello) {
-			said(hs, l, s, (size_t)(hello - s));
-			take_report(hs, l, hello + 1,
-			            len - (size_t)(hello + 1 - s));
+		size_t at = l->up ? 0 : banner_end(s, len);
+		if (at) { /* a banner with no newline before the hello */
+			said(hs, l, s, at);
+			take_report(hs, l, s + at, len - at);
 			return;
 		}
 		said(hs, l, s, len);
@@ -191,9 +212,10 @@ static void take_report(struct hosts *hs, struct launch *l, const char *s,
 	ours = m.index % hs->n == h;
 	switch (m.type) {
 	case HOST_HELLO: hello(hs, l, &m); return;
-	case HOST_ERROR:
+	case HOST_ERROR: /* it stops: nothing more is ordered there */
 		copy_printable(l->why, sizeof(l->why), m.text, m.textlen);
 		said(hs, l, m.text, m.textlen);
+		hosts_close(hs, h);
 		return;
 	default: break;
 	}
@@ -346,7 +368,7 @@ static int launch(struct hosts *hs, struct launch *l, char *err, size_t errlen)
 		return -1;
 	l->up = l->closed = l->abandoned = false;
 	l->launched_ns = clock_ns();
-	l->up_ns = 0;
+	l->up_ns = l->kill_ns = 0;
 	l->nlast = 0;
 	l->why[0] = '\0';
 	l->w_in =
@@ -363,9 +385,17 @@ static int launch(struct hosts *hs, struct launch *l, char *err, size_t errlen)
 		kill(-l->pid, SIGKILL); /* reaped as a launcher all the same */
 		return -1;
 	}
+	/* The hello first, then the starts that waited for the launch. */
 	memcpy(m.token, hs->token_hex, sizeof(m.token));
-	order(hs, l, &m);
+	if (hostproto_append(&l->orders, &m) < 0 ||
+	    buf_append(&l->orders, buf_head(&l->next), buf_used(&l->next)) < 0)
+		snprintf(l->why, sizeof(l->why), "out of memory for orders");
 	explicit_bzero(m.token, sizeof(m.token));
+	if (buf_used(&l->next)) {
+		buf_consume(&l->next, buf_used(&l->next));
+		hs->ev.launched(hs->arg, (unsigned)(l - hs->h), true, 0);
+	}
+	flush_orders(hs, l);
 	return 0;
 }
 
@@ -375,13 +405,17 @@ int hosts_start(struct hosts *hs, unsigned h, unsigned index, unsigned port,
 	struct launch *l = &hs->h[h];
 	struct hostmsg m = {.type = HOST_START, .index = index, .port = port};
 
+	snprintf(m.addr, sizeof(m.addr), "%s", addr);
+	if ((l->pid != 0 && l->closed) ||
+	    (l->pid == 0 && clock_ns() < l->retry_ns)) {
+		if (hostproto_append(&l->next, &m) < 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 1;
+	}
 	if (l->pid == 0 && launch(hs, l, err, errlen) < 0)
 		return -1;
-	if (l->closed) {
-		snprintf(err, errlen, "host %s is being closed", l->name);
-		return -1;
-	}
-	snprintf(m.addr, sizeof(m.addr), "%s", addr);
 	order(hs, l, &m);
 	return 0;
 }
@@ -410,7 +444,11 @@ void hosts_abandon(struct hosts *hs, unsigned h)
 {
 	struct launch *l = &hs->h[h];
 
-	if (l->pid == 0 || l->abandoned)
+	if (buf_used(&l->next)) {
+		buf_consume(&l->next, buf_used(&l->next));
+		hs->ev.launched(hs->arg, h, false, 0);
+	}
+	if (l->pid == 0 || l->abandoned || l->up)
 		return;
 	hosts_close(hs, h);
 	l->abandoned = true;
@@ -464,28 +502,69 @@ static void next_retry(struct launch *l)
 	l->retry_ns = now + MS_NS(l->retry_ms);
 }
 
+/* Launch host h, whose orders waited for it; a launcher that cannot
+   run loses the host again. */
+static void launch_waiting(struct hosts *hs, unsigned h)
+{
+	struct launch *l = &hs->h[h];
+	char err[HOSTS_WORD_MAX];
+
+	if (launch(hs, l, err, sizeof(err)) == 0)
+		return;
+	buf_consume(&l->next, buf_used(&l->next));
+	next_retry(l);
+	hs->ev.lost(hs->arg, h, W_EXITCODE(127, 0), err);
+	hs->ev.launched(hs->arg, h, false, W_EXITCODE(127, 0));
+}
+
+/* What is due for l now (launch, give up, SIGKILL); return when the
+   next thing is due, 0 for nothing. */
+static uint64_t tick_one(struct hosts *hs, struct launch *l,
+                         unsigned timeout_ms, uint64_t now)
+{
+	uint64_t answer_ns = l->launched_ns + MS_NS(timeout_ms);
+
+	if (l->pid == 0 && buf_used(&l->next)) {
+		if (now < l->retry_ns)
+			return l->retry_ns;
+		launch_waiting(hs, (unsigned)(l - hs->h));
+		return l->pid ? answer_ns : 0;
+	}
+	if (l->pid != 0 && l->kill_ns) {
+		if (now < l->kill_ns)
+			return l->kill_ns;
+		kill(-l->pid, SIGKILL);
+		l->kill_ns = 0;
+		return 0;
+	}
+	if (l->pid == 0 || l->up || l->closed)
+		return 0;
+	if (now < answer_ns)
+		return answer_ns;
+	snprintf(l->why, sizeof(l->why),
+	         "did not answer within %u ms ([connect] timeout_ms)",
+	         timeout_ms);
+	hosts_close(hs, (unsigned)(l - hs->h));
+	kill(-l->pid, SIGTERM);
+	l->kill_ns = now + MS_NS(HOSTS_KILL_MS);
+	return l->kill_ns;
+}
+
 int hosts_tick(struct hosts *hs, unsigned timeout_ms)
 {
-	uint64_t now = clock_ns();
-	int next = -1;
+	uint64_t now = clock_ns(), next = 0;
 
 	for (unsigned i = 0; i < hs->n; i++) {
-		struct launch *l = &hs->h[i];
-		uint64_t due = l->launched_ns + MS_NS(timeout_ms);
-		if (l->pid == 0 || l->up || l->closed)
-			continue;
-		if (now < due) {
-			int ms = clock_ms_until(due);
-			next = next < 0 || ms < next ? ms : next;
-			continue;
-		}
-		snprintf(l->why, sizeof(l->why),
-		         "did not answer within %u ms ([connect] timeout_ms)",
-		         timeout_ms);
-		hosts_close(hs, i);
-		kill(-l->pid, SIGTERM);
+		uint64_t due = tick_one(hs, &hs->h[i], timeout_ms, now);
+		if (due && (!next || due < next))
+			next = due;
 	}
-	return next;
+	return next ? clock_ms_until(next) : -1;
+}
+
+bool hosts_failing(const struct hosts *hs, unsigned h)
+{
+	return hs->h[h].pid != 0 && hs->h[h].why[0];
 }
 
 uint64_t hosts_retry_ns(const struct hosts *hs, unsigned h)
@@ -562,6 +641,7 @@ void hosts_free(struct hosts *hs)
 		close_watched(hs, &l->w_out, &l->out_fd);
 		close_watched(hs, &l->w_err, &l->err_fd);
 		buf_free(&l->orders);
+		buf_free(&l->next);
 		linebuf_free(&l->reports);
 		linebuf_free(&l->words);
 	}

@@ -37,6 +37,7 @@
 #define HOSTS_RETRY_MIN_MS 500
 #define HOSTS_RETRY_MAX_MS 30000
 #define HOSTS_STABLE_MS    60000
+#define HOSTS_KILL_MS      2000 /* a launcher given up: SIGTERM, then */
 
 /* What a host daemon reports, and the end of a launcher. arg is the one
    given to hosts_init(). */
@@ -51,8 +52,13 @@ struct hosts_events {
 	void (*said)(void *arg, unsigned host, const char *text, size_t len);
 	/* The launcher of host ended (status from waitpid(2)); why is
 	   what went wrong, "" after an orderly end. Every node of that
-	   host that was not reported gone is gone with it. */
+	   host that was not reported gone is gone with it, but for those
+	   whose start waits for the next launch. */
 	void (*lost)(void *arg, unsigned host, int status, const char *why);
+	/* The starts that waited for host's next launch were handed to a
+	   new launcher (sent is true), or dropped (the launcher could not
+	   run, or the fleet stops): those nodes are gone, with status. */
+	void (*launched)(void *arg, unsigned host, bool sent, int status);
 };
 
 struct launch {
@@ -64,6 +70,9 @@ struct launch {
 	uint64_t launched_ns, up_ns; /* when it was started, said hello */
 	uint64_t retry_ns;           /* launched again no sooner */
 	unsigned retry_ms;           /* the last wait before that */
+	struct buf next;  /* orders for its next launch: the host waits
+	                     for its retry, or its launcher is closing */
+	uint64_t kill_ns; /* given up: SIGKILL then if it still runs */
 	int in_fd, out_fd, err_fd;
 	struct watcher w_in, w_out, w_err;
 	struct buf orders;      /* not yet taken by the launcher */
@@ -96,9 +105,12 @@ int hosts_init(struct hosts *hs, struct loop *loop, const char *launcher,
                const struct hosts_events *ev, void *arg, char *err,
                size_t errlen);
 
-/* Order node index started on host h, listening at addr:port; the
-   host's launcher is started first if none runs. Return 0, or -1 with a
-   message in err (the launcher could not be run). */
+/* Order node index started on host h, listening at addr:port. The
+   host's launcher is started first if none runs, unless the host was
+   lost and its next launch is not due, or its launcher is closing:
+   then the order waits for the next launch (hosts_tick makes it).
+   Return 0 (ordered), 1 (waiting: the launched event tells its fate),
+   or -1 with a message in err (the launcher could not be run). */
 int hosts_start(struct hosts *hs, unsigned h, unsigned index, unsigned port,
                 const char *addr, char *err, size_t errlen);
 
@@ -110,9 +122,10 @@ void hosts_signal(struct hosts *hs, unsigned h, unsigned index, int sig);
    and exits, and so does the launcher. */
 void hosts_close(struct hosts *hs, unsigned h);
 
-/* Close host h's launcher's input and send its group SIGTERM: it has
-   not come up, and the fleet stops (ssh still connecting, say). Its end
-   is no failure to tell. */
+/* The fleet stops: drop the starts waiting for host h's next launch
+   (launched event, not sent), and if its launcher runs and has not come
+   up (ssh still connecting, say) close its input and send its group
+   SIGTERM. Its end is no failure to tell. */
 void hosts_abandon(struct hosts *hs, unsigned h);
 
 /* SIGKILL the process group of every launcher that was closed or has
@@ -120,10 +133,12 @@ void hosts_abandon(struct hosts *hs, unsigned h);
    order waits on it (teardown's last resort). */
 void hosts_kill_idle(struct hosts *hs);
 
-/* Give up on launchers that have not said hello timeout_ms after they
-   were started: each is closed and sent SIGTERM, and its end is said as
-   a failure ("did not answer within ..."). Call now and then; return
-   the ms until the next such deadline, -1 if none. */
+/* What is due: give up on launchers that have not said hello
+   timeout_ms after they were started (closed, SIGTERM, SIGKILL
+   HOSTS_KILL_MS later; their end said as a failure, "did not answer
+   within ..."), and launch hosts whose orders waited for their retry.
+   Call now and then; return the ms until the next deadline, -1 if
+   none. */
 int hosts_tick(struct hosts *hs, unsigned timeout_ms);
 
 /* Return when host h may be launched again after it was lost
@@ -136,6 +151,10 @@ bool hosts_reaped(struct hosts *hs, pid_t pid, int status);
 
 /* Return whether pid is a running launcher. */
 bool hosts_owns(const struct hosts *hs, pid_t pid);
+
+/* Return whether host h's launcher is failing: its daemon said it
+   stops, or we gave up on it (its why is set). */
+bool hosts_failing(const struct hosts *hs, unsigned h);
 
 /* Return whether host h's launcher runs. */
 bool hosts_running(const struct hosts *hs, unsigned h);

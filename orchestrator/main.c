@@ -402,6 +402,7 @@ static void keep_log_bounded(struct app *a);
 static void run_console(struct app *a)
 {
 	a->phase = PHASE_RUNNING;
+	fleet_started(&a->fleet);
 	a->console_ran = true;
 	sync_watch(a);
 	consoles_serve(&a->consoles, &a->loop, &a->console, &a->links,

@@ -51,6 +51,7 @@ struct proc {
 	                    the one there, pgid 0 */
 	bool far_group;  /* a far node's group may live on its host, until
 	                    reported empty */
+	bool far_queued; /* its start waits for its host's next launch */
 	bool lost_host;  /* it ended with its host's launcher: said once
 	                    for all of them, and started again with the
 	                    host, not counted against its own restarts */

@@ -317,8 +317,11 @@ static void check_scale(struct supervisor *s)
 	for (unsigned i = 0; i < f->n; i++) {
 		const struct node *nd = f->nodes[i];
 		connected += nd->state == NODE_CONNECTED;
+		/* A node waiting for its host, lost, does not hold the
+		   change up: the host may be gone for long. */
 		settled += nd->state == NODE_CONNECTED ||
-		           (nd->state == NODE_DOWN && !nd->up.restart_ns);
+		           (nd->state == NODE_DOWN && !nd->up.restart_ns) ||
+		           fleet_node_waits_host(nd);
 	}
 	if (settled < f->n)
 		return;

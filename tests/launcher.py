@@ -77,6 +77,64 @@ class Launcher(harness.FanoutTest):
         self.assertEqual(o.wait(), 1)     # nodes died: not a clean run
         self.assert_nothing_left(base, n)
 
+    def test_a_host_daemon_stopped_by_a_signal_is_a_lost_host(self):
+        # SIGTERM on the far side (a reboot, an admin): its nodes end
+        # cleanly there, but they are the host's loss, and come back.
+        n, base = 6, self.ports(6)
+        o = self.start(["-c", self.launcher_config(
+            base, n, "env LAUNCHED_FOR={host}",
+            "[node]\nrestart = on-failure\n"), "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], n)
+        victim = [p for p, h in self.daemons().items() if h == HOSTS[1]]
+        os.kill(victim[0], signal.SIGTERM)
+        o.wait_line("err", r"host 127\.0\.0\.2: stopping: signal 15",
+                    harness.FAULT_DEADLINE)
+        harness.wait_until(lambda: len(self.lost_events(o)) == 2,
+                           harness.FAULT_DEADLINE, "two node_exit events")
+        self.assertEqual(sorted((e["index"], e.get("lost_with_host"))
+                                for e in self.lost_events(o)),
+                         [(1, HOSTS[1]), (4, HOSTS[1])])
+        o.wait_matches("err", "connected after a restart", 2,
+                       harness.FAULT_DEADLINE)
+        self.send_acked(o, "back\n", 1, n)
+        o.close_stdin()
+        self.assertEqual(o.wait(), 1)
+        self.assert_nothing_left(base, n)
+
+    def test_a_change_of_size_ends_while_a_host_is_down(self):
+        # Host 2 down for good meanwhile: the scale to 9 is reported
+        # without it (its new node waits for it), and later reloads are
+        # not held up; once it answers again, all nine are there.
+        n, base = 6, self.ports(9)
+        down = os.path.join(self.dir, "down")
+        wrapper = self.write("launch.sh", "#!/bin/sh\n"
+                             "[ $1 = 127.0.0.2 ] && [ -e %s ] && "
+                             "{ echo refused >&2; exit 255; }\n"
+                             "shift\nexec \"$@\"\n" % down, 0o755)
+        cfg = self.launcher_config(base, n, wrapper + " {host}",
+                                   "[node]\nrestart = on-failure\n")
+        o = self.start(["-c", cfg, "--json"])
+        self.assertEqual(o.wait_event("ready")["nodes"], n)
+        open(down, "w").close()
+        victim = [p for p, h in self.daemons().items() if h == HOSTS[1]]
+        os.kill(victim[0], signal.SIGKILL)
+        o.wait_line("err", r"host 127\.0\.0\.2: launcher killed",
+                    harness.FAULT_DEADLINE)
+        with open(cfg) as f:
+            text = f.read()
+        with open(cfg, "w") as f:
+            f.write(text.replace("num_clients = 6", "num_clients = 9"))
+        scale = o.wait_event("scale", timeout=harness.FAULT_DEADLINE)
+        self.assertEqual((scale["from"], scale["to"], scale["nodes"]),
+                         (6, 9, 6), scale)
+        os.unlink(down)
+        o.wait_matches("err", "connected after a restart", 2, 40)
+        harness.wait_until(lambda: len(harness.node_processes(
+            base, base + 8, self.dir)) == 9, 40, "nine nodes")
+        o.close_stdin()
+        o.wait()
+        self.assert_nothing_left(base, 9)
+
     def test_a_relaunch_that_hangs_is_given_up_then_tried_again(self):
         n, base = 3, self.ports(3)
         flag = os.path.join(self.dir, "hang")
@@ -134,7 +192,8 @@ class Launcher(harness.FanoutTest):
 
     def test_a_banner_without_a_newline_does_not_hide_the_host(self):
         n, base = 3, self.ports(3)
-        launcher = "sh -c 'printf \"Welcome to $0! \"; exec \"$@\"' {host}"
+        # Not even a blank before the hello.
+        launcher = "sh -c 'printf \"Welcome to $0!\"; exec \"$@\"' {host}"
         o = self.start(["-c", self.launcher_config(base, n, launcher),
                         "--json"])
         self.assertEqual(o.wait_event("ready")["nodes"], n)
@@ -157,7 +216,7 @@ class Launcher(harness.FanoutTest):
         err = "\n".join(o.err)
         self.assertNotIn("\x1b", err)
         self.assertNotIn("\x07", err)
-        self.assertIn("host 127.0.0.1: ?]0;pwned??[2Jgone", err)
+        self.assertRegex(err, r"host 127\.0\.0\.\d: \?\]0;pwned\?\?\[2Jgone")
         self.assert_nothing_left(base, n)
 
     def test_another_version_is_named_on_both_sides(self):

@@ -4,7 +4,8 @@
 set -eu
 
 PACKAGES="gcc meson ninja-build pkg-config libinih-dev libcmocka-dev
-zlib1g-dev libreadline-dev libglib2.0-dev python3 ${FANOUT_EXTRA_PACKAGES:-}"
+zlib1g-dev libreadline-dev libglib2.0-dev libsystemd-dev bash-completion python3
+${FANOUT_EXTRA_PACKAGES:-}"
 # The whole test suite also fuzzes (clang's libFuzzer), runs valgrind,
 # and runs real sshds in network namespaces (tests/sshd_hosts.py; the
 # package may try to start the machine's own sshd, which no test uses).

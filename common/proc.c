@@ -241,10 +241,10 @@ void proc_spawn_attr(posix_spawnattr_t *a, short flags)
 	posix_spawnattr_setpgroup(a, 0);
 }
 
-char **proc_environ_without(const char *prefix, size_t extra, size_t *n)
+char **proc_child_environ(size_t extra, size_t *n)
 {
 	extern char **environ;
-	size_t all = 0, len = strlen(prefix);
+	size_t all = 0;
 	char **env;
 
 	while (environ[all])
@@ -254,7 +254,8 @@ char **proc_environ_without(const char *prefix, size_t extra, size_t *n)
 		return NULL;
 	*n = 0;
 	for (size_t i = 0; i < all; i++)
-		if (strncmp(environ[i], prefix, len) != 0)
+		if (strncmp(environ[i], "FANOUT_", 7) != 0 &&
+		    strncmp(environ[i], "NOTIFY_SOCKET=", 14) != 0)
 			env[(*n)++] = environ[i];
 	return env;
 }

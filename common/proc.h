@@ -42,11 +42,12 @@ void proc_status_str(int status, char *out, size_t outlen);
    files but ..." when it cannot be raised (getrlimit(2), setrlimit(2)). */
 int proc_raise_nofile(unsigned long need, char *err, size_t errlen);
 
-/* Return a copy of environ (the pointers, not the strings) without the
-   variables whose names begin with prefix, with room for extra more
-   entries before its NULL; *n is set to how many it holds. NULL when
-   out of memory. Free it with free(). */
-char **proc_environ_without(const char *prefix, size_t extra, size_t *n);
+/* Return a copy of environ (the pointers, not the strings) for what we
+   start: without FANOUT_ variables (ours to set, or secret) nor
+   NOTIFY_SOCKET (the service manager's word is ours alone), with room
+   for extra more entries before its NULL; *n is set to how many it
+   holds. NULL when out of memory. Free it with free(). */
+char **proc_child_environ(size_t extra, size_t *n);
 
 /* Initialize a for posix_spawn(3) of what we start (a node, a launcher):
    every signal's disposition back to its default, an empty signal mask,

@@ -16,7 +16,7 @@ static const char *const command_names[] = {
 const char cli_usage[] =
     "usage: orchestrator [-c FILE] [-n N] [-p PORT] [--handler NAME]\n"
     "                    [--json] [--lines] [--log-dir DIR] [--no-watch]\n"
-    "                    [--detach] [--name NAME] [-q] [-h] [-V]\n"
+    "                    [--detach | --service] [--name NAME] [-q] [-h] [-V]\n"
     "       orchestrator attach [--json] [NAME]\n"
     "       orchestrator send [--json] [NAME] [LINE...]\n"
     "       orchestrator send [--json] --name NAME [LINE...]\n"
@@ -39,6 +39,9 @@ const char cli_usage[] =
     "      --log-dir DIR  write node i's output to DIR/node-i.log instead\n"
     "      --no-watch     do not apply saved edits of FILE as reloads\n"
     "      --detach       once ready, run on as a daemon (see attach)\n"
+    "      --service      run as a daemon under systemd (fanout@NAME):\n"
+    "                     no fork, no console input, the log on stderr,\n"
+    "                     readiness told with sd_notify\n"
     "      --name NAME    the fleet's name (default '" FLEETDIR_DEFAULT "')\n"
     "  -q, --quiet        print only errors and the final summary\n"
     "  -h, --help         show this help\n"
@@ -171,6 +174,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 	    {"lines", no_argument, NULL, 'l'},
 	    {"no-watch", no_argument, NULL, 'W'},
 	    {"detach", no_argument, NULL, 'D'},
+	    {"service", no_argument, NULL, 'S'},
 	    {"name", required_argument, NULL, 'N'},
 	    {"log-dir", required_argument, NULL, 'L'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -199,6 +203,7 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 		case 'l': c->lines = true; break;
 		case 'W': c->no_watch = true; break;
 		case 'D': c->detach = true; break;
+		case 'S': c->service = true; break;
 		case 'N': c->name = optarg; break;
 		case 'L': c->log_dir = optarg; break;
 		case 'q': c->quiet = true; break;
@@ -224,6 +229,12 @@ int cli_parse(struct cli *c, int argc, char **argv, char *err, size_t errlen)
 			snprintf(err, errlen,
 			         "unexpected argument '%s'; try --help",
 			         argv[optind]);
+		return -1;
+	}
+	if (c->detach && c->service) {
+		snprintf(err, errlen,
+		         "--detach forks, --service stays under its service "
+		         "manager; choose one");
 		return -1;
 	}
 	if (c->json && c->lines) {

@@ -3,7 +3,7 @@
  *
  *   orchestrator [-c FILE] [-n N] [-p PORT] [--handler NAME] [--json]
  *                [--lines] [--log-dir DIR] [--no-watch] [--name NAME]
- *                [-q] [-h] [-V]
+ *                [--detach | --service] [-q] [-h] [-V]
  *   orchestrator attach [--json] [NAME]
  *   orchestrator send [--json] [NAME] [LINE...]
  *   orchestrator send [--json] --name NAME [LINE...]
@@ -56,6 +56,8 @@ struct cli {
 	bool json, lines, quiet, help, version;
 	bool no_watch; /* --no-watch: an edit of the file is not a reload */
 	bool detach;   /* --detach: a daemon once ready (SPEC §11) */
+	bool service;  /* --service: a daemon of a service manager: no
+	                  fork, no input, sd_notify(3) */
 };
 
 /* Parse argv. Return 0, or -1 with a message in err. Resets getopt, so it

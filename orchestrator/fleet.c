@@ -32,8 +32,7 @@
 static char **node_environment(struct fleet *f)
 {
 	size_t k;
-	char hex[TOKEN_HEX_LEN + 1],
-	    **env = proc_environ_without("FANOUT_", 2, &k);
+	char hex[TOKEN_HEX_LEN + 1], **env = proc_child_environ(2, &k);
 
 	if (!env)
 		return NULL;

@@ -20,16 +20,6 @@
 #define REAP_READS     16 /* reads of a reaped launcher's pipes, at most */
 #define WORDS_LINE_MAX 4096
 
-/* Return a copy of environ without FANOUT_ variables: a launcher has no
-   use for them, and nothing secret may reach a command line or another
-   machine's environment through it. */
-static char **launcher_environment(void)
-{
-	size_t n;
-
-	return proc_environ_without("FANOUT_", 0, &n);
-}
-
 int hosts_init(struct hosts *hs, struct loop *loop, const char *launcher,
                const char *node_path, const char *const *names, unsigned n,
                const uint8_t token[PROTO_TOKEN_LEN],
@@ -37,6 +27,7 @@ int hosts_init(struct hosts *hs, struct loop *loop, const char *launcher,
                size_t errlen)
 {
 	char why[256];
+	size_t nenv;
 
 	*hs = (struct hosts){.loop = loop, .ev = *ev, .arg = arg, .n = n};
 	snprintf(hs->node_path, sizeof(hs->node_path), "%s", node_path);
@@ -45,7 +36,9 @@ int hosts_init(struct hosts *hs, struct loop *loop, const char *launcher,
 		snprintf(err, errlen, "[cluster] launcher: %s", why);
 		return -1;
 	}
-	hs->env = launcher_environment();
+	/* No FANOUT_ variable: nothing secret may reach a command line or
+	   another machine's environment through a launcher. */
+	hs->env = proc_child_environ(0, &nenv);
 	hs->h = calloc(n, sizeof(*hs->h));
 	if (!hs->env || !hs->h) {
 		snprintf(err, errlen, "hosts: out of memory");

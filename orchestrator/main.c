@@ -96,6 +96,7 @@
 #include "out.h"
 #include "outcome.h"
 #include "proc.h"
+#include "service.h"
 #include "settings.h"
 #include "sigfd.h"
 #include "supervisor.h"
@@ -398,6 +399,15 @@ static void sync_watch(struct app *a)
 
 static void keep_log_bounded(struct app *a);
 
+/* Apply the file again (supervisor_reload()), told to a service
+   manager around it. */
+static void reload(struct app *a, bool edited)
+{
+	service_reloading();
+	supervisor_reload(&a->supervisor, edited);
+	service_reloaded(a->settings.cfg.num_clients);
+}
+
 /* Run the console until it is done. */
 static void run_console(struct app *a)
 {
@@ -409,7 +419,7 @@ static void run_console(struct app *a)
 	               &a->fleet, &a->out, &a->outcome);
 	/* A daemon's consoles come through its socket; its stdin is
 	   /dev/null, whose end is no reason to stop. */
-	if (!a->settings.cli.detach &&
+	if (!a->settings.cli.detach && !a->settings.cli.service &&
 	    input_start(&a->input, &a->loop, &a->console, &a->links,
 	                &a->outcome, &a->settings.cfg, &a->out) < 0) {
 		log_errno("standard input");
@@ -424,13 +434,13 @@ static void run_console(struct app *a)
 		   SIGHUP only while the console runs. */
 		if (reload_due(a)) {
 			a->reload_pending = false;
-			supervisor_reload(&a->supervisor, false);
+			reload(a, false);
 			sync_watch(a);
 			input_tick(
 			    &a->input); /* the lines that waited for it */
 		}
 		if (watch_due(&a->watch, clock_ns())) {
-			supervisor_reload(&a->supervisor, true);
+			reload(a, true);
 			sync_watch(a);
 		}
 		supervisor_tick(&a->supervisor);
@@ -565,6 +575,7 @@ static void teardown(struct app *a)
 	char why[96];
 
 	a->phase = PHASE_STOPPING;
+	service_stopping();
 	input_stop(&a->input);
 	supervisor_stop(&a->supervisor);
 	links_bye_all(&a->links);
@@ -621,7 +632,7 @@ static void listen_and_detach(struct app *a)
 	if (consoles_listen(&a->consoles, c->name, err, sizeof(err)) < 0) {
 		log_msg("%s", err);
 		out_flush(&a->out); /* said before we go */
-		if (c->detach || strstr(err, "runs already"))
+		if (c->detach || c->service || strstr(err, "runs already"))
 			exit(EXIT_UNAVAILABLE);
 	}
 	if (c->detach && daemon_detach(&a->daemon, c->name) < 0) {
@@ -729,6 +740,7 @@ static void configure(struct app *a, int argc, char **argv)
 	   up, not even the configuration read. */
 	if (s->cli.command != CLI_RUN)
 		exit(client_run(&s->cli));
+	service_init(s->cli.service);
 	if (s->cli.log_dir && !writable_dir(s->cli.log_dir)) {
 		log_errno("--log-dir %s: not a directory we can write to",
 		          s->cli.log_dir);
@@ -851,6 +863,8 @@ int main(int argc, char **argv)
 		status = start_fleet(&a);
 	if (status == 0 && a.settings.cli.detach && go_daemon(&a) < 0)
 		status = EXIT_UNAVAILABLE;
+	if (status == 0)
+		service_ready(a.fleet.n);
 	if (status == 0) {
 		run_console(&a);
 		status = outcome_status(&a.outcome, &reason);

@@ -45,7 +45,8 @@ LAYERS = [
     ["orchestrator/cli",        # the command line (names checked)
      "orchestrator/hosts",      # one launcher per host (SPEC §8)
      "orchestrator/inflight"],  # broadcasts, acks and gathered replies
-    ["orchestrator/backoff", "orchestrator/daemon", "orchestrator/settings",
+    ["orchestrator/backoff", "orchestrator/daemon", "orchestrator/service",
+     "orchestrator/settings",
      "orchestrator/sink", "orchestrator/watch"],
     ["orchestrator/node"],     # the node record, one part per owner
     ["orchestrator/format"],   # the text of reports (pure)

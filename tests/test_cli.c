@@ -42,6 +42,23 @@ static void every_option(void **state)
 	assert_true(c.quiet);
 }
 
+/* --service: a daemon of its service manager; never with --detach. */
+static void service(void **state)
+{
+	char *argv[] = {"orchestrator", "--service", "--name", "web", NULL};
+	char *both[] = {"orchestrator", "--detach", "--service", NULL};
+	struct cli c;
+	char err[128];
+
+	(void)state;
+	assert_int_equal(cli_parse(&c, ARGC(argv), argv, err, sizeof(err)), 0);
+	assert_true(c.service);
+	assert_false(c.detach);
+	assert_string_equal(c.name, "web");
+	assert_int_equal(cli_parse(&c, ARGC(both), both, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "choose one"));
+}
+
 static void handler_and_lines(void **state)
 {
 	char *argv[] = {"orchestrator", "--handler",  "shell",
@@ -255,6 +272,7 @@ int main(void)
 	    cmocka_unit_test(send_lines),
 	    cmocka_unit_test(subcommand_errors),
 	    cmocka_unit_test(usage_documents_subcommands),
+	    cmocka_unit_test(service),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

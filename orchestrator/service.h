@@ -1,0 +1,33 @@
+/*
+ * service.h - what a fleet run by systemd tells it (orchestrator
+ * --service, the fanout@ user unit): sd_notify(3) messages over
+ * $NOTIFY_SOCKET, for Type=notify (systemd.service(5)).
+ *
+ * READY=1 once every node is connected, RELOADING=1 and READY=1 around
+ * a reload, STOPPING=1 when the teardown begins, STATUS= a line for
+ * `systemctl status`. Without --service, or without $NOTIFY_SOCKET,
+ * nothing is sent. Nodes and launchers never see $NOTIFY_SOCKET
+ * (fleet.c and hosts.c leave it out of their environment), so only the
+ * orchestrator speaks for the fleet.
+ */
+#ifndef FANOUT_SERVICE_H
+#define FANOUT_SERVICE_H
+
+#include <stdbool.h>
+
+/* Speak to the service manager from now on if on (--service). */
+void service_init(bool on);
+
+/* The fleet is ready: nodes of them connected. */
+void service_ready(unsigned nodes);
+
+/* A reload begins (SIGHUP, /reload, a watched edit). */
+void service_reloading(void);
+
+/* The reload is done: nodes wanted now. */
+void service_reloaded(unsigned nodes);
+
+/* The teardown begins. */
+void service_stopping(void);
+
+#endif

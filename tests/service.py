@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""orchestrator --service: a fleet run by systemd (the fanout@ unit).
+
+systemd itself does not run here (not PID 1 in a container, no user
+manager), so the test plays its part: it binds the datagram socket
+$NOTIFY_SOCKET names and reads what sd_notify(3) sends, as systemd's
+Type=notify does, then signals the main process as ExecReload= and
+`systemctl stop` would. The unit file is checked with systemd-analyze
+where that works. tests/detach.py covers the consoles of such a fleet.
+Run: python3 tests/service.py -v     (build from $FANOUT_BUILD)
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import unittest
+
+import harness
+
+ANALYZE = shutil.which("systemd-analyze")
+UNIT = os.path.join(harness.BUILD, "fanout@.service")
+
+
+class Service(harness.FanoutTest):
+    def notify_socket(self):
+        """A socket playing systemd's notify socket; return it."""
+        path = os.path.join(self.dir, "notify")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(path)
+        s.settimeout(harness.READY_DEADLINE)
+        self.addCleanup(s.close)
+        return s, path
+
+    def start_service(self, cfg, name, notify_path):
+        env = dict(os.environ, NOTIFY_SOCKET=notify_path)
+        return self.start(["--service", "--name", name, "-c", cfg],
+                          stdin=subprocess.DEVNULL, env=env)
+
+    def expect(self, sock, word):
+        """The next message holds word (READY=1, ...); return it."""
+        msg = sock.recv(4096).decode()
+        self.assertIn(word, msg.split("\n"), msg)
+        return msg
+
+    def test_ready_reload_and_stop_are_told(self):
+        n, base = 3, self.ports(5)
+        cfg = self.config(base, n)
+        sock, path = self.notify_socket()
+        o = self.start_service(cfg, "svc", path)
+        msg = self.expect(sock, "READY=1")
+        self.assertIn("STATUS=3 nodes ready", msg)
+        # Standard input is /dev/null, as under systemd: its end does
+        # not stop the fleet; consoles reach it by its name.
+        r = self.run_orch(["send", "svc", "hello"])
+        self.assertEqual(r.rc, 0, r)
+        # Nodes never see the service manager's socket.
+        for pid in harness.node_processes(base, base + n - 1, self.dir):
+            self.assertNotIn(b"NOTIFY_SOCKET=",
+                             harness.read_proc(pid, "environ"))
+        # ExecReload=: SIGHUP, the file read again, told around it.
+        with open(cfg, "w") as f:
+            f.write("[cluster]\nnum_clients = 5\nbase_port = %d\n" % base)
+        os.kill(o.pid, signal.SIGHUP)
+        self.expect(sock, "RELOADING=1")
+        self.assertIn("STATUS=5 nodes wanted", self.expect(sock, "READY=1"))
+        o.wait_line("out", r"scaled from 3 to 5 nodes")
+        # systemctl stop: SIGTERM to the main process (KillMode=mixed).
+        os.kill(o.pid, signal.SIGTERM)
+        self.expect(sock, "STOPPING=1")
+        self.assertEqual(o.wait(), 143)
+        self.assertEqual(harness.node_processes(base, base + 4, self.dir),
+                         {})
+
+    def test_a_failed_start_is_not_ready(self):
+        base = self.ports(2)
+        sock, path = self.notify_socket()
+        self.track(harness.listen_on(base + 1))  # node 1's port taken
+        o = self.start_service(self.config(base, 2), "bad", path)
+        self.assertEqual(o.wait(), 69)
+        sock.settimeout(0)
+        msgs = []
+        try:
+            while True:
+                msgs.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            pass
+        self.assertFalse([m for m in msgs if "READY=1" in m], msgs)
+
+    def test_detach_and_service_exclude_each_other(self):
+        r = self.run_orch(["--detach", "--service"])
+        self.assertEqual(r.rc, 64, r)
+        self.assertIn("choose one", r.stderr)
+
+    @unittest.skipUnless(ANALYZE, "systemd-analyze is not installed")
+    def test_the_unit_file_verifies(self):
+        if not os.path.exists(UNIT):
+            self.skipTest("%s not built" % UNIT)
+        # systemd-analyze verify needs a unit of a real name: the
+        # template instantiated, in a directory of its own, its
+        # ExecStart pointing at this build.
+        d = os.path.join(self.dir, "units")
+        os.mkdir(d)
+        with open(UNIT) as f:
+            text = f.read()
+        start = [l for l in text.splitlines() if l.startswith("ExecStart=")]
+        self.assertEqual(len(start), 1, text)
+        self.assertIn("--service --name %i -c %E/fanout/%i.ini", start[0])
+        text = text.replace(start[0].split()[0],
+                            "ExecStart=" + harness.ORCH)
+        with open(os.path.join(d, "fanout@web.service"), "w") as f:
+            f.write(text)
+        r = subprocess.run([ANALYZE, "verify", "--man=no",
+                            os.path.join(d, "fanout@web.service")],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 and "Failed to" in r.stderr and \
+                "bus" in r.stderr.lower():
+            self.skipTest("systemd-analyze cannot run here: %s"
+                          % r.stderr.strip().splitlines()[-1])
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -119,6 +119,64 @@ class Service(harness.FanoutTest):
                           % r.stderr.strip().splitlines()[-1])
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_the_unit_under_a_real_user_manager(self):
+        why = user_manager_missing()
+        if why:
+            self.skipTest(why)
+        # The unit, pointing at this build, where a user manager looks
+        # for runtime units; its configuration where %E/fanout/ is.
+        rundir = "/run/user/%d" % os.getuid()
+        unit_dir = os.path.join(rundir, "systemd", "user")
+        os.makedirs(unit_dir, exist_ok=True)
+        unit = "fanout-test-%d@.service" % os.getpid()
+        with open(UNIT) as f:
+            text = f.read()
+        start = [l for l in text.splitlines() if l.startswith("ExecStart=")]
+        with open(os.path.join(unit_dir, unit), "w") as f:
+            f.write(text.replace(start[0].split()[0],
+                                 "ExecStart=" + harness.ORCH))
+        self.addCleanup(os.unlink, os.path.join(unit_dir, unit))
+        conf_dir = os.path.join(os.environ.get(
+            "XDG_CONFIG_HOME", os.path.expanduser("~/.config")), "fanout")
+        os.makedirs(conf_dir, exist_ok=True)
+        name = "t%d" % os.getpid()
+        base = self.ports(3)
+        with open(os.path.join(conf_dir, name + ".ini"), "w") as f:
+            f.write("[cluster]\nnum_clients = 3\nbase_port = %d\n" % base)
+        self.addCleanup(os.unlink, os.path.join(conf_dir, name + ".ini"))
+        inst = unit.replace("@", "@" + name)
+
+        def ctl(*args):
+            return subprocess.run(["systemctl", "--user"] + list(args),
+                                  capture_output=True, text=True,
+                                  timeout=60)
+        ctl("daemon-reload")
+        self.addCleanup(ctl, "stop", inst)
+        r = ctl("start", inst)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(ctl("is-active", inst).stdout.strip(), "active")
+        self.assertEqual(ctl("reload", inst).returncode, 0)
+        r = ctl("stop", inst)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(harness.node_processes(base, base + 2), {})
+
+
+def user_manager_missing():
+    """None if a systemd user manager answers here, else why not."""
+    if not shutil.which("systemctl"):
+        return "systemctl is not installed"
+    try:
+        r = subprocess.run(["systemctl", "--user", "is-system-running"],
+                           capture_output=True, text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return "systemctl --user does not answer"
+    state = (r.stdout.strip() or r.stderr.strip()).splitlines()
+    if state and state[0] in ("running", "degraded"):
+        return None
+    return ("no systemd user manager runs here (%s): the unit is "
+            "checked with systemd-analyze only"
+            % (state[-1] if state else "no answer"))
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -9,8 +9,11 @@ ${FANOUT_EXTRA_PACKAGES:-}"
 # The whole test suite also fuzzes (clang's libFuzzer), runs valgrind,
 # and runs real sshds in network namespaces (tests/sshd_hosts.py; the
 # package may try to start the machine's own sshd, which no test uses).
+# It also builds the Debian package (scripts/deb.sh: dpkg-buildpackage,
+# debhelper, lintian), then installs and checks it (scripts/check-deb.sh:
+# man-db for man -w).
 [ "${1:-}" = "--test" ] && PACKAGES="$PACKAGES clang libclang-rt-dev valgrind tmux iproute2
-openssh-server openssh-client"
+openssh-server openssh-client build-essential debhelper dpkg-dev lintian man-db"
 
 missing=""
 for p in $PACKAGES; do

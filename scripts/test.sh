@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what is missing, build, and run the whole test suite three
 # times: a plain build (with one run under valgrind), ASan+UBSan, and TSan
-# (the connect pool is threaded). Then fuzz the node protocol's and the
+# (the connect pool is threaded). Then build the Debian package, install
+# it, check it and remove it. Then fuzz the node protocol's and the
 # console protocol's frame decoders and the config parser for
 # FUZZ_SECONDS each (default 40: two minutes in all). Ends with
 # "N passed, N failed".
@@ -37,6 +38,26 @@ run_suite() {
 run_suite build-test
 run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false
 run_suite build-tsan -Db_sanitize=thread -Db_lundef=false
+
+# The Debian package: built by scripts/deb.sh (dpkg-buildpackage, the unit
+# tests, lintian) into a temporary directory, then installed, checked and
+# removed by scripts/check-deb.sh. Its build's log is shown in full only
+# when it fails.
+echo "=== Debian package: scripts/deb.sh, scripts/check-deb.sh"
+debdir=$(mktemp -d)
+if deb=$(scripts/deb.sh "$debdir" 2>"$debdir/deb.log"); then
+	grep -E '^(===|[EWIO]: |N: [0-9]+ hints? overridden)' "$debdir/deb.log"
+	passed=$((passed + 1))
+	if scripts/check-deb.sh "$deb"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+	fi
+else
+	cat "$debdir/deb.log"
+	failed=$((failed + 1))
+fi
+rm -rf "$debdir"
 
 # run_fuzz TARGET: fuzz for FUZZ_SECONDS from the seed corpus; a crash
 # leaves its input in build-fuzz/, to be added to fuzz/corpus/TARGET.

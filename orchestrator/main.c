@@ -140,6 +140,7 @@ struct app {
 	enum phase phase;
 	bool console_ran;            /* start-up succeeded and input was read */
 	bool reload_pending;         /* SIGHUP: read the file again */
+	bool reload_unconfirmed;     /* told RELOADING=1, not READY=1 yet */
 	struct node *failed;         /* the node that broke start-up */
 	pid_t signalled[STRAYS_MAX]; /* strays sent the teardown's signal */
 	unsigned nsignalled;
@@ -400,11 +401,21 @@ static void sync_watch(struct app *a)
 static void keep_log_bounded(struct app *a);
 
 /* Apply the file again (supervisor_reload()), told to a service
-   manager around it. */
+   manager around it: ready again once it is read, which a change of
+   size under way puts off (confirm_reload()). */
 static void reload(struct app *a, bool edited)
 {
 	service_reloading();
 	supervisor_reload(&a->supervisor, edited);
+	a->reload_unconfirmed = true;
+}
+
+/* A reload told to the service manager is done: say so. */
+static void confirm_reload(struct app *a)
+{
+	if (!a->reload_unconfirmed || a->supervisor.reload_deferred)
+		return;
+	a->reload_unconfirmed = false;
 	service_reloaded(a->settings.cfg.num_clients);
 }
 
@@ -444,6 +455,7 @@ static void run_console(struct app *a)
 			sync_watch(a);
 		}
 		supervisor_tick(&a->supervisor);
+		confirm_reload(a);
 		if (console_done(a))
 			break;
 		/* The prompt goes back below this round's output, and
@@ -575,7 +587,7 @@ static void teardown(struct app *a)
 	char why[96];
 
 	a->phase = PHASE_STOPPING;
-	service_stopping();
+	service_stopping(grace_ms + KILL_WAIT_MS);
 	input_stop(&a->input);
 	supervisor_stop(&a->supervisor);
 	links_bye_all(&a->links);
@@ -859,8 +871,10 @@ int main(int argc, char **argv)
 	log_init("orchestrator");
 	configure(&a, argc, argv);
 	status = prepare(&a);
-	if (status == 0)
+	if (status == 0) {
+		service_starting(a.settings.cfg.connect_timeout_ms);
 		status = start_fleet(&a);
+	}
 	if (status == 0 && a.settings.cli.detach && go_daemon(&a) < 0)
 		status = EXIT_UNAVAILABLE;
 	if (status == 0)

@@ -10,6 +10,17 @@ void service_init(bool on)
 	speaking = on;
 }
 
+/* Margin for what is not bounded by the configuration (the loop, the
+   last reports), in us. */
+#define MARGIN_US 10000000ULL
+
+void service_starting(unsigned ms)
+{
+	if (speaking)
+		sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu\nSTATUS=starting",
+		           ms * 1000ULL + MARGIN_US);
+}
+
 void service_ready(unsigned nodes)
 {
 	if (speaking)
@@ -28,8 +39,11 @@ void service_reloaded(unsigned nodes)
 		sd_notifyf(0, "READY=1\nSTATUS=%u nodes wanted", nodes);
 }
 
-void service_stopping(void)
+void service_stopping(unsigned ms)
 {
 	if (speaking)
-		sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+		sd_notifyf(0,
+		           "STOPPING=1\nEXTEND_TIMEOUT_USEC=%llu\n"
+		           "STATUS=stopping",
+		           ms * 1000ULL + MARGIN_US);
 }

@@ -18,6 +18,10 @@
 /* Speak to the service manager from now on if on (--service). */
 void service_init(bool on);
 
+/* Start-up begins and may take up to ms (ms: [connect] timeout_ms):
+   the service manager's start timeout is extended by as much. */
+void service_starting(unsigned ms);
+
 /* The fleet is ready: nodes of them connected. */
 void service_ready(unsigned nodes);
 
@@ -27,7 +31,8 @@ void service_reloading(void);
 /* The reload is done: nodes wanted now. */
 void service_reloaded(unsigned nodes);
 
-/* The teardown begins. */
-void service_stopping(void);
+/* The teardown begins and may take up to ms (stop_timeout_ms and what
+   SIGKILL is given): the stop timeout is extended by as much. */
+void service_stopping(unsigned ms);
 
 #endif

@@ -36,7 +36,7 @@ start=$(date +%s)
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 apt_get() {
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get -y -qq \
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get -y -qq \
 		-o Dpkg::Use-Pty=0 "$@"
 }
 
@@ -59,7 +59,7 @@ fi
 
 installed() {
 	dpkg-query -W -f='${db:Status-Abbrev}' fanout 2>/dev/null |
-		grep -q '^.[iUFWth]'
+		grep -q '^.[iHUFWt]'
 }
 if installed; then
 	echo "fanout $(dpkg-query -W -f='${Version}' fanout) is installed: removing it first" >&2
@@ -76,6 +76,9 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
+# dash runs no EXIT trap when a signal kills it: exit instead, so it runs.
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 
 # The package's paths (from the .deb), and which of them exist before
 # the install: after the removal, exactly those may.

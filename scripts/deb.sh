@@ -37,7 +37,7 @@ if ! (cd "$root" && dpkg-checkbuilddeps) 2>/dev/null; then
 	SUDO=""
 	[ "$(id -u)" -eq 0 ] || SUDO="sudo"
 	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get build-dep -y -qq "$root" >&2 ||
+	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get build-dep -y -qq "$root" >&2 ||
 		die "could not install debian/control's Build-Depends"
 fi
 
@@ -50,6 +50,9 @@ meson_version=$(sed -n "s/^ *version *: *'\([^']*\)'.*/\1/p" "$root/meson.build"
 work=$(mktemp -d "${TMPDIR:-/tmp}/fanout-deb.XXXXXX")
 keep=""
 trap '[ -n "$keep" ] || rm -rf "$work"' EXIT
+# dash runs no EXIT trap when a signal kills it: exit instead, so it runs.
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
 tree=$work/fanout-$upstream
 
 # The tree: git's files of the work tree (tracked, with their edits, and

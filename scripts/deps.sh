@@ -27,4 +27,4 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing >&2
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2

@@ -38,10 +38,14 @@ class Service(harness.FanoutTest):
                           stdin=subprocess.DEVNULL, env=env)
 
     def expect(self, sock, word):
-        """The next message holds word (READY=1, ...); return it."""
-        msg = sock.recv(4096).decode()
-        self.assertIn(word, msg.split("\n"), msg)
-        return msg
+        """Read messages until one holds the assignment word (READY=1,
+        ...): return it, and those before it in self.before."""
+        self.before = []
+        while True:
+            msg = sock.recv(4096).decode()
+            if word in msg.split("\n"):
+                return msg
+            self.before.append(msg)
 
     def test_ready_reload_and_stop_are_told(self):
         n, base = 3, self.ports(5)
@@ -50,6 +54,10 @@ class Service(harness.FanoutTest):
         o = self.start_service(cfg, "svc", path)
         msg = self.expect(sock, "READY=1")
         self.assertIn("STATUS=3 nodes ready", msg)
+        # Start-up may take [connect] timeout_ms (5 s): systemd's start
+        # timeout is extended by that and a margin, before it begins.
+        self.assertEqual(self.before, ["EXTEND_TIMEOUT_USEC=15000000\n"
+                                       "STATUS=starting"])
         # Standard input is /dev/null, as under systemd: its end does
         # not stop the fleet; consoles reach it by its name.
         r = self.run_orch(["send", "svc", "hello"])
@@ -67,10 +75,40 @@ class Service(harness.FanoutTest):
         o.wait_line("out", r"scaled from 3 to 5 nodes")
         # systemctl stop: SIGTERM to the main process (KillMode=mixed).
         os.kill(o.pid, signal.SIGTERM)
-        self.expect(sock, "STOPPING=1")
+        msg = self.expect(sock, "STOPPING=1")
+        # stop_timeout_ms (2 s), SIGKILL's wait (2 s), a margin (10 s).
+        self.assertIn("EXTEND_TIMEOUT_USEC=14000000", msg.split("\n"))
         self.assertEqual(o.wait(), 143)
         self.assertEqual(harness.node_processes(base, base + 4, self.dir),
                          {})
+
+    def test_a_reload_put_off_is_confirmed_when_done(self):
+        # A second SIGHUP while the first one's new nodes still start:
+        # READY=1 comes once the file is read, with its size.
+        n, base = 2, self.ports(12)
+        slow = self.write("slow.sh", "#!/bin/sh\nsleep 1\nexec %s --port $1 "
+                          "--index $2\n" % harness.NODE, 0o755)
+        cfg = self.config(base, n, "[node]\ncommand = %s {port} {index}\n"
+                          "[connect]\ntimeout_ms = 20000\n" % slow)
+        sock, path = self.notify_socket()
+        o = self.start_service(cfg, "slow", path)
+        self.expect(sock, "READY=1")
+        for size in (6, 12):
+            with open(cfg) as f:
+                text = f.read()
+            with open(cfg, "w") as f:
+                f.write(text.replace("num_clients = %d" % n,
+                                     "num_clients = %d" % size))
+            n = size
+            os.kill(o.pid, signal.SIGHUP)
+            self.expect(sock, "RELOADING=1")
+            msg = self.expect(sock, "READY=1")
+            self.assertIn("STATUS=%d nodes wanted" % size, msg)
+        # The second was read once the first's nodes had started.
+        o.wait_line("out", r"scaled from 2 to 6 nodes", 5)
+        o.wait_line("out", r"scaled from 6 to 12 nodes", 30)
+        os.kill(o.pid, signal.SIGTERM)
+        self.assertEqual(o.wait(), 143)
 
     def test_a_failed_start_is_not_ready(self):
         base = self.ports(2)

@@ -416,7 +416,8 @@ static void confirm_reload(struct app *a)
 	if (!a->reload_unconfirmed || a->supervisor.reload_deferred)
 		return;
 	a->reload_unconfirmed = false;
-	service_reloaded(a->settings.cfg.num_clients);
+	service_reloaded(a->settings.cfg.num_clients,
+	                 a->supervisor.reload_failed);
 }
 
 /* Run the console until it is done. */

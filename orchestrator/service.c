@@ -33,9 +33,16 @@ void service_reloading(void)
 		sd_notify(0, "RELOADING=1\nSTATUS=reloading");
 }
 
-void service_reloaded(unsigned nodes)
+void service_reloaded(unsigned nodes, bool failed)
 {
-	if (speaking)
+	if (!speaking)
+		return;
+	if (failed)
+		sd_notifyf(0,
+		           "READY=1\nSTATUS=reload failed (see the log); "
+		           "%u nodes wanted, as before",
+		           nodes);
+	else
 		sd_notifyf(0, "READY=1\nSTATUS=%u nodes wanted", nodes);
 }
 

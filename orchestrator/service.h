@@ -28,8 +28,9 @@ void service_ready(unsigned nodes);
 /* A reload begins (SIGHUP, /reload, a watched edit). */
 void service_reloading(void);
 
-/* The reload is done: nodes wanted now. */
-void service_reloaded(unsigned nodes);
+/* The reload is done: nodes wanted now; failed when the file could not
+   be used (the running configuration was kept: STATUS says so). */
+void service_reloaded(unsigned nodes, bool failed);
 
 /* The teardown begins and may take up to ms (stop_timeout_ms and what
    SIGKILL is given): the stop timeout is extended by as much. */

@@ -529,6 +529,7 @@ void supervisor_reload(struct supervisor *s, bool edited)
 		s->deferred_edit |= edited;
 		return;
 	}
+	s->reload_failed = true; /* until the file proves usable */
 	if (settings_reread(&st->cli, &c, err, sizeof(err)) < 0) {
 		log_msg("reload: %s; keeping the running configuration", err);
 		return;
@@ -540,6 +541,7 @@ void supervisor_reload(struct supervisor *s, bool edited)
 		        plan.nodes, c.base_port);
 		return;
 	}
+	s->reload_failed = false;
 	say_kept(&st->cfg, plan.kept);
 	st->cfg = c;
 	if (edited && plan.nodes != s->fleet->n)

@@ -31,6 +31,7 @@ struct supervisor {
 	bool reload_deferred;  /* a reload came while the size changed */
 	bool deferred_edit;    /* ... from an edit of the file */
 	uint64_t hosts_ns;     /* when a launcher's answer is due, 0: none */
+	bool reload_failed;    /* the last reload read an unusable file */
 	struct {
 		bool active;
 		unsigned from, to;
@@ -66,7 +67,8 @@ int supervisor_timeout(const struct supervisor *s);
 
 /* Read the configuration file again and apply it: what may change now
    changes, the fleet is resized to its num_clients; on any error the
-   running configuration is kept, and the error said. While a change of
+   running configuration is kept, the error said, and reload_failed set
+   (cleared by the next reload that reads a usable file). While a change of
    size is under way, the reload is done once it is over. edited says
    it comes from a watched edit of the file (watch.h): it is said as
    "FILE changed: 3 -> 5 nodes". */

@@ -168,8 +168,13 @@ class CompletionTest(unittest.TestCase):
         self.assert_complete("orchestrator --de", ["--detach"])
         # The run mode takes no argument: after an option, options only
         # (a subcommand must come first).
-        self.assert_complete("orchestrator --json ", RUN_OPTIONS)
+        self.assert_complete("orchestrator --json ",
+                             [o for o in RUN_OPTIONS if o != "--lines"])
         self.assert_complete("orchestrator --json st", [])
+        # Options that exclude each other are not offered together.
+        self.assert_complete("orchestrator --detach --se", [])
+        self.assert_complete("orchestrator --service --de", [])
+        self.assert_complete("orchestrator --lines --js", [])
 
     def test_handler(self):
         self.assert_complete("orchestrator --handler ",

@@ -73,6 +73,14 @@ class Service(harness.FanoutTest):
         self.expect(sock, "RELOADING=1")
         self.assertIn("STATUS=5 nodes wanted", self.expect(sock, "READY=1"))
         o.wait_line("out", r"scaled from 3 to 5 nodes")
+        # A file that cannot be used: the fleet runs on as it was, and
+        # `systemctl status` says the reload failed.
+        with open(cfg, "w") as f:
+            f.write("[cluster]\nnum_clients = many\n")
+        os.kill(o.pid, signal.SIGHUP)
+        self.expect(sock, "RELOADING=1")
+        self.assertIn("STATUS=reload failed (see the log); 5 nodes wanted, "
+                      "as before", self.expect(sock, "READY=1"))
         # systemctl stop: SIGTERM to the main process (KillMode=mixed).
         os.kill(o.pid, signal.SIGTERM)
         msg = self.expect(sock, "STOPPING=1")

@@ -225,20 +225,36 @@ int proc_sibling_path(const char *name, char *out, size_t outlen, char *err,
 	return 0;
 }
 
-void proc_spawn_attr(posix_spawnattr_t *a, short flags)
+int proc_spawn(pid_t *pid, char *const argv[], const int *fds, int nfds,
+               short flags, char *const env[])
 {
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
 	sigset_t none, dfl;
+	int rc;
 
+	posix_spawn_file_actions_init(&fa);
+	for (int i = 0; i < nfds; i++)
+		if (fds[i] < 0)
+			posix_spawn_file_actions_addopen(&fa, i, "/dev/null",
+			                                 O_RDONLY, 0);
+		else
+			posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+	posix_spawn_file_actions_addclosefrom_np(&fa, nfds);
 	sigemptyset(&none);
 	sigfillset(&dfl);
 	sigdelset(&dfl, SIGKILL);
 	sigdelset(&dfl, SIGSTOP);
-	posix_spawnattr_init(a);
-	posix_spawnattr_setflags(a, flags | POSIX_SPAWN_SETSIGMASK |
-	                                POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(a, &none);
-	posix_spawnattr_setsigdefault(a, &dfl);
-	posix_spawnattr_setpgroup(a, 0);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, flags | POSIX_SPAWN_SETSIGMASK |
+	                                    POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setpgroup(&attr, 0);
+	rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return rc;
 }
 
 char **proc_child_environ(size_t extra, size_t *n)

@@ -49,12 +49,17 @@ int proc_raise_nofile(unsigned long need, char *err, size_t errlen);
    holds. NULL when out of memory. Free it with free(). */
 char **proc_child_environ(size_t extra, size_t *n);
 
-/* Initialize a for posix_spawn(3) of what we start (a node, a launcher):
-   every signal's disposition back to its default, an empty signal mask,
-   and flags (POSIX_SPAWN_SETSID: a session of its own, so no terminal of
-   ours and none of its signals; POSIX_SPAWN_SETPGROUP with pgroup 0: a
-   process group of its own). Destroy it with posix_spawnattr_destroy. */
-void proc_spawn_attr(posix_spawnattr_t *a, short flags);
+/* Start argv (argv[0] searched in PATH unless it holds a '/') with
+   environment env, as we start what we start (a node, a launcher): its
+   descriptor i is fds[i] for i < nfds (-1: /dev/null, for reading), every
+   other descriptor closed, every signal's disposition back to its
+   default, an empty signal mask, and flags (POSIX_SPAWN_SETSID: a session
+   of its own, so no terminal of ours and none of its signals;
+   POSIX_SPAWN_SETPGROUP: a process group of its own). Return 0 with
+   *pid set, or posix_spawn(3)'s error number (ENOENT for a program not
+   found). */
+int proc_spawn(pid_t *pid, char *const argv[], const int *fds, int nfds,
+               short flags, char *const env[]);
 
 /* Write into out the path of the executable name in the directory of
    our own (the real path of /proc/self/exe), or relative to it, e.g.

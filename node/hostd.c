@@ -2,7 +2,6 @@
 #include "hostd.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -238,36 +237,6 @@ static void start_failed(struct hostd *h, struct hosted *n, const char *why)
 	report_node(h, HOST_EMPTY, n->index);
 }
 
-/* Run argv as a node: standard input /dev/null, output and errors on
-   out, readiness on descriptor 3, nothing else of ours, default signals,
-   a process group of its own. posix_spawn, not fork: a host of a
-   thousand nodes starts them in a fraction of the time (the node asks
-   for its parent-death signal itself). Return its pid, or -1 with
-   errno. */
-static pid_t start(char *const argv[], int out, int ready)
-{
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	pid_t pid;
-	int rc;
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out, 1);
-	posix_spawn_file_actions_adddup2(&fa, out, 2);
-	posix_spawn_file_actions_adddup2(&fa, ready, READY_FD);
-	posix_spawn_file_actions_addclosefrom_np(&fa, READY_FD + 1);
-	proc_spawn_attr(&attr, POSIX_SPAWN_SETPGROUP);
-	rc = posix_spawn(&pid, argv[0], &fa, &attr, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (rc != 0) {
-		errno = rc;
-		return -1;
-	}
-	return pid;
-}
-
 /* Spawn n's process: this program, told where to listen. Return 0 or
    -1 with errno. */
 static int spawn_node(struct hostd *h, struct hosted *n, const char *addr,
@@ -276,7 +245,7 @@ static int spawn_node(struct hostd *h, struct hosted *n, const char *addr,
 	char sport[16], sindex[16];
 	char *argv[] = {h->self, "--host",  (char *)addr, "--port",
 	                sport,   "--index", sindex,       NULL};
-	int out[2], ready[2];
+	int out[2], ready[2], rc;
 	pid_t pid;
 
 	snprintf(sport, sizeof(sport), "%u", port);
@@ -288,14 +257,18 @@ static int spawn_node(struct hostd *h, struct hosted *n, const char *addr,
 		close(out[1]);
 		return -1;
 	}
-	pid = start(argv, out[1], ready[1]);
+	/* posix_spawn, not fork: a host of a thousand nodes starts them in
+	   a fraction of the time (the node asks for its parent-death signal
+	   itself). Standard input /dev/null, output and errors on the pipe,
+	   readiness on descriptor 3, a process group of its own. */
+	rc = proc_spawn(&pid, argv, (int[]){-1, out[1], out[1], ready[1]},
+	                READY_FD + 1, POSIX_SPAWN_SETPGROUP, environ);
 	close(out[1]);
 	close(ready[1]);
-	if (pid < 0) {
-		int err = errno;
+	if (rc != 0) {
 		close(out[0]);
 		close(ready[0]);
-		errno = err;
+		errno = rc;
 		return -1;
 	}
 	if (pidmap_put(&h->pids, pid, n) < 0) {

@@ -323,8 +323,6 @@ static int start_process(const struct fleet *f, struct node *nd, char *err,
 	/* A custom command may start the node far away (ssh): the token
 	   goes on its standard input, never on its command line. */
 	bool token_on_stdin = f->cfg->command[0] != '\0';
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	pid_t pid;
 
 	if (build_argv(f, nd, words, sizeof(words), argv) <= 0) {
@@ -337,24 +335,12 @@ static int start_process(const struct fleet *f, struct node *nd, char *err,
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
 		goto fail;
 	}
-	posix_spawn_file_actions_init(&fa);
-	if (token_on_stdin)
-		posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	else
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY,
-		                                 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 2);
-	posix_spawn_file_actions_adddup2(&fa, ready[1], READY_FD);
-	/* Nothing we inherited reaches a node (nor what it runs). */
-	posix_spawn_file_actions_addclosefrom_np(&fa, READY_FD + 1);
-	/* A session of its own (so a group of its own, and no controlling
+	/* Nothing we inherited reaches a node (nor what it runs); a
+	   session of its own (so a group of its own, and no controlling
 	   terminal: nothing a node runs can write to the console behind our
 	   back, nor get the terminal's signals). */
-	proc_spawn_attr(&attr, POSIX_SPAWN_SETSID);
-	rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, f->node_env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	rc = proc_spawn(&pid, argv, (int[]){in[0], out[1], out[1], ready[1]},
+	                READY_FD + 1, POSIX_SPAWN_SETSID, f->node_env);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot run '%s': %s", argv[0],
 		         strerror(rc));

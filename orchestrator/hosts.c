@@ -306,8 +306,6 @@ static int spawn_launcher(struct hosts *hs, struct launch *l, char *err,
 {
 	char words[8192], *argv[TEMPLATE_MAX_WORDS + 3];
 	int p[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}}, rc = -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	pid_t pid;
 
 	if (launcher_argv(hs, l, words, sizeof(words), argv) < 0) {
@@ -321,17 +319,10 @@ static int spawn_launcher(struct hosts *hs, struct launch *l, char *err,
 			snprintf(err, errlen, "pipe: %s", strerror(errno));
 			goto out;
 		}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, p[0][0], 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1][1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[2][1], 2);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	/* A session of its own: none of our terminal's signals, and its
 	   group is signalled whole. */
-	proc_spawn_attr(&attr, POSIX_SPAWN_SETSID);
-	rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv, hs->env);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	rc = proc_spawn(&pid, argv, (int[]){p[0][0], p[1][1], p[2][1]}, 3,
+	                POSIX_SPAWN_SETSID, hs->env);
 	if (rc != 0) {
 		snprintf(err, errlen, "cannot run launcher '%s': %s", argv[0],
 		         strerror(rc));

@@ -60,3 +60,12 @@ int loop_run_once(struct loop *l, int timeout_ms)
 	l->nev = l->next = 0;
 	return n;
 }
+
+void loop_close_watched(struct loop *l, struct watcher *w, int *fd)
+{
+	if (*fd < 0)
+		return;
+	loop_watch(l, w, 0);
+	close(*fd);
+	*fd = -1;
+}

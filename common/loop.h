@@ -54,6 +54,10 @@ void loop_close(struct loop *l);
    cannot be polled, like a regular file). */
 int loop_watch(struct loop *l, struct watcher *w, uint32_t events);
 
+/* Stop watching *fd (w's) and close it; *fd becomes -1. Nothing if *fd
+   is -1 already. */
+void loop_close_watched(struct loop *l, struct watcher *w, int *fd);
+
 /* Wait up to timeout_ms (-1 forever, 0 not at all) and call the function
    of every ready watcher. Return the number of events taken (0 after
    EINTR), or -1 with errno. */

@@ -170,15 +170,6 @@ static int read_output(struct hostd *h, struct hosted *n)
 	return r <= 0 ? -1 : 1;
 }
 
-static void close_watched(struct hostd *h, struct watcher *w, int *fd)
-{
-	if (*fd < 0)
-		return;
-	loop_watch(&h->loop, w, 0);
-	close(*fd);
-	*fd = -1;
-}
-
 static void on_output(struct watcher *w, uint32_t events)
 {
 	struct hostd *h = w->arg;
@@ -186,7 +177,7 @@ static void on_output(struct watcher *w, uint32_t events)
 
 	(void)events;
 	if (read_output(h, n) < 0)
-		close_watched(h, &n->w_out, &n->out_fd);
+		loop_close_watched(&h->loop, &n->w_out, &n->out_fd);
 }
 
 /* A byte on the readiness pipe: it listens. EOF without one: it is
@@ -203,7 +194,7 @@ static void on_ready(struct watcher *w, uint32_t events)
 		return;
 	if (r == 1)
 		report_node(h, HOST_READY, n->index);
-	close_watched(h, &n->w_ready, &n->ready_fd);
+	loop_close_watched(&h->loop, &n->w_ready, &n->ready_fd);
 }
 
 /* Return node index's record, made on first use; NULL when out of
@@ -464,8 +455,8 @@ static void node_ended(struct hostd *h, struct hosted *n, int st)
 		relay_line(h, n, buf_head(&n->text), buf_used(&n->text));
 		buf_consume(&n->text, buf_used(&n->text));
 	}
-	close_watched(h, &n->w_out, &n->out_fd);
-	close_watched(h, &n->w_ready, &n->ready_fd);
+	loop_close_watched(&h->loop, &n->w_out, &n->out_fd);
+	loop_close_watched(&h->loop, &n->w_ready, &n->ready_fd);
 	n->running = false;
 	h->lingering++;
 	report(h,

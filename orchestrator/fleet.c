@@ -258,16 +258,6 @@ static int read_output(struct fleet *f, struct node *nd)
 	return r <= 0 ? -1 : 1;
 }
 
-/* Stop watching *fd and close it. */
-static void close_watched(struct fleet *f, struct watcher *w, int *fd)
-{
-	if (*fd < 0)
-		return;
-	loop_watch(f->loop, w, 0);
-	close(*fd);
-	*fd = -1;
-}
-
 static void on_output(struct watcher *w, uint32_t events)
 {
 	struct fleet *f = w->arg;
@@ -275,7 +265,7 @@ static void on_output(struct watcher *w, uint32_t events)
 
 	(void)events;
 	if (read_output(f, nd) < 0)
-		close_watched(f, &nd->proc.w_out, &nd->proc.out_fd);
+		loop_close_watched(f->loop, &nd->proc.w_out, &nd->proc.out_fd);
 }
 
 /* The readiness pipe: a byte means listening. EOF without one means the
@@ -292,7 +282,7 @@ static void on_ready(struct watcher *w, uint32_t events)
 		return;
 	if (nd->state == NODE_STARTING)
 		fleet_set_state(f, nd, NODE_READY);
-	close_watched(f, &nd->proc.w_ready, &nd->proc.ready_fd);
+	loop_close_watched(f->loop, &nd->proc.w_ready, &nd->proc.ready_fd);
 }
 
 /* Register nd's pipes with the loop; return 0 or -1. */
@@ -917,8 +907,8 @@ void fleet_reap(struct fleet *f)
 			        buf_used(&p->text));
 			buf_consume(&p->text, buf_used(&p->text));
 		}
-		close_watched(f, &p->w_out, &p->out_fd);
-		close_watched(f, &p->w_ready, &p->ready_fd);
+		loop_close_watched(f->loop, &p->w_out, &p->out_fd);
+		loop_close_watched(f->loop, &p->w_ready, &p->ready_fd);
 		f->lingering++; /* until check_group() finds it empty */
 		pidmap_del(&f->pids, pid);
 		node_ended(f, nd, st);

@@ -54,16 +54,6 @@ int hosts_init(struct hosts *hs, struct loop *loop, const char *launcher,
 	return 0;
 }
 
-/* Stop watching *fd and close it. */
-static void close_watched(struct hosts *hs, struct watcher *w, int *fd)
-{
-	if (*fd < 0)
-		return;
-	loop_watch(hs->loop, w, 0);
-	close(*fd);
-	*fd = -1;
-}
-
 /* Write what orders the launcher takes now; once its input is to be
    closed and nothing is left to write, close it. */
 static void flush_orders(struct hosts *hs, struct launch *l)
@@ -75,7 +65,7 @@ static void flush_orders(struct hosts *hs, struct launch *l)
 			break;
 		if (r < 0) { /* it is gone: its reaping will say so */
 			buf_consume(&l->orders, buf_used(&l->orders));
-			close_watched(hs, &l->w_in, &l->in_fd);
+			loop_close_watched(hs->loop, &l->w_in, &l->in_fd);
 			return;
 		}
 		buf_consume(&l->orders, (size_t)r);
@@ -83,7 +73,7 @@ static void flush_orders(struct hosts *hs, struct launch *l)
 	if (l->in_fd < 0)
 		return;
 	if (l->closed && buf_used(&l->orders) == 0)
-		close_watched(hs, &l->w_in, &l->in_fd);
+		loop_close_watched(hs->loop, &l->w_in, &l->in_fd);
 	else
 		loop_watch(hs->loop, &l->w_in,
 		           buf_used(&l->orders) ? EPOLLOUT : 0);
@@ -258,7 +248,7 @@ static bool read_lines(struct hosts *hs, struct launch *l, struct linebuf *lb,
 		if (lr == LINE_OK)
 			take(hs, l, (const char *)line, len);
 	if (r <= 0) {
-		close_watched(hs, w, fd);
+		loop_close_watched(hs->loop, w, fd);
 		lb->eof = false;
 	}
 	return r > 0;
@@ -574,9 +564,9 @@ bool hosts_reaped(struct hosts *hs, pid_t pid, int status)
 	for (int k = 0; k < REAP_READS && l->err_fd >= 0; k++)
 		if (!read_lines(hs, l, &l->words, &l->err_fd, &l->w_err, said))
 			break;
-	close_watched(hs, &l->w_in, &l->in_fd);
-	close_watched(hs, &l->w_out, &l->out_fd);
-	close_watched(hs, &l->w_err, &l->err_fd);
+	loop_close_watched(hs->loop, &l->w_in, &l->in_fd);
+	loop_close_watched(hs->loop, &l->w_out, &l->out_fd);
+	loop_close_watched(hs->loop, &l->w_err, &l->err_fd);
 	buf_consume(&l->orders, buf_used(&l->orders));
 	linebuf_free(&l->reports);
 	linebuf_free(&l->words);
@@ -621,9 +611,9 @@ void hosts_free(struct hosts *hs)
 			kill(-l->pid, SIGKILL);
 			waitpid(l->pid, NULL, 0);
 		}
-		close_watched(hs, &l->w_in, &l->in_fd);
-		close_watched(hs, &l->w_out, &l->out_fd);
-		close_watched(hs, &l->w_err, &l->err_fd);
+		loop_close_watched(hs->loop, &l->w_in, &l->in_fd);
+		loop_close_watched(hs->loop, &l->w_out, &l->out_fd);
+		loop_close_watched(hs->loop, &l->w_err, &l->err_fd);
 		buf_free(&l->orders);
 		buf_free(&l->next);
 		linebuf_free(&l->reports);

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -85,11 +86,33 @@ static void changing_events_keeps_the_watcher(void **state)
 	loop_close(&l);
 }
 
+/* loop_close_watched(): unwatched, closed, marked closed; a second call
+   does nothing. */
+static void close_watched_closes_once(void **state)
+{
+	struct watcher a = {.fd = eventfd(1, EFD_CLOEXEC), .fn = on_count};
+	int fd = a.fd;
+
+	(void)state;
+	calls[0] = 0;
+	assert_int_equal(loop_init(&l), 0);
+	assert_int_equal(loop_watch(&l, &a, EPOLLIN), 0);
+	loop_close_watched(&l, &a, &a.fd);
+	assert_int_equal(a.fd, -1);
+	assert_int_equal(a.events, 0);
+	assert_int_equal(fcntl(fd, F_GETFD), -1); /* closed */
+	loop_close_watched(&l, &a, &a.fd);
+	assert_int_equal(loop_run_once(&l, 0), 0);
+	assert_int_equal(calls[0], 0);
+	loop_close(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(removed_watchers_get_no_stale_events),
 	    cmocka_unit_test(changing_events_keeps_the_watcher),
+	    cmocka_unit_test(close_watched_closes_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
